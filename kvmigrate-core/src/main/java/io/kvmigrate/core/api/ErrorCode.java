@@ -1,0 +1,31 @@
+package io.kvmigrate.core.api;
+
+/** Stable error codes; each knows the process exit code a front end should use. */
+public enum ErrorCode {
+    INVALID_INPUT(2),
+    UNKNOWN_HOST(3),
+    HOST_UNREACHABLE(4),
+    UNKNOWN_VM(5),
+    VM_NOT_RUNNING(6),
+    SAME_HOST(7),
+    TARGET_CONFLICT(8),
+    STORAGE_NOT_SHARED(9),
+    PREFLIGHT_FAILED(10),
+    MIGRATION_FAILED(11),
+    TIMEOUT(12),
+    CANCELLED(13),
+    VERIFY_FAILED(14),
+    LAB_FAILED(15),
+    LIBVIRT_ERROR(16),
+    INTERNAL(70);
+
+    private final int exitCode;
+
+    ErrorCode(int exitCode) {
+        this.exitCode = exitCode;
+    }
+
+    public int exitCode() {
+        return exitCode;
+    }
+}

@@ -1,0 +1,235 @@
+package io.kvmigrate.core.engine;
+
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.model.HostFacts;
+import io.kvmigrate.core.model.JobStats;
+import io.kvmigrate.core.model.MigrationRequest;
+import io.kvmigrate.core.model.VmInfo;
+import io.kvmigrate.core.model.VmState;
+import io.kvmigrate.core.spi.HostSession;
+import io.kvmigrate.core.spi.MigrationHandle;
+import io.kvmigrate.core.spi.MigrationOptions;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One live migration on shared storage: resolve, check, verify storage, migrate (polling statistics on
+ * the scheduler), verify placement. Peer-to-peer, persistent on the target, undefined on the source.
+ *
+ * <p>The caller owns both sessions. {@link #start} does the synchronous steps on the calling thread and
+ * returns a future of the report; the migration itself runs in the hypervisor, polled every
+ * {@code pollInterval}. Timeout and {@link #cancel} abort the hypervisor job; the VM then stays on the
+ * source, which is verified before the future fails. Time comes only from the injected clock.
+ */
+public final class LiveMigration {
+    private final HostSession source;
+    private final HostSession target;
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final EventListener listener;
+    private final Duration pollInterval;
+    private final ConvergencePolicy policy;
+    private final AtomicReference<ErrorCode> abortReason = new AtomicReference<>();
+    private volatile MigrationHandle handle;
+
+    public LiveMigration(HostSession source, HostSession target, Clock clock, Scheduler scheduler, EventListener listener,
+            Duration pollInterval, ConvergencePolicy policy) {
+        this.source = source;
+        this.target = target;
+        this.clock = clock;
+        this.scheduler = scheduler;
+        this.listener = listener;
+        this.pollInterval = pollInterval;
+        this.policy = policy;
+    }
+
+    /** Runs the synchronous steps and starts the migration. Throws for anything found before the VM moves. */
+    public CompletableFuture<MigrationReport> start(MigrationRequest request) {
+        Instant startedAt = clock.instant();
+        String vm = request.vm();
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.RESOLVE, "looking up " + vm));
+        VmInfo info = source.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, Phase.RESOLVE.label(),
+                source.host().name(), vm, "No VM named '" + vm + "' is defined or running on host '" + source.host().name() + "'.",
+                "List the host's VMs with 'kvmigrate vms --host " + source.host().name() + "'."));
+        if (info.state() != VmState.RUNNING && info.state() != VmState.PAUSED) {
+            throw new KvmigrateException(ErrorCode.VM_NOT_RUNNING, Phase.RESOLVE.label(), source.host().name(), vm,
+                    "VM '" + vm + "' is " + info.state().name().toLowerCase() + ", a live migration needs it running.",
+                    "Start it first ('virsh start " + vm + "'), or move it offline once cold migration is available.");
+        }
+
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.CHECK, "host identity and name conflicts"));
+        HostFacts sf = source.facts();
+        HostFacts tf = target.facts();
+        if (sf.hostUuid() != null && sf.hostUuid().equals(tf.hostUuid())) {
+            throw new KvmigrateException(ErrorCode.SAME_HOST, Phase.CHECK.label(), target.host().name(), vm,
+                    "Source '" + source.host().name() + "' and target '" + target.host().name() + "' are the same host (host UUID "
+                            + sf.hostUuid() + ").", "Pick a different --to host; if they are different machines, give them distinct host_uuid in libvirtd.conf.");
+        }
+        target.findVm(vm).ifPresent(v -> {
+            throw new KvmigrateException(ErrorCode.TARGET_CONFLICT, Phase.CHECK.label(), target.host().name(), vm,
+                    "A VM named '" + vm + "' is already " + (v.state().isActive() ? "running" : "defined") + " on the target.",
+                    "Rename or remove the VM on the target ('virsh undefine " + vm + "') if it is a stale copy.");
+        });
+        target.findVmByUuid(info.spec().uuid()).ifPresent(v -> {
+            throw new KvmigrateException(ErrorCode.TARGET_CONFLICT, Phase.CHECK.label(), target.host().name(), vm,
+                    "VM '" + v.name() + "' on the target has the same UUID " + info.spec().uuid() + ".",
+                    "Remove the stale copy on the target, or give one of them a new UUID.");
+        });
+
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY_STORAGE, info.spec().disks().size() + " disk(s)"));
+        for (SharedStorageVerifier.Verified v : new SharedStorageVerifier().verify(info.spec(), source, target)) {
+            emit(new MigrationEvent.StorageVerified(clock.instant(), v.disk(), v.path(), v.how()));
+        }
+
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, source.host().name() + " -> " + target.host().name()));
+        Instant migrateStart = clock.instant();
+        MigrationOptions options = policy.initialOptions(request);
+        MigrationHandle h = source.startLiveMigration(vm, target.host(), options);
+        handle = h;
+        CompletableFuture<MigrationReport> result = new CompletableFuture<>();
+        AtomicReference<JobStats> last = new AtomicReference<>(JobStats.NONE);
+        Scheduler.Cancellable poll = scheduler.every(pollInterval, () -> tick(request, h, migrateStart, last));
+        if (abortReason.get() != null) h.abort();
+        h.completion().whenComplete((ok, err) -> {
+            poll.cancel();
+            try {
+                if (err == null) {
+                    result.complete(finish(request, startedAt, migrateStart, last.get()));
+                } else {
+                    result.completeExceptionally(failed(request, unwrap(err), last.get()));
+                }
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
+    }
+
+    /** Aborts the running migration; the future then fails with CANCELLED once the VM is verified on the source. */
+    public void cancel() {
+        abort(ErrorCode.CANCELLED, "cancelled by the user");
+    }
+
+    private void abort(ErrorCode reason, String why) {
+        if (abortReason.compareAndSet(null, reason)) {
+            emit(new MigrationEvent.Decision(clock.instant(), "abort", why));
+            MigrationHandle h = handle;
+            if (h != null) h.abort();
+        }
+    }
+
+    private void tick(MigrationRequest request, MigrationHandle h, Instant migrateStart, AtomicReference<JobStats> last) {
+        try {
+            JobStats stats = h.stats();
+            if (stats != JobStats.NONE) {
+                last.set(stats);
+                emit(new MigrationEvent.Progress(clock.instant(), stats));
+            }
+            Duration elapsed = Duration.between(migrateStart, clock.instant());
+            if (request.timeout() != null && elapsed.compareTo(request.timeout()) >= 0) {
+                abort(ErrorCode.TIMEOUT, "timeout of " + request.timeout().toSeconds() + " s reached after "
+                        + elapsed.toMillis() + " ms with " + stats.memoryRemaining() / (1 << 20) + " MiB still to send");
+                return;
+            }
+            if (abortReason.get() == null && stats != JobStats.NONE) {
+                for (ConvergencePolicy.Action a : policy.onStats(stats, elapsed)) {
+                    emit(new MigrationEvent.Decision(clock.instant(), a.describe(), a.reason()));
+                    a.apply(h);
+                }
+            }
+        } catch (KvmigrateException e) {
+            // Statistics are unavailable in the instant the job ends; completion reports the outcome.
+        }
+    }
+
+    private MigrationReport finish(MigrationRequest request, Instant startedAt, Instant migrateStart, JobStats lastSeen) {
+        Instant migrateEnd = clock.instant();
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY, "one running copy, on " + target.host().name()));
+        Placement placement = placement(request.vm());
+        if (!placement.runsOnlyOn(target.host().name()) || placement.persistentOn().contains(source.host().name())) {
+            throw new KvmigrateException(ErrorCode.VERIFY_FAILED, Phase.VERIFY.label(), target.host().name(), request.vm(),
+                    "The hypervisor reported success but the VM is " + placement + ".",
+                    "Inspect both hosts with 'kvmigrate vms'; do not start a second copy.");
+        }
+        JobStats done = target.completedJobStats(request.vm()).orElse(lastSeen);
+        long migrationMs = done.elapsedMs() > 0 ? done.elapsedMs() : Duration.between(migrateStart, migrateEnd).toMillis();
+        Instant finishedAt = clock.instant();
+        MigrationReport report = new MigrationReport(request.vm(), source.host().name(), target.host().name(), startedAt, finishedAt,
+                Duration.between(startedAt, finishedAt).toMillis(), migrationMs, done.downtimeMs(),
+                done.dataProcessed() > 0 ? done.dataProcessed() : lastSeen.dataProcessed(),
+                done.memoryTotal() > 0 ? done.memoryTotal() : lastSeen.memoryTotal(),
+                Math.max(done.iteration(), lastSeen.iteration()), done, placement);
+        emit(new MigrationEvent.Completed(finishedAt, report));
+        return report;
+    }
+
+    private KvmigrateException failed(MigrationRequest request, Throwable err, JobStats lastSeen) {
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.ROLLBACK_CHECK, "VM must still run on " + source.host().name()));
+        Placement placement;
+        try {
+            placement = placement(request.vm());
+        } catch (KvmigrateException e) {
+            placement = new Placement(request.vm(), List.of(), List.of(), List.of());
+        }
+        ErrorCode reason = abortReason.get();
+        String where = placement.runsOnlyOn(source.host().name()) && !placement.presentOn().contains(target.host().name())
+                ? "The VM is still running on '" + source.host().name() + "' and nothing of it is left on '" + target.host().name() + "'."
+                : "Check the VM: it is " + placement + ".";
+        String progress = lastSeen == JobStats.NONE ? "" : " (" + lastSeen.memoryRemaining() / (1 << 20) + " MiB remaining, iteration "
+                + lastSeen.iteration() + ", dirty rate " + lastSeen.dirtyRateBps() / (1 << 20) + " MiB/s, expected downtime "
+                + lastSeen.downtimeMs() + " ms)";
+        KvmigrateException e;
+        if (reason == ErrorCode.TIMEOUT) {
+            e = new KvmigrateException(ErrorCode.TIMEOUT, Phase.MIGRATE.label(), source.host().name(), request.vm(),
+                    "Migration did not finish within " + request.timeout().toSeconds() + " s and was aborted" + progress + ". " + where,
+                    "The guest dirties memory faster than the link carries it: raise --bandwidth or --max-downtime, or give a longer --timeout.", err);
+        } else if (reason == ErrorCode.CANCELLED) {
+            e = new KvmigrateException(ErrorCode.CANCELLED, Phase.MIGRATE.label(), source.host().name(), request.vm(),
+                    "Migration cancelled" + progress + ". " + where, "Run the same command again when ready.", err);
+        } else {
+            KvmigrateException ke = err instanceof KvmigrateException k ? k : null;
+            e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), ke != null && ke.host() != null ? ke.host()
+                    : source.host().name(), request.vm(), "Tried to migrate but failed because: " + err.getMessage() + ". " + where,
+                    ke != null && ke.hint() != null ? ke.hint() : "See the libvirt logs of both hosts.", err);
+        }
+        emit(new MigrationEvent.Failed(clock.instant(), e, placement));
+        return e;
+    }
+
+    /** Where the VM runs and is defined, as seen through both sessions now. */
+    public Placement placement(String vm) {
+        List<String> running = new ArrayList<>();
+        List<String> persistent = new ArrayList<>();
+        List<String> present = new ArrayList<>();
+        for (HostSession s : List.of(source, target)) {
+            s.findVm(vm).ifPresent(v -> {
+                present.add(s.host().name());
+                if (v.state().isActive()) running.add(s.host().name());
+                if (v.persistent()) persistent.add(s.host().name());
+            });
+        }
+        return new Placement(vm, running, persistent, present);
+    }
+
+    private static Throwable unwrap(Throwable t) {
+        while ((t instanceof java.util.concurrent.CompletionException || t instanceof java.util.concurrent.ExecutionException)
+                && t.getCause() != null) {
+            t = t.getCause();
+        }
+        return t;
+    }
+
+    private void emit(MigrationEvent e) {
+        try {
+            listener.on(e);
+        } catch (RuntimeException ignored) {
+            // A broken front end must not break a migration.
+        }
+    }
+}

@@ -1,0 +1,29 @@
+package io.kvmigrate.core.engine;
+
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.model.JobStats;
+import java.time.Instant;
+
+/** What happens during a migration, for front ends to draw and stores to keep. */
+public sealed interface MigrationEvent {
+    Instant at();
+
+    record PhaseStarted(Instant at, Phase phase, String detail) implements MigrationEvent {
+    }
+
+    record StorageVerified(Instant at, String disk, String path, String how) implements MigrationEvent {
+    }
+
+    record Progress(Instant at, JobStats stats) implements MigrationEvent {
+    }
+
+    /** An intervention (or refusal to intervene) with its reason. */
+    record Decision(Instant at, String action, String reason) implements MigrationEvent {
+    }
+
+    record Completed(Instant at, MigrationReport report) implements MigrationEvent {
+    }
+
+    record Failed(Instant at, KvmigrateException error, Placement placement) implements MigrationEvent {
+    }
+}

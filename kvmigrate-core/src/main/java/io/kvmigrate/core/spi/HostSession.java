@@ -1,0 +1,68 @@
+package io.kvmigrate.core.spi;
+
+import io.kvmigrate.core.model.HostFacts;
+import io.kvmigrate.core.model.HostRef;
+import io.kvmigrate.core.model.VmInfo;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * One open connection to a host. Every failure is a {@link io.kvmigrate.core.api.KvmigrateException}
+ * naming this host. Thread-safe: a migration runs on one thread while another polls its statistics.
+ */
+public interface HostSession extends AutoCloseable {
+    HostRef host();
+
+    HostFacts facts();
+
+    List<VmInfo> listVms();
+
+    Optional<VmInfo> findVm(String name);
+
+    Optional<VmInfo> findVmByUuid(String uuid);
+
+    /** Defines (persistently) a VM from domain XML and returns it. */
+    VmInfo defineVm(String xml);
+
+    void startVm(String name);
+
+    /** Hard power-off. */
+    void destroyVm(String name);
+
+    /** Removes the persistent definition (and managed save / snapshots metadata / NVRAM), never disks. */
+    void undefineVm(String name);
+
+    void suspendVm(String name);
+
+    void resumeVm(String name);
+
+    /** Reads guest physical memory of a running VM. */
+    byte[] peekPhysicalMemory(String vm, long address, int length);
+
+    /**
+     * Creates a file named {@code fileName} in {@code directory} holding {@code content}, through the
+     * host's storage API (an existing pool for that directory, or a transient one). Returns its path.
+     */
+    String writeProbe(String directory, String fileName, byte[] content);
+
+    /** Reads up to {@code maxBytes} of a file in {@code directory} through this host; empty when it does not exist there. */
+    Optional<byte[]> readProbe(String directory, String fileName, int maxBytes);
+
+    /** Size in bytes of a file in {@code directory} as this host sees it; empty when it does not exist there. */
+    Optional<Long> fileSize(String directory, String fileName);
+
+    /** Deletes a probe file written by {@link #writeProbe}; missing is fine. */
+    void deleteProbe(String directory, String fileName);
+
+    /** Makes sure a persistent, autostarted, active directory pool {@code name} exists on {@code directory}. */
+    void ensureDirPool(String name, String directory);
+
+    /** Starts a live migration of {@code vm} to {@code target}; returns at once. */
+    MigrationHandle startLiveMigration(String vm, io.kvmigrate.core.model.HostRef target, MigrationOptions options);
+
+    /** Statistics of the VM's last completed job on this host (for migrations: on the target, with real downtime). */
+    Optional<io.kvmigrate.core.model.JobStats> completedJobStats(String vm);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,209 @@
+package io.kvmigrate.libvirt;
+
+import com.sun.jna.Callback;
+import com.sun.jna.Library;
+import com.sun.jna.Native;
+import com.sun.jna.NativeLong;
+import com.sun.jna.Pointer;
+import com.sun.jna.Structure;
+import com.sun.jna.ptr.IntByReference;
+import com.sun.jna.ptr.LongByReference;
+import com.sun.jna.ptr.PointerByReference;
+
+/**
+ * JNA declarations of the part of libvirt's C API kvmigrate uses. Declared here rather than through
+ * libvirt-java because that binding lacks the calls a migration tool lives on (virDomainMigrateToURI3,
+ * typed job statistics, post-copy, dirty rate, max speed), and mixing two bindings would mean two
+ * pointer types for one object.
+ */
+public interface Libvirt extends Library {
+    Libvirt INSTANCE = Native.load("virt", Libvirt.class);
+
+    // flags
+    int VIR_DOMAIN_XML_SECURE = 1;
+    int VIR_DOMAIN_XML_INACTIVE = 2;
+    int VIR_DOMAIN_XML_MIGRATABLE = 8;
+    int VIR_CONNECT_LIST_DOMAINS_ACTIVE = 1;
+    int VIR_DOMAIN_UNDEFINE_MANAGED_SAVE = 1;
+    int VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA = 2;
+    int VIR_DOMAIN_UNDEFINE_NVRAM = 4;
+    int VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA = 16;
+    int VIR_MEMORY_PHYSICAL = 2;
+    int VIR_DOMAIN_JOB_STATS_COMPLETED = 1;
+    int VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED = 2;
+
+    long VIR_MIGRATE_LIVE = 1;
+    long VIR_MIGRATE_PEER2PEER = 2;
+    long VIR_MIGRATE_PERSIST_DEST = 8;
+    long VIR_MIGRATE_UNDEFINE_SOURCE = 16;
+    long VIR_MIGRATE_NON_SHARED_DISK = 64;
+    long VIR_MIGRATE_UNSAFE = 512;
+    long VIR_MIGRATE_OFFLINE = 1024;
+    long VIR_MIGRATE_COMPRESSED = 2048;
+    long VIR_MIGRATE_ABORT_ON_ERROR = 4096;
+    long VIR_MIGRATE_AUTO_CONVERGE = 8192;
+    long VIR_MIGRATE_POSTCOPY = 32768;
+    long VIR_MIGRATE_TLS = 65536;
+    long VIR_MIGRATE_PARALLEL = 131072;
+
+    /** virErrorFunc: receives errors that would otherwise be printed to stderr. */
+    interface ErrorFunc extends Callback {
+        void invoke(Pointer userData, Pointer error);
+    }
+
+    /** virNodeInfo. */
+    @Structure.FieldOrder({"model", "memory", "cpus", "mhz", "nodes", "sockets", "cores", "threads"})
+    class NodeInfo extends Structure {
+        public byte[] model = new byte[32];
+        public NativeLong memory;
+        public int cpus;
+        public int mhz;
+        public int nodes;
+        public int sockets;
+        public int cores;
+        public int threads;
+    }
+
+    /** virStorageVolInfo. */
+    @Structure.FieldOrder({"type", "capacity", "allocation"})
+    class VolInfo extends Structure {
+        public int type;
+        public long capacity;
+        public long allocation;
+    }
+
+    void virSetErrorFunc(Pointer userData, ErrorFunc handler);
+
+    Pointer virGetLastError();
+
+    void virResetLastError();
+
+    int virGetVersion(LongByReference libVer, String type, LongByReference typeVer);
+
+    // connections
+    Pointer virConnectOpenAuth(String uri, Pointer auth, int flags);
+
+    int virConnectClose(Pointer conn);
+
+    Pointer virConnectGetCapabilities(Pointer conn);
+
+    Pointer virConnectGetHostname(Pointer conn);
+
+    int virConnectGetLibVersion(Pointer conn, LongByReference version);
+
+    int virConnectGetVersion(Pointer conn, LongByReference version);
+
+    int virNodeGetInfo(Pointer conn, NodeInfo info);
+
+    long virNodeGetFreeMemory(Pointer conn);
+
+    int virConnectListAllDomains(Pointer conn, PointerByReference domains, int flags);
+
+    int virConnectSetKeepAlive(Pointer conn, int interval, int count);
+
+    // domains
+    Pointer virDomainLookupByName(Pointer conn, String name);
+
+    Pointer virDomainLookupByUUIDString(Pointer conn, String uuid);
+
+    int virDomainFree(Pointer dom);
+
+    String virDomainGetName(Pointer dom);
+
+    int virDomainGetState(Pointer dom, IntByReference state, IntByReference reason, int flags);
+
+    int virDomainIsPersistent(Pointer dom);
+
+    Pointer virDomainGetXMLDesc(Pointer dom, int flags);
+
+    Pointer virDomainDefineXML(Pointer conn, String xml);
+
+    int virDomainUndefineFlags(Pointer dom, int flags);
+
+    int virDomainCreate(Pointer dom);
+
+    int virDomainDestroy(Pointer dom);
+
+    int virDomainShutdown(Pointer dom);
+
+    int virDomainSuspend(Pointer dom);
+
+    int virDomainResume(Pointer dom);
+
+    int virDomainMemoryPeek(Pointer dom, long start, NativeLong size, byte[] buffer, int flags);
+
+    // migration
+    int virDomainMigrateToURI3(Pointer dom, String dconnuri, Pointer params, int nparams, long flags);
+
+    int virDomainGetJobStats(Pointer dom, IntByReference type, PointerByReference params, IntByReference nparams, int flags);
+
+    int virDomainAbortJob(Pointer dom);
+
+    int virDomainMigrateSetMaxDowntime(Pointer dom, long downtime, int flags);
+
+    int virDomainMigrateSetMaxSpeed(Pointer dom, NativeLong bandwidth, int flags);
+
+    int virDomainMigrateStartPostCopy(Pointer dom, int flags);
+
+    // typed parameters
+    int virTypedParamsAddString(PointerByReference params, IntByReference nparams, IntByReference maxparams, String name, String value);
+
+    int virTypedParamsAddULLong(PointerByReference params, IntByReference nparams, IntByReference maxparams, String name, long value);
+
+    int virTypedParamsAddInt(PointerByReference params, IntByReference nparams, IntByReference maxparams, String name, int value);
+
+    int virTypedParamsGetULLong(Pointer params, int nparams, String name, LongByReference value);
+
+    int virTypedParamsGetInt(Pointer params, int nparams, String name, IntByReference value);
+
+    void virTypedParamsFree(Pointer params, int nparams);
+
+    // storage
+    Pointer virStoragePoolCreateXML(Pointer conn, String xml, int flags);
+
+    Pointer virStoragePoolDefineXML(Pointer conn, String xml, int flags);
+
+    Pointer virStoragePoolLookupByName(Pointer conn, String name);
+
+    int virStoragePoolCreate(Pointer pool, int flags);
+
+    int virStoragePoolSetAutostart(Pointer pool, int autostart);
+
+    int virConnectListAllStoragePools(Pointer conn, PointerByReference pools, int flags);
+
+    Pointer virStoragePoolGetXMLDesc(Pointer pool, int flags);
+
+    int virStoragePoolIsActive(Pointer pool);
+
+    int virStoragePoolRefresh(Pointer pool, int flags);
+
+    int virStoragePoolDestroy(Pointer pool);
+
+    int virStoragePoolFree(Pointer pool);
+
+    Pointer virStorageVolLookupByName(Pointer pool, String name);
+
+    Pointer virStorageVolCreateXML(Pointer pool, String xml, int flags);
+
+    int virStorageVolGetInfo(Pointer vol, VolInfo info);
+
+    int virStorageVolDelete(Pointer vol, int flags);
+
+    int virStorageVolFree(Pointer vol);
+
+    int virStorageVolUpload(Pointer vol, Pointer stream, long offset, long length, int flags);
+
+    int virStorageVolDownload(Pointer vol, Pointer stream, long offset, long length, int flags);
+
+    Pointer virStreamNew(Pointer conn, int flags);
+
+    int virStreamSend(Pointer stream, byte[] data, NativeLong nbytes);
+
+    int virStreamRecv(Pointer stream, byte[] data, NativeLong nbytes);
+
+    int virStreamFinish(Pointer stream);
+
+    int virStreamAbort(Pointer stream);
+
+    int virStreamFree(Pointer stream);
+}

@@ -148,6 +148,29 @@ public final class Lab {
         return hosts;
     }
 
+    /** The demo VM's name. */
+    public static final String DEMO_VM = "demo";
+
+    /** The demo guest: 64 MiB span rewritten at a moderate rate, so a live migration converges in seconds. */
+    public static io.kvmigrate.lab.guest.TestGuest.Params demoGuest() {
+        return io.kvmigrate.lab.guest.TestGuest.Params.defaults().withSpanMiB(64).withDelay(2000);
+    }
+
+    /** Defines the demo VM on the first host unless some lab host already has it; returns the host that has it. */
+    public LabHost ensureDemoVm(Consumer<String> log) {
+        for (LabHost h : hosts()) {
+            try (HostSession s = connector.open(h.ref())) {
+                if (s.findVm(DEMO_VM).isPresent()) return h;
+            }
+        }
+        LabHost first = hosts().get(0);
+        try (HostSession s = connector.open(first.ref())) {
+            LabVm.create(s, LabVm.definition(DEMO_VM, sharedDir(), demoGuest(), kvmAvailable()));
+        }
+        log.accept(first.name() + ": defined VM '" + DEMO_VM + "' (test guest, disk " + sharedDir().resolve(DEMO_VM + ".img") + ")");
+        return first;
+    }
+
     private void start(LabHost h, Consumer<String> log) {
         log.accept(h.name() + ": starting libvirtd on " + h.address() + (kvmAvailable() ? " (KVM)" : " (software emulation: no /dev/kvm)"));
         try {

@@ -1,0 +1,113 @@
+package io.kvmigrate.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.config.HostRegistry;
+import io.kvmigrate.core.engine.EventListener;
+import io.kvmigrate.core.engine.MigrationEvent;
+import io.kvmigrate.core.engine.MigrationReport;
+import io.kvmigrate.core.model.MigrationRequest;
+import io.kvmigrate.libvirt.LibvirtConnector;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code kvmigrate migrate VM --from H --to H}: live migration on shared storage. */
+@Command(name = "migrate", description = "Live-migrate a running VM whose disks are on storage both hosts share.")
+final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
+    @Spec CommandSpec spec;
+    @Parameters(index = "0", paramLabel = "VM", description = "VM name.") String vm;
+    @Option(names = "--from", required = true, paramLabel = "HOST", description = "Source: registered host name or libvirt URI.") String from;
+    @Option(names = "--to", required = true, paramLabel = "HOST", description = "Target: registered host name or libvirt URI.") String to;
+    @Option(names = "--bandwidth", paramLabel = "MiB/s", description = "Bandwidth cap in MiB/s (default: unlimited).") long bandwidth;
+    @Option(names = "--max-downtime", paramLabel = "ms", description = "Maximum downtime in ms (default: libvirt's 300).") long maxDowntime;
+    @Option(names = "--timeout", paramLabel = "s", description = "Abort after this many seconds; the VM stays on the source.") Long timeout;
+    @Option(names = "--json", description = "Print one JSON object with the result, nothing else.") boolean json;
+
+    @Override
+    public boolean json() {
+        return json;
+    }
+
+    @Override
+    public Integer call() {
+        HostRegistry registry = HostRegistry.fromEnvironment();
+        MigrationRequest request = new MigrationRequest(vm, registry.resolve(from), registry.resolve(to), bandwidth, maxDowntime,
+                timeout == null ? null : Duration.ofSeconds(timeout));
+        PrintWriter out = spec.commandLine().getOut();
+        List<MigrationEvent> kept = new ArrayList<>();
+        EventListener human = json ? EventListener.NONE : new ProgressRenderer(out, System.console() != null);
+        EventListener listener = e -> {
+            if (!(e instanceof MigrationEvent.Progress)) {
+                synchronized (kept) {
+                    kept.add(e);
+                }
+            }
+            human.on(e);
+        };
+        MigrationReport report;
+        try {
+            report = new MigrationRunner(new LibvirtConnector()).run(request, listener);
+        } catch (KvmigrateException e) {
+            if (json) {
+                ObjectNode root = Output.errorJson(e);
+                kept.stream().filter(ev -> ev instanceof MigrationEvent.Failed).map(ev -> ((MigrationEvent.Failed) ev).placement())
+                        .findFirst().ifPresent(p -> root.set("placement", Output.placementJson(p)));
+                addDecisions(root, kept);
+                Output.printJson(out, root);
+                return e.code().exitCode();
+            }
+            throw e;
+        }
+        if (json) {
+            ObjectNode root = reportJson(report);
+            addDecisions(root, kept);
+            Output.printJson(out, root);
+        } else {
+            printSummary(out, report);
+        }
+        return 0;
+    }
+
+    static void printSummary(PrintWriter out, MigrationReport r) {
+        out.println("Migrated " + r.vm() + ": " + r.source() + " -> " + r.target() + " in " + Output.seconds(r.totalMs())
+                + " (transfer " + Output.seconds(r.migrationMs()) + "), downtime " + r.downtimeMs() + " ms, "
+                + Output.mib(r.dataSentBytes()) + " sent of " + Output.mib(r.memoryBytes()) + " memory, " + r.iterations() + " iteration(s).");
+        out.println("Verified: " + r.placement() + ".");
+        out.flush();
+    }
+
+    static ObjectNode reportJson(MigrationReport r) {
+        ObjectNode root = Output.JSON.createObjectNode();
+        root.put("ok", true);
+        root.put("vm", r.vm());
+        root.put("source", r.source());
+        root.put("target", r.target());
+        root.put("startedAt", r.startedAt().toString());
+        root.put("finishedAt", r.finishedAt().toString());
+        root.put("totalMs", r.totalMs());
+        root.put("migrationMs", r.migrationMs());
+        root.put("downtimeMs", r.downtimeMs());
+        root.put("dataSentBytes", r.dataSentBytes());
+        root.put("memoryBytes", r.memoryBytes());
+        root.put("iterations", r.iterations());
+        root.set("placement", Output.placementJson(r.placement()));
+        return root;
+    }
+
+    private static void addDecisions(ObjectNode root, List<MigrationEvent> events) {
+        var arr = root.putArray("decisions");
+        synchronized (events) {
+            for (MigrationEvent e : events) {
+                if (e instanceof MigrationEvent.Decision d) arr.addObject().put("at", d.at().toString()).put("action", d.action()).put("reason", d.reason());
+            }
+        }
+    }
+}

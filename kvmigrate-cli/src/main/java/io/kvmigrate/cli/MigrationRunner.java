@@ -1,0 +1,61 @@
+package io.kvmigrate.cli;
+
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.engine.ConvergencePolicy;
+import io.kvmigrate.core.engine.EventListener;
+import io.kvmigrate.core.engine.ExecutorScheduler;
+import io.kvmigrate.core.engine.LiveMigration;
+import io.kvmigrate.core.engine.MigrationReport;
+import io.kvmigrate.core.model.MigrationRequest;
+import io.kvmigrate.core.spi.HostSession;
+import io.kvmigrate.core.spi.HypervisorConnector;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicReference;
+import sun.misc.Signal;
+
+/** Runs one live migration for a front end: opens both hosts, turns Ctrl-C and SIGTERM into a clean abort. */
+final class MigrationRunner {
+    private final HypervisorConnector connector;
+
+    MigrationRunner(HypervisorConnector connector) {
+        this.connector = connector;
+    }
+
+    MigrationReport run(MigrationRequest request, EventListener listener) {
+        try (HostSession source = connector.open(request.source());
+             HostSession target = connector.open(request.target());
+             ExecutorScheduler scheduler = new ExecutorScheduler()) {
+            LiveMigration migration = new LiveMigration(source, target, Clock.systemUTC(), scheduler, listener, Duration.ofMillis(500),
+                    ConvergencePolicy.PLAIN);
+            AtomicReference<LiveMigration> current = new AtomicReference<>(migration);
+            Signal.Handler previousInt = installCancel("INT", current);
+            Signal.Handler previousTerm = installCancel("TERM", current);
+            try {
+                CompletableFuture<MigrationReport> result = migration.start(request);
+                return result.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof KvmigrateException k ? k
+                        : new KvmigrateException(ErrorCode.INTERNAL, "migrate", request.source().name(), request.vm(), String.valueOf(e.getCause()), null, e);
+            } finally {
+                restore("INT", previousInt);
+                restore("TERM", previousTerm);
+            }
+        }
+    }
+
+    private static Signal.Handler installCancel(String name, AtomicReference<LiveMigration> current) {
+        try {
+            return Signal.handle(new Signal(name), sig -> current.get().cancel());
+        } catch (IllegalArgumentException e) {
+            return null; // signal not available on this platform
+        }
+    }
+
+    private static void restore(String name, Signal.Handler previous) {
+        if (previous != null) Signal.handle(new Signal(name), previous);
+    }
+}

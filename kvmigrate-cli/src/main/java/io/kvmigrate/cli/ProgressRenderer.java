@@ -1,0 +1,71 @@
+package io.kvmigrate.cli;
+
+import io.kvmigrate.core.engine.EventListener;
+import io.kvmigrate.core.engine.MigrationEvent;
+import io.kvmigrate.core.model.JobStats;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * Draws migration events for a person: phases and decisions as lines, progress as a bar redrawn in place
+ * on a terminal, or as a line every few seconds when output is a pipe or file.
+ */
+final class ProgressRenderer implements EventListener {
+    private static final int WIDTH = 24;
+    private final PrintWriter out;
+    private final boolean terminal;
+    private Instant lastLine = Instant.EPOCH;
+    private boolean barShown;
+
+    ProgressRenderer(PrintWriter out, boolean terminal) {
+        this.out = out;
+        this.terminal = terminal;
+    }
+
+    @Override
+    public synchronized void on(MigrationEvent e) {
+        switch (e) {
+            case MigrationEvent.PhaseStarted p -> line("> " + p.phase().label() + ": " + p.detail());
+            case MigrationEvent.StorageVerified s -> line("  disk " + s.disk() + " " + s.path() + ": shared (" + s.how() + ")");
+            case MigrationEvent.Decision d -> line("  decision: " + d.action() + " (" + d.reason() + ")");
+            case MigrationEvent.Progress p -> progress(p);
+            case MigrationEvent.Completed c -> endBar();
+            case MigrationEvent.Failed f -> endBar();
+        }
+        out.flush();
+    }
+
+    private void progress(MigrationEvent.Progress p) {
+        String text = bar(p.stats());
+        if (terminal) {
+            out.print("\r" + text + "\u001b[K");
+            barShown = true;
+        } else if (Duration.between(lastLine, p.at()).toMillis() >= 2000) {
+            out.println(text);
+            lastLine = p.at();
+        }
+    }
+
+    static String bar(JobStats s) {
+        double f = s.memoryFraction();
+        int filled = (int) Math.round(f * WIDTH);
+        String phase = s.postcopyRequests() > 0 ? "post-copy" : s.iteration() <= 1 ? "copying" : "iteration " + s.iteration();
+        return "[" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + String.format("%3d%%", Math.round(f * 100)) + " " + phase
+                + " | sent " + Output.mib(s.memoryProcessed()) + " | left " + Output.mib(s.memoryRemaining())
+                + " | " + Output.mibPerSec(s.memoryBps()) + " | dirty " + Output.mibPerSec(s.dirtyRateBps())
+                + " | exp. downtime " + s.downtimeMs() + " ms";
+    }
+
+    private void line(String text) {
+        endBar();
+        out.println(text);
+    }
+
+    private void endBar() {
+        if (barShown) {
+            out.println();
+            barShown = false;
+        }
+    }
+}

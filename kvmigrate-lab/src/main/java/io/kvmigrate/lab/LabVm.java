@@ -1,0 +1,93 @@
+package io.kvmigrate.lab;
+
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.model.VmInfo;
+import io.kvmigrate.core.spi.HostSession;
+import io.kvmigrate.lab.guest.GuestMemory;
+import io.kvmigrate.lab.guest.TestGuest;
+import io.kvmigrate.libvirt.DomainXml;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.OptionalLong;
+import java.util.UUID;
+
+/** Test-guest VMs for the lab: a raw boot disk holding the dirtying guest, a serial log, no network. */
+public final class LabVm {
+    private LabVm() {
+    }
+
+    /** The VM's definition: name, memory, disk image path and serial log path. */
+    public record Definition(String name, int memoryMiB, Path disk, Path serialLog, TestGuest.Params guest, boolean kvm) {
+        public String xml() {
+            String type = kvm ? "kvm" : "qemu";
+            return """
+                    <domain type='%s'>
+                      <name>%s</name>
+                      <uuid>%s</uuid>
+                      <memory unit='MiB'>%d</memory>
+                      <vcpu>1</vcpu>
+                      <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='hd'/></os>
+                      <features><acpi/></features>
+                      <clock offset='utc'/>
+                      <on_poweroff>destroy</on_poweroff>
+                      <on_reboot>restart</on_reboot>
+                      <on_crash>destroy</on_crash>
+                      <devices>
+                        <emulator>/usr/bin/qemu-system-x86_64</emulator>
+                        <disk type='file' device='disk'>
+                          <driver name='qemu' type='raw' cache='none'/>
+                          <source file='%s'/>
+                          <target dev='hda' bus='ide'/>
+                        </disk>
+                        <serial type='file'><source path='%s' append='on'/><target port='0'/></serial>
+                        <memballoon model='none'/>
+                      </devices>
+                    </domain>
+                    """.formatted(type, DomainXml.escape(name), UUID.randomUUID(), memoryMiB, DomainXml.escape(disk.toString()),
+                    DomainXml.escape(serialLog.toString()));
+        }
+    }
+
+    /** A definition for a test guest whose files live in {@code dir}. */
+    public static Definition definition(String name, Path dir, TestGuest.Params guest, boolean kvm) {
+        int mem = Math.max(128, TestGuest.minimumMemoryMiB(guest));
+        return new Definition(name, mem, dir.resolve(name + ".img"), dir.resolve(name + ".serial.log"), guest, kvm);
+    }
+
+    /** Writes the disk image and defines the VM on {@code host} (not started). */
+    public static VmInfo create(HostSession host, Definition d) {
+        try {
+            Files.createDirectories(d.disk().getParent());
+            Files.write(d.disk(), TestGuest.diskImage(d.guest()));
+            Files.deleteIfExists(d.serialLog());
+        } catch (IOException e) {
+            throw new KvmigrateException(ErrorCode.LAB_FAILED, "lab", host.host().name(), d.name(),
+                    "Tried to write the guest image " + d.disk() + " but failed because: " + e.getMessage(), "Check free space.");
+        }
+        return host.defineVm(d.xml());
+    }
+
+    /** Reads the guest's memory through libvirt. */
+    public static GuestMemory memory(HostSession host, String vm) {
+        return (address, length) -> host.peekPhysicalMemory(vm, address, length);
+    }
+
+    /** The guest's pass counter as read through libvirt; empty while it is still in the BIOS. */
+    public static OptionalLong passCounter(HostSession host, String vm) {
+        return TestGuest.passCounter(memory(host, vm));
+    }
+
+    /** Waits until the guest has filled its span and runs its second pass (so a migration sees real content). */
+    public static long awaitRunning(HostSession host, String vm, Duration timeout) {
+        boolean ok = Poll.until(timeout, Duration.ofMillis(100), () -> passCounter(host, vm).orElse(0) >= 2);
+        if (!ok) {
+            throw new KvmigrateException(ErrorCode.LAB_FAILED, "lab", host.host().name(), vm,
+                    "The test guest did not reach its second pass within " + timeout.toSeconds() + " s.",
+                    "Check the serial log and the QEMU log of the host.");
+        }
+        return passCounter(host, vm).orElseThrow();
+    }
+}

@@ -1,0 +1,178 @@
+package io.kvmigrate.core.engine;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.model.DiskSpec;
+import io.kvmigrate.core.model.JobStats;
+import io.kvmigrate.core.model.MigrationRequest;
+import io.kvmigrate.core.model.VmSpec;
+import io.kvmigrate.core.model.VmState;
+import io.kvmigrate.testkit.FakeHypervisor;
+import io.kvmigrate.testkit.ManualScheduler;
+import io.kvmigrate.testkit.MutableClock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class LiveMigrationTest {
+    private final FakeHypervisor hv = new FakeHypervisor();
+    private final MutableClock clock = new MutableClock();
+    private final ManualScheduler scheduler = new ManualScheduler(clock);
+    private final List<MigrationEvent> events = new CopyOnWriteArrayList<>();
+    private FakeHypervisor.FakeHost src;
+    private FakeHypervisor.FakeHost dst;
+
+    static VmSpec vm(String name, String diskPath) {
+        return new VmSpec(name, "uuid-" + name, "kvm", "x86_64", "pc", "/usr/bin/qemu-system-x86_64", 1 << 20, 1, null,
+                List.of(new DiskSpec("vda", "disk", "file", diskPath, "raw", null, null, false, false)), List.of(), List.of(), "<domain/>");
+    }
+
+    static JobStats stats(long remaining, long iteration) {
+        return new JobStats(1000, 1 << 30, 1 << 29, remaining, 1 << 30, (1 << 30) - remaining, remaining, 100 << 20, 1000, 4096,
+                iteration, 40, 0, 0, 0, 0, 0);
+    }
+
+    @BeforeEach
+    void hosts() {
+        src = hv.addHost("a");
+        dst = hv.addHost("b");
+        hv.shareDirectory("/nfs");
+        src.put(vm("web", "/nfs/web.img"), VmState.RUNNING, true);
+        src.putFile("/nfs/web.img", new byte[4096]);
+    }
+
+    private LiveMigration migration() {
+        return new LiveMigration(src, dst, clock, scheduler, events::add, Duration.ofMillis(500), ConvergencePolicy.PLAIN);
+    }
+
+    private MigrationRequest request(Duration timeout) {
+        return new MigrationRequest("web", src.host(), dst.host(), 100, 300, timeout);
+    }
+
+    @Test
+    void start_unknownVm_throwsUnknownVmNamingHost() {
+        MigrationRequest r = new MigrationRequest("nope", src.host(), dst.host(), 0, 0, null);
+        assertThatThrownBy(() -> migration().start(r)).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.UNKNOWN_VM);
+            assertThat(e.host()).isEqualTo("a");
+            assertThat(e.step()).isEqualTo("resolve");
+        });
+        assertThat(src.lastMigration).isNull();
+    }
+
+    @Test
+    void start_vmShutOff_throwsVmNotRunning() {
+        src.put(vm("web", "/nfs/web.img"), VmState.SHUTOFF, true);
+        assertThatThrownBy(() -> migration().start(request(null)))
+                .isInstanceOfSatisfying(KvmigrateException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.VM_NOT_RUNNING));
+        assertThat(src.lastMigration).isNull();
+    }
+
+    @Test
+    void start_sameHostUuid_throwsSameHost() {
+        dst.withHostUuid(src.facts().hostUuid());
+        assertThatThrownBy(() -> migration().start(request(null)))
+                .isInstanceOfSatisfying(KvmigrateException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.SAME_HOST));
+    }
+
+    @Test
+    void start_nameOrUuidOnTarget_throwsConflict() {
+        dst.put(vm("web", "/nfs/other.img"), VmState.SHUTOFF, true);
+        assertThatThrownBy(() -> migration().start(request(null)))
+                .isInstanceOfSatisfying(KvmigrateException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.TARGET_CONFLICT));
+        dst.removeVm("web");
+        VmSpec sameUuid = new VmSpec("web2", "uuid-web", "kvm", "x86_64", "pc", null, 1, 1, null, List.of(), List.of(), List.of(), "");
+        dst.put(sameUuid, VmState.RUNNING, true);
+        assertThatThrownBy(() -> migration().start(request(null)))
+                .isInstanceOfSatisfying(KvmigrateException.class, e -> assertThat(e.getMessage()).contains("same UUID"));
+    }
+
+    @Test
+    void start_diskInLocalDirectory_throwsStorageNotSharedAndLeavesNoProbe() {
+        src.put(vm("web", "/var/lib/libvirt/images/web.img"), VmState.RUNNING, true);
+        src.putFile("/var/lib/libvirt/images/web.img", new byte[4096]);
+        assertThatThrownBy(() -> migration().start(request(null))).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.STORAGE_NOT_SHARED);
+            assertThat(e.getMessage()).contains("vda").contains("/var/lib/libvirt/images");
+        });
+        assertThat(src.readProbe("/var/lib/libvirt/images", "web.img", 10)).isPresent();
+        assertThat(src.lastMigration).isNull();
+    }
+
+    @Test
+    void start_sharedDisk_migratesReportsAndVerifiesPlacement() {
+        CompletableFuture<MigrationReport> f = migration().start(request(null));
+        assertThat(src.lastOptions.storageVerifiedShared()).isTrue();
+        assertThat(src.lastOptions.bandwidthMiBps()).isEqualTo(100);
+        src.lastMigration.setStats(stats(500 << 20, 1));
+        scheduler.advance(Duration.ofSeconds(1), Duration.ofMillis(100));
+        src.lastMigration.setStats(stats(10 << 20, 3));
+        scheduler.advance(Duration.ofSeconds(1), Duration.ofMillis(100));
+        src.lastMigration.succeed(new JobStats(2100, 1 << 30, 700 << 20, 0, 1 << 30, 700 << 20, 0, 0, 0, 4096, 4, 27, 0, 0, 0, 0, 0));
+
+        MigrationReport r = f.join();
+        assertThat(r.downtimeMs()).isEqualTo(27);
+        assertThat(r.migrationMs()).isEqualTo(2100);
+        assertThat(r.iterations()).isEqualTo(4);
+        assertThat(r.placement().runsOnlyOn("b")).isTrue();
+        assertThat(events).filteredOn(e -> e instanceof MigrationEvent.Progress).hasSize(4);
+        assertThat(events).filteredOn(e -> e instanceof MigrationEvent.StorageVerified).hasSize(1);
+        assertThat(scheduler.activeTasks()).isZero();
+    }
+
+    @Test
+    void tick_timeoutReached_abortsAndVmStaysOnSource() {
+        CompletableFuture<MigrationReport> f = migration().start(request(Duration.ofSeconds(5)));
+        src.lastMigration.setStats(stats(400 << 20, 9));
+        scheduler.advance(Duration.ofMillis(4500), Duration.ofMillis(500));
+        assertThat(src.lastMigration.aborted()).isFalse();
+        scheduler.advance(Duration.ofMillis(500), Duration.ofMillis(500));
+        assertThat(src.lastMigration.aborted()).isTrue();
+
+        assertThatThrownBy(f::join).hasCauseInstanceOf(KvmigrateException.class).cause().satisfies(c -> {
+            KvmigrateException e = (KvmigrateException) c;
+            assertThat(e.code()).isEqualTo(ErrorCode.TIMEOUT);
+            assertThat(e.getMessage()).contains("5 s").contains("still running on 'a'").contains("400 MiB remaining");
+        });
+        assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
+        assertThat(events).filteredOn(e -> e instanceof MigrationEvent.Decision).singleElement()
+                .satisfies(d -> assertThat(((MigrationEvent.Decision) d).action()).isEqualTo("abort"));
+    }
+
+    @Test
+    void cancel_whileRunning_failsWithCancelled() {
+        LiveMigration m = migration();
+        CompletableFuture<MigrationReport> f = m.start(request(null));
+        m.cancel();
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.CANCELLED));
+    }
+
+    @Test
+    void completion_hypervisorError_failsWithMigrationFailedNamingVm() {
+        CompletableFuture<MigrationReport> f = migration().start(request(null));
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "Tried to migrate but failed because: boom", "h"));
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.MIGRATION_FAILED);
+            assertThat(e.vm()).isEqualTo("web");
+            assertThat(e.step()).isEqualTo("migrate");
+            assertThat(e.getMessage()).contains("boom");
+        });
+    }
+
+    @Test
+    void completion_successButVmNotOnTarget_failsVerification() {
+        CompletableFuture<MigrationReport> f = migration().start(request(null));
+        src.lastMigration.claimSuccessWithoutMoving();
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.VERIFY_FAILED);
+            assertThat(e.getMessage()).contains("running on a");
+        });
+    }
+}

@@ -17,7 +17,14 @@ public final class Main {
 
     /** Runs a command line and returns its exit code (for tests). */
     public static int run(String... args) {
+        return run(null, null, args);
+    }
+
+    /** Runs a command line with the given output and error writers (null = the process's own). */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Main());
+        if (out != null) cl.setOut(out);
+        if (err != null) cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             KvmigrateException ke = ex instanceof KvmigrateException k ? k
                     : new KvmigrateException(ErrorCode.INTERNAL, null, null, null, ex.toString(), "This is a bug; please report it with the command line.");

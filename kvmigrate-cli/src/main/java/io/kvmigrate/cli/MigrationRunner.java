@@ -16,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicReference;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /** Runs one live migration for a front end: opens both hosts, turns Ctrl-C and SIGTERM into a clean abort. */
 final class MigrationRunner {
@@ -32,8 +33,8 @@ final class MigrationRunner {
             LiveMigration migration = new LiveMigration(source, target, Clock.systemUTC(), scheduler, listener, Duration.ofMillis(500),
                     ConvergencePolicy.PLAIN);
             AtomicReference<LiveMigration> current = new AtomicReference<>(migration);
-            Signal.Handler previousInt = installCancel("INT", current);
-            Signal.Handler previousTerm = installCancel("TERM", current);
+            SignalHandler previousInt = installCancel("INT", current);
+            SignalHandler previousTerm = installCancel("TERM", current);
             try {
                 CompletableFuture<MigrationReport> result = migration.start(request);
                 return result.join();
@@ -47,7 +48,7 @@ final class MigrationRunner {
         }
     }
 
-    private static Signal.Handler installCancel(String name, AtomicReference<LiveMigration> current) {
+    private static SignalHandler installCancel(String name, AtomicReference<LiveMigration> current) {
         try {
             return Signal.handle(new Signal(name), sig -> current.get().cancel());
         } catch (IllegalArgumentException e) {
@@ -55,7 +56,7 @@ final class MigrationRunner {
         }
     }
 
-    private static void restore(String name, Signal.Handler previous) {
+    private static void restore(String name, SignalHandler previous) {
         if (previous != null) Signal.handle(new Signal(name), previous);
     }
 }

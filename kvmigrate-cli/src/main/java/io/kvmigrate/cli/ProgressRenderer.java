@@ -25,13 +25,16 @@ final class ProgressRenderer implements EventListener {
 
     @Override
     public synchronized void on(MigrationEvent e) {
-        switch (e) {
-            case MigrationEvent.PhaseStarted p -> line("> " + p.phase().label() + ": " + p.detail());
-            case MigrationEvent.StorageVerified s -> line("  disk " + s.disk() + " " + s.path() + ": shared (" + s.how() + ")");
-            case MigrationEvent.Decision d -> line("  decision: " + d.action() + " (" + d.reason() + ")");
-            case MigrationEvent.Progress p -> progress(p);
-            case MigrationEvent.Completed c -> endBar();
-            case MigrationEvent.Failed f -> endBar();
+        if (e instanceof MigrationEvent.PhaseStarted p) {
+            line("> " + p.phase().label() + ": " + p.detail());
+        } else if (e instanceof MigrationEvent.StorageVerified s) {
+            line("  disk " + s.disk() + " " + s.path() + ": shared (" + s.how() + ")");
+        } else if (e instanceof MigrationEvent.Decision d) {
+            line("  decision: " + d.action() + " (" + d.reason() + ")");
+        } else if (e instanceof MigrationEvent.Progress p) {
+            progress(p);
+        } else {
+            endBar();
         }
         out.flush();
     }

@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
 
 /**
  * Named hosts, kept in {@code hosts.properties} (name=uri) in the user's config directory:
- * {@code $KVMIGRATE_CONFIG_DIR}, else {@code $XDG_CONFIG_HOME/kvmigrate}, else {@code ~/.config/kvmigrate}.
+ * the system property {@code kvmigrate.config.dir}, else {@code $KVMIGRATE_CONFIG_DIR}, else {@code $XDG_CONFIG_HOME/kvmigrate}, else {@code ~/.config/kvmigrate}.
  * Writes go through a temporary file and an atomic rename so a crash never leaves half a file.
  */
 public final class HostRegistry {
@@ -35,6 +35,8 @@ public final class HostRegistry {
     }
 
     public static Path defaultConfigDir() {
+        String prop = System.getProperty("kvmigrate.config.dir");
+        if (prop != null && !prop.isBlank()) return Path.of(prop);
         String dir = System.getenv("KVMIGRATE_CONFIG_DIR");
         if (dir != null && !dir.isBlank()) return Path.of(dir);
         String xdg = System.getenv("XDG_CONFIG_HOME");

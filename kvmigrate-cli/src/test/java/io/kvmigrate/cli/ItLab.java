@@ -1,0 +1,89 @@
+package io.kvmigrate.cli;
+
+import io.kvmigrate.core.config.HostRegistry;
+import io.kvmigrate.core.model.VmInfo;
+import io.kvmigrate.core.spi.HostSession;
+import io.kvmigrate.lab.Lab;
+import io.kvmigrate.lab.LabVm;
+import io.kvmigrate.lab.guest.TestGuest;
+import io.kvmigrate.libvirt.LibvirtConnector;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The lab shared by all integration tests of one JVM: started once, on its own loopback range and directory
+ * (system properties {@code kvmigrate.it.root}, {@code kvmigrate.it.firstOctet}), with a private host registry.
+ */
+final class ItLab {
+    static final LibvirtConnector CONNECTOR = new LibvirtConnector();
+    private static Lab lab;
+
+    private ItLab() {
+    }
+
+    static synchronized Lab get() {
+        if (lab == null) {
+            Path root = Path.of(System.getProperty("kvmigrate.it.root", "/var/tmp/kvmigrate-it"));
+            int first = Integer.getInteger("kvmigrate.it.firstOctet", 20);
+            System.setProperty("kvmigrate.config.dir", root.resolve("config").toString());
+            lab = new Lab(new Lab.Config(root, first, 2, "it"), CONNECTOR, HostRegistry.fromEnvironment());
+            lab.up(line -> System.out.println("[lab] " + line));
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> lab.down(line -> System.out.println("[lab] " + line))));
+        }
+        return lab;
+    }
+
+    static Lab.LabHost host(int i) {
+        return get().hosts().get(i);
+    }
+
+    static HostSession open(int i) {
+        return CONNECTOR.open(host(i).ref());
+    }
+
+    /** Defines and starts a test guest on host 0 in the shared directory; waits until it runs its second pass. */
+    static LabVm.Definition startGuest(String name, TestGuest.Params params) {
+        removeEverywhere(name);
+        LabVm.Definition d = LabVm.definition(name, get().sharedDir(), params, get().kvmAvailable());
+        try (HostSession s = open(0)) {
+            LabVm.create(s, d);
+            s.startVm(name);
+            LabVm.awaitRunning(s, name, Duration.ofSeconds(120));
+        }
+        return d;
+    }
+
+    /** Powers off and undefines a VM on every lab host (test set-up only). */
+    static void removeEverywhere(String name) {
+        for (int i = 0; i < get().hosts().size(); i++) {
+            try (HostSession s = open(i)) {
+                s.findVm(name).ifPresent(v -> {
+                    if (v.state().isActive()) s.destroyVm(name);
+                    if (s.findVm(name).map(VmInfo::persistent).orElse(false)) s.undefineVm(name);
+                });
+            }
+        }
+    }
+
+    /** The result of one in-process CLI run. */
+    record Run(int exit, String out, String err) {
+    }
+
+    static Run cli(String... args) {
+        get();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        System.out.println("$ kvmigrate " + String.join(" ", args) + "  -> exit " + exit + "\n" + out + err);
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    static List<String> vmNames(int host) {
+        try (HostSession s = open(host)) {
+            return s.listVms().stream().map(v -> v.name() + ":" + v.state() + ":" + v.persistent()).sorted().toList();
+        }
+    }
+}

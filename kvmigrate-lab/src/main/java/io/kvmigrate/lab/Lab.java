@@ -160,7 +160,11 @@ public final class Lab {
     public LabHost ensureDemoVm(Consumer<String> log) {
         for (LabHost h : hosts()) {
             try (HostSession s = connector.open(h.ref())) {
-                if (s.findVm(DEMO_VM).isPresent()) return h;
+                Optional<VmInfo> vm = s.findVm(DEMO_VM);
+                if (vm.isPresent()) {
+                    if (!vm.get().state().isActive()) refreshDemoImage();
+                    return h;
+                }
             }
         }
         LabHost first = hosts().get(0);
@@ -169,6 +173,16 @@ public final class Lab {
         }
         log.accept(first.name() + ": defined VM '" + DEMO_VM + "' (test guest, disk " + sharedDir().resolve(DEMO_VM + ".img") + ")");
         return first;
+    }
+
+    /** A stopped demo VM gets the current guest image, so a newer kvmigrate's demo parameters take effect. */
+    private void refreshDemoImage() {
+        Path image = sharedDir().resolve(DEMO_VM + ".img");
+        try {
+            Files.write(image, io.kvmigrate.lab.guest.TestGuest.diskImage(demoGuest()));
+        } catch (IOException e) {
+            throw labError("write " + image, e);
+        }
     }
 
     private void start(LabHost h, Consumer<String> log) {

@@ -80,6 +80,26 @@ public final class LabVm {
         return TestGuest.passCounter(memory(host, vm));
     }
 
+    /** Where the guest's rewrite loop is: pass number, then page within the pass. Only ever grows while the guest runs. */
+    public record Position(long pass, long page) implements Comparable<Position> {
+        @Override
+        public int compareTo(Position o) {
+            return pass != o.pass ? Long.compare(pass, o.pass) : Long.compare(page, o.page);
+        }
+
+        @Override
+        public String toString() {
+            return "pass " + pass + " page " + page;
+        }
+    }
+
+    /** Reads the guest's loop position through libvirt. */
+    public static Position position(HostSession host, String vm) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(host.peekPhysicalMemory(vm, TestGuest.PASS_ADDRESS, 8))
+                .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        return new Position(Integer.toUnsignedLong(b.getInt()), Integer.toUnsignedLong(b.getInt()));
+    }
+
     /** Waits until the guest has filled its span and runs its second pass (so a migration sees real content). */
     public static long awaitRunning(HostSession host, String vm, Duration timeout) {
         boolean ok = Poll.until(timeout, Duration.ofMillis(100), () -> passCounter(host, vm).orElse(0) >= 2);

@@ -181,7 +181,7 @@ public final class LiveMigration {
         String where = placement.runsOnlyOn(source.host().name()) && !placement.presentOn().contains(target.host().name())
                 ? "The VM is still running on '" + source.host().name() + "' and nothing of it is left on '" + target.host().name() + "'."
                 : "Check the VM: it is " + placement + ".";
-        String progress = lastSeen == JobStats.NONE ? "" : " (" + lastSeen.memoryRemaining() / (1 << 20) + " MiB remaining, iteration "
+        String progress = lastSeen.memoryTotal() == 0 ? "" : " (" + lastSeen.memoryRemaining() / (1 << 20) + " MiB remaining, iteration "
                 + lastSeen.iteration() + ", dirty rate " + lastSeen.dirtyRateBps() / (1 << 20) + " MiB/s, expected downtime "
                 + lastSeen.downtimeMs() + " ms)";
         KvmigrateException e;

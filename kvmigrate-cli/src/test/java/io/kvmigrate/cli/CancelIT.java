@@ -1,0 +1,75 @@
+package io.kvmigrate.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.model.VmState;
+import io.kvmigrate.core.spi.HostSession;
+import io.kvmigrate.lab.LabVm;
+import io.kvmigrate.lab.Poll;
+import io.kvmigrate.lab.guest.TestGuest;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Ctrl-C on the real command (the packaged jar in its own process): clean abort, VM still on the source. */
+class CancelIT {
+
+    @Test
+    void migrate_interruptedWithSigint_abortsCleanlyAndVmStaysOnSource() throws Exception {
+        LabVm.Definition d = ItLab.startGuest("it-cancel", TestGuest.Params.defaults().withSpanMiB(64).withDelay(0));
+        Path jar = Path.of("target", "kvmigrate.jar");
+        assertThat(jar).exists();
+        try {
+            ProcessBuilder pb = new ProcessBuilder("java", "-jar", jar.toString(), "migrate", d.name(), "--from", ItLab.host(0).ref().uri(),
+                    "--to", ItLab.host(1).ref().uri(), "--bandwidth", "8").redirectErrorStream(true);
+            Process p = pb.start();
+            StringBuilder out = new StringBuilder();
+            Thread reader = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line; (line = r.readLine()) != null; ) {
+                        synchronized (out) {
+                            out.append(line).append('\n');
+                        }
+                    }
+                } catch (java.io.IOException ignored) {
+                    // process ended
+                }
+            });
+            reader.start();
+            boolean migrating = Poll.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> {
+                synchronized (out) {
+                    return out.toString().contains("iteration") || out.toString().contains("copying");
+                }
+            });
+            assertThat(migrating).as(out.toString()).isTrue();
+            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
+            assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
+            reader.join(10_000);
+            String text;
+            synchronized (out) {
+                text = out.toString();
+            }
+            System.out.println(text);
+            assertThat(p.exitValue()).as(text).isEqualTo(ErrorCode.CANCELLED.exitCode());
+            assertThat(text).contains("decision: abort (cancelled by the user)").contains("Migration cancelled")
+                    .contains("still running on");
+            try (HostSession src = ItLab.open(0); HostSession dst = ItLab.open(1)) {
+                assertThat(src.findVm(d.name())).get().satisfies(v -> {
+                    assertThat(v.state()).isEqualTo(VmState.RUNNING);
+                    assertThat(v.persistent()).isTrue();
+                });
+                assertThat(dst.findVm(d.name())).isEmpty();
+            }
+            assertThat(Files.exists(d.disk())).isTrue();
+        } finally {
+            ItLab.removeEverywhere(d.name());
+        }
+    }
+}

@@ -171,23 +171,28 @@ final class LibvirtHostSession implements HostSession {
 
     @Override
     public Optional<byte[]> readProbe(String directory, String fileName, int maxBytes) {
-        try (DirPool pool = DirPool.open(this, directory, false)) {
-            if (pool == null) return Optional.empty();
-            Pointer vol = LV.virStorageVolLookupByName(pool.pool, fileName);
-            if (vol == null) {
-                LV.virResetLastError();
-                return Optional.empty();
-            }
-            try {
-                return Optional.of(download(vol, maxBytes, directory + "/" + fileName));
-            } finally {
-                LV.virStorageVolFree(vol);
-            }
-        }
+        return withVolume(directory, fileName, vol -> download(vol, maxBytes, directory + "/" + fileName));
     }
 
     @Override
     public Optional<Long> fileSize(String directory, String fileName) {
+        return withVolume(directory, fileName, vol -> {
+            Libvirt.VolInfo vi = new Libvirt.VolInfo();
+            check(LV.virStorageVolGetInfo(vol, vi), "read size of " + directory + "/" + fileName, null);
+            return vi.capacity;
+        });
+    }
+
+    @Override
+    public void deleteProbe(String directory, String fileName) {
+        withVolume(directory, fileName, vol -> {
+            check(LV.virStorageVolDelete(vol, 0), "delete probe " + directory + "/" + fileName, null);
+            return Boolean.TRUE;
+        });
+    }
+
+    /** Applies {@code f} to the file as a storage volume; empty when the directory or the file does not exist on this host. */
+    private <T> Optional<T> withVolume(String directory, String fileName, Function<Pointer, T> f) {
         try (DirPool pool = DirPool.open(this, directory, false)) {
             if (pool == null) return Optional.empty();
             Pointer vol = LV.virStorageVolLookupByName(pool.pool, fileName);
@@ -196,26 +201,7 @@ final class LibvirtHostSession implements HostSession {
                 return Optional.empty();
             }
             try {
-                Libvirt.VolInfo vi = new Libvirt.VolInfo();
-                check(LV.virStorageVolGetInfo(vol, vi), "read size of " + directory + "/" + fileName, null);
-                return Optional.of(vi.capacity);
-            } finally {
-                LV.virStorageVolFree(vol);
-            }
-        }
-    }
-
-    @Override
-    public void deleteProbe(String directory, String fileName) {
-        try (DirPool pool = DirPool.open(this, directory, false)) {
-            if (pool == null) return;
-            Pointer vol = LV.virStorageVolLookupByName(pool.pool, fileName);
-            if (vol == null) {
-                LV.virResetLastError();
-                return;
-            }
-            try {
-                check(LV.virStorageVolDelete(vol, 0), "delete probe " + directory + "/" + fileName, null);
+                return Optional.of(f.apply(vol));
             } finally {
                 LV.virStorageVolFree(vol);
             }

@@ -94,6 +94,7 @@ public final class ColdMigration {
         });
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY_STORAGE, info.spec().disks().size() + " disk(s): shared or copied?"));
+        StoragePlan.refuseUnsupported(info.spec(), source);
         boolean shared = isShared(info);
         List<StoragePlan.DiskMove> moves = List.of();
         if (!shared) {

@@ -34,6 +34,7 @@ public final class StoragePlan {
         List<PoolInfo> targetPools = target.pools();
         List<DiskMove> moves = new ArrayList<>();
         Map<String, Long> needed = new LinkedHashMap<>();
+        refuseUnsupported(vm, source);
         for (DiskSpec disk : vm.disks()) {
             if (!disk.hasLocalSource()) continue;
             if (!"file".equals(disk.sourceType())) {
@@ -72,9 +73,11 @@ public final class StoragePlan {
             }
             String targetPath = p.path() + "/" + vol.name();
             if (target.volume(targetPath).isPresent()) {
+                // The same path seen through the target may simply be the same file (this disk is on shared storage): keep it, copy nothing.
+                if (targetPath.equals(vol.path()) && sharedDisk(vm, disk, source, target)) continue;
                 throw new KvmigrateException(ErrorCode.TARGET_CONFLICT, step, target.host().name(), vm.name(),
-                        "Disk " + disk.target() + " would be copied to " + targetPath + ", but that file already exists on the target.",
-                        "If it is a leftover of an earlier attempt, delete it ('virsh vol-delete " + targetPath + "'); else map the disk to another pool.");
+                        "Disk " + disk.target() + " would be copied to " + targetPath + ", but a different file of that name already exists on the target.",
+                        "If it is a leftover of an earlier attempt, delete it on the target ('virsh vol-delete " + targetPath + "'); else map the disk to another pool.");
             }
             needed.merge(p.name(), vol.allocation(), Long::sum);
             moves.add(new DiskMove(disk, vol, p, targetPath));
@@ -89,6 +92,34 @@ public final class StoragePlan {
             }
         }
         return moves;
+    }
+
+    /**
+     * Refuses disks whose data kvmigrate cannot locate yet: {@code type='volume'} disks name a pool and volume instead of a
+     * path, and skipping them would leave the target with a definition pointing at nothing.
+     */
+    public static void refuseUnsupported(VmSpec vm, HostSession source) {
+        for (DiskSpec disk : vm.disks()) {
+            if ("volume".equals(disk.sourceType())) {
+                throw new KvmigrateException(ErrorCode.PREFLIGHT_FAILED, Phase.PLAN_STORAGE.label(), source.host().name(), vm.name(),
+                        "Disk " + disk.target() + " is a pool volume (pool '" + disk.pool() + "', volume '" + disk.volume()
+                                + "'); kvmigrate moves disks given by file path only.",
+                        "Change the disk to <disk type='file'> with the volume's path ('virsh vol-path --pool " + disk.pool() + " "
+                                + disk.volume() + "'), then run the command again.");
+            }
+        }
+    }
+
+    private static boolean sharedDisk(VmSpec vm, DiskSpec disk, HostSession source, HostSession target) {
+        VmSpec one = new VmSpec(vm.name(), vm.uuid(), vm.domainType(), vm.arch(), vm.machine(), vm.emulator(), vm.memoryKiB(), vm.vcpus(),
+                vm.cpuMode(), List.of(disk), List.of(), List.of(), vm.xml());
+        try {
+            new SharedStorageVerifier().verify(one, source, target);
+            return true;
+        } catch (KvmigrateException e) {
+            if (e.code() == ErrorCode.STORAGE_NOT_SHARED) return false;
+            throw e;
+        }
     }
 
     /** Creates the target volumes (same format and virtual size); on failure removes the ones it created and rethrows. */

@@ -235,4 +235,39 @@ class ColdMigrationTest {
         assertThat(src.findVm("db").orElseThrow().state()).isEqualTo(VmState.RUNNING);
         assertThat(hv.log).noneMatch(c -> c.startsWith("b:") || c.contains("destroy"));
     }
+
+    @Test
+    void run_oneSharedOneLocalDisk_copiesOnlyTheLocalOneAndKeepsTheSharedFile() {
+        hv.shareDirectory("/nfs");
+        src.addPool("nfs", "/nfs", 1024 * MIB);
+        dst.addPool("nfs", "/nfs", 1024 * MIB);
+        src.removeVm("db");
+        src.putVolume("/nfs/mix.img", "raw", 8 * MIB, bootContent);
+        src.putVolume("/var/lib/libvirt/images/mix-data.raw", "raw", 8 * MIB, dataContent);
+        src.put(vm("mix", "/nfs/mix.img", "/var/lib/libvirt/images/mix-data.raw"), VmState.SHUTOFF, true);
+
+        ColdMigrationReport r = new ColdMigration(src, dst, clock, scheduler, events::add, rewriter, Duration.ofMillis(500))
+                .run(new ColdMigrationRequest("mix", src.host(), dst.host(), false, Duration.ofSeconds(60), false, false, false, Map.of(), Map.of()));
+
+        assertThat(r.disks()).extracting(ColdMigrationReport.DiskCopy::disk).containsExactly("vdb");
+        assertThat(dst.volumeContent("/nfs/mix.img")).get().isEqualTo(bootContent);
+        assertThat(hv.log).noneMatch(c -> c.contains("delete-volume /nfs/"));
+        assertThat(dst.volumeContent("/var/lib/libvirt/images/mix-data.raw")).get().isEqualTo(dataContent);
+        assertThat(src.volume("/var/lib/libvirt/images/mix-data.raw")).isEmpty();
+    }
+
+    @Test
+    void run_poolVolumeDisk_refusedBeforeTouchingAnything() {
+        src.removeVm("db");
+        VmSpec v = new VmSpec("vol", "uuid-vol", "kvm", "x86_64", "pc", null, 1 << 20, 1, null,
+                List.of(new DiskSpec("vda", "disk", "volume", null, "qcow2", "local", "vol.qcow2", false, false)), List.of(), List.of(),
+                "<domain><name>vol</name></domain>");
+        src.put(v, VmState.SHUTOFF, true);
+
+        assertThatThrownBy(() -> new ColdMigration(src, dst, clock, scheduler, events::add, rewriter, Duration.ofMillis(500))
+                .run(new ColdMigrationRequest("vol", src.host(), dst.host(), false, Duration.ofSeconds(60), false, false, false, Map.of(), Map.of())))
+                .isInstanceOf(KvmigrateException.class)
+                .hasMessageContaining("pool volume");
+        assertThat(hv.log).isEmpty();
+    }
 }

@@ -1,7 +1,14 @@
 package io.kvmigrate.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.engine.EventListener;
+import io.kvmigrate.core.engine.MigrationEvent;
+import io.kvmigrate.core.engine.Phase;
+import io.kvmigrate.core.model.ColdMigrationRequest;
 import io.kvmigrate.core.model.VmState;
 import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.lab.Lab;
@@ -12,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -46,10 +54,14 @@ class ColdMigrationIT {
         Vm vm = threeDiskVm("cold-move");
         assertThat(vm.rawSha()).isEqualTo(vm.rawExpected());
 
+        InvariantWatcher watcher = InvariantWatcher.start(vm.name());
         ItLab.Run run = ItLab.cli("migrate", vm.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--offline");
+        List<String> violations = watcher.stop();
 
         assertThat(run.exit()).as(run.err()).isZero();
         assertThat(run.out()).contains("storage copied", "3 disk(s)");
+        assertThat(watcher.samples()).isGreaterThan(3);
+        assertThat(violations).as("VM defined persistently on at least one host at every sample").isEmpty();
         try (HostSession t = ItLab.open(1); HostSession s = ItLab.open(0)) {
             assertThat(LabDisks.sha(t, vm.paths().get(0))).isEqualTo(vm.bootSha());
             assertThat(LabDisks.sha(t, vm.paths().get(1))).isEqualTo(vm.qcowSha());
@@ -181,5 +193,107 @@ class ColdMigrationIT {
         Process p = new ProcessBuilder(command).inheritIO().start();
         assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
         assertThat(p.exitValue()).as(String.join(" ", command)).isZero();
+    }
+
+    @Test
+    void offlineMove_targetFillsUpDuringCopy_failsCleansTargetSourceUntouchedThenRerunWorks() throws Exception {
+        Vm vm = threeDiskVm("cold-full");
+        Lab.LabHost target = ItLab.host(1);
+        Files.createDirectories(target.dir().resolve("var/lib/libvirt/small"));
+        long pid = target.daemon().orElseThrow().pid();
+        run(List.of("nsenter", "-t", Long.toString(pid), "-m", "mount", "-t", "tmpfs", "-o", "size=16m", "kvmigrate-small", "/var/lib/libvirt/small"));
+        String filler = "/var/lib/libvirt/small/filler.raw";
+        try {
+            try (HostSession t = ItLab.open(1)) {
+                t.ensureDirPool("small", "/var/lib/libvirt/small");
+            }
+            // 16 MiB hold the 9.2 MiB of data, so the plan passes; then, as the copy starts, someone else takes 12 MiB.
+            EventListener fillWhenCopyStarts = e -> {
+                if (e instanceof MigrationEvent.PhaseStarted p && p.phase() == Phase.COPY_STORAGE) {
+                    try (HostSession t = ItLab.open(1)) {
+                        t.createVolume("small", "filler.raw", "raw", 12 * MIB);
+                        byte[] junk = new byte[(int) (12 * MIB)];
+                        new java.util.Random(1).nextBytes(junk);
+                        try (var up = t.uploadVolume(filler, false)) {
+                            up.data(junk, junk.length);
+                            up.finish();
+                        }
+                    }
+                }
+            };
+            ColdMigrationRequest request = new ColdMigrationRequest(vm.name(), ItLab.host(0).ref(), target.ref(), false, Duration.ofSeconds(60),
+                    false, false, false, Map.of(Lab.LOCAL_POOL, "small"), Map.of());
+
+            assertThatThrownBy(() -> new ColdMigrationRunner(ItLab.CONNECTOR).run(request, fillWhenCopyStarts))
+                    .isInstanceOf(KvmigrateException.class)
+                    .satisfies(e -> {
+                        KvmigrateException k = (KvmigrateException) e;
+                        System.out.println("expected failure: " + k.describe());
+                        assertThat(k.code()).isEqualTo(ErrorCode.MIGRATION_FAILED);
+                        assertThat(k.getMessage()).contains("source is untouched", "Nothing of it is left on '" + target.name() + "'");
+                    });
+            try (HostSession s = ItLab.open(0); HostSession t = ItLab.open(1)) {
+                assertThat(s.findVm(vm.name()).orElseThrow().persistent()).isTrue();
+                assertThat(LabDisks.sha(s, vm.paths().get(2))).isEqualTo(vm.rawSha());
+                assertThat(t.findVm(vm.name())).isEmpty();
+                for (String p : vm.paths()) assertThat(t.volume(p.replace(LabDisks.DIR, "/var/lib/libvirt/small"))).as(p).isEmpty();
+                t.deleteVolume(filler);
+            }
+
+            ItLab.Run again = ItLab.cli("migrate", vm.name(), "--from", ItLab.host(0).name(), "--to", target.name(), "--offline",
+                    "--map-pool", "local=small");
+            assertThat(again.exit()).as(again.err()).isZero();
+            try (HostSession t = ItLab.open(1)) {
+                assertThat(LabDisks.sha(t, "/var/lib/libvirt/small/cold-full-c.raw")).isEqualTo(vm.rawSha());
+            }
+        } finally {
+            LabDisks.removeEverywhere(vm.name(), vm.paths());
+            try (HostSession t = ItLab.open(1)) {
+                t.deleteVolume(filler);
+                for (String p : vm.paths()) t.deleteVolume(p.replace(LabDisks.DIR, "/var/lib/libvirt/small"));
+            }
+            run(List.of("nsenter", "-t", Long.toString(pid), "-m", "umount", "/var/lib/libvirt/small"));
+        }
+    }
+
+    /** Polls both hosts while a move runs and records every moment the VM was defined persistently on neither. */
+    private static final class InvariantWatcher {
+        private final String vm;
+        private final List<String> violations = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        private final java.util.concurrent.atomic.AtomicInteger samples = new java.util.concurrent.atomic.AtomicInteger();
+        private Thread thread;
+
+        private InvariantWatcher(String vm) {
+            this.vm = vm;
+        }
+
+        static InvariantWatcher start(String vm) {
+            InvariantWatcher w = new InvariantWatcher(vm);
+            w.thread = new Thread(() -> {
+                try (HostSession a = ItLab.open(0); HostSession b = ItLab.open(1)) {
+                    Poll.until(Duration.ofMinutes(5), Duration.ofMillis(20), () -> {
+                        // read the target first: the move defines there before it undefines on the source
+                        boolean onB = b.findVm(vm).map(v -> v.persistent()).orElse(false);
+                        boolean onA = a.findVm(vm).map(v -> v.persistent()).orElse(false);
+                        if (!onA && !onB) w.violations.add("neither host at sample " + w.samples.get());
+                        w.samples.incrementAndGet();
+                        return w.stop.get();
+                    });
+                }
+            }, "invariant-watcher");
+            w.thread.start();
+            return w;
+        }
+
+        List<String> stop() throws InterruptedException {
+            stop.set(true);
+            thread.join();
+            return violations;
+        }
+
+        int samples() {
+            return samples.get();
+        }
     }
 }

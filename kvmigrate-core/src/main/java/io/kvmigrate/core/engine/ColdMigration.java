@@ -216,8 +216,9 @@ public final class ColdMigration {
                 || ke.code() == ErrorCode.TARGET_CONFLICT ? ke.code() : ErrorCode.MIGRATION_FAILED;
         String step = ke != null && ke.step() != null ? ke.step() : Phase.COPY_STORAGE.label();
         String host = ke != null && ke.host() != null ? ke.host() : target.host().name();
+        String why = String.valueOf(cause.getMessage()).strip();
         String msg = code == ErrorCode.CANCELLED ? "Cold migration cancelled." : "Tried to move VM '" + vm + "' offline but failed because: "
-                + cause.getMessage();
+                + why + (why.endsWith(".") ? "" : ".");
         return new KvmigrateException(code, step, host, vm, msg + " The source is untouched." + state,
                 code == ErrorCode.CANCELLED ? "Run the same command again when ready."
                         : ke != null && ke.hint() != null ? ke.hint() : "Fix the cause and run the same command again.", cause);

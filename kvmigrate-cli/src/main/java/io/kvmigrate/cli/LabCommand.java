@@ -30,6 +30,7 @@ final class LabCommand {
             Lab.LabHost demoHost = lab.ensureDemoVm(out::println);
             out.println("Shared storage: " + lab.sharedDir() + " (pool '" + Lab.SHARED_POOL + "' on every host). Demo VM '" + Lab.DEMO_VM
                     + "' is on " + demoHost.name() + ".");
+            out.println("Local storage: pool '" + Lab.LOCAL_POOL + "' on " + Lab.LOCAL_DIR + ", private to each host (try --offline or --copy-storage).");
             return 0;
         }
     }

@@ -19,8 +19,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code kvmigrate migrate VM --from H --to H}: live migration on shared storage. */
-@Command(name = "migrate", description = "Live-migrate a running VM whose disks are on storage both hosts share.")
+/** {@code kvmigrate migrate VM --from H --to H}: live migration on shared storage, with storage copy, or offline (cold). */
+@Command(name = "migrate", description = "Live-migrate a running VM (shared storage, or --copy-storage), or move it offline (--offline).")
 final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Spec CommandSpec spec;
     @Parameters(index = "0", paramLabel = "VM", description = "VM name.") String vm;
@@ -30,6 +30,16 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--max-downtime", paramLabel = "ms", description = "Maximum downtime in ms (default: libvirt's 300).") long maxDowntime;
     @Option(names = "--timeout", paramLabel = "s", description = "Abort after this many seconds; the VM stays on the source.") Long timeout;
     @Option(names = "--json", description = "Print one JSON object with the result, nothing else.") boolean json;
+    // ---- cold migration and storage copy (see ColdMigrationRunner and docs/cold-migration.md) ----
+    @Option(names = "--offline", description = "Move a shut-off VM: definition only on shared storage, else copy and verify its disks.") boolean offline;
+    @Option(names = "--shutdown", description = "With --offline: shut a running VM down gracefully first.") boolean shutdown;
+    @Option(names = "--shutdown-timeout", paramLabel = "s", defaultValue = "120", description = "Seconds to wait for the guest to power off (default ${DEFAULT-VALUE}).") long shutdownTimeout;
+    @Option(names = "--force-off", description = "With --shutdown: power the VM off hard if it ignores the shutdown request.") boolean forceOff;
+    @Option(names = "--start", description = "With --offline: start the VM on the target afterwards.") boolean start;
+    @Option(names = "--keep-source", description = "With --offline: keep the source definition and disks (copy, not move).") boolean keepSource;
+    @Option(names = "--copy-storage", description = "Live: copy local disks during the migration into volumes pre-created on the target.") boolean copyStorage;
+    @Option(names = "--map-pool", paramLabel = "SRC=DST", description = "Put disks of source pool (or directory) SRC into target pool DST.") java.util.Map<String, String> mapPool;
+    @Option(names = "--map-network", paramLabel = "SRC=DST", description = "With --offline: attach NICs on source network SRC to target network DST.") java.util.Map<String, String> mapNetwork;
 
     @Override
     public boolean json() {
@@ -39,6 +49,18 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Override
     public Integer call() {
         HostRegistry registry = HostRegistry.fromEnvironment();
+        if (offline) {
+            return new ColdMigrationRunner(new LibvirtConnector()).call(spec.commandLine().getOut(), json, new io.kvmigrate.core.model.ColdMigrationRequest(
+                    vm, registry.resolve(from), registry.resolve(to), shutdown, Duration.ofSeconds(shutdownTimeout), forceOff, start, keepSource,
+                    mapPool, mapNetwork));
+        }
+        if (shutdown || forceOff || start || keepSource || mapNetwork != null) {
+            throw KvmigrateException.invalidInput("--shutdown, --force-off, --start, --keep-source and --map-network go with --offline.",
+                    "Add --offline for a cold move, or drop them for a live migration.");
+        }
+        if (mapPool != null && !copyStorage) {
+            throw KvmigrateException.invalidInput("--map-pool goes with --offline or --copy-storage.", "Add one of them.");
+        }
         MigrationRequest request = new MigrationRequest(vm, registry.resolve(from), registry.resolve(to), bandwidth, maxDowntime,
                 timeout == null ? null : Duration.ofSeconds(timeout));
         PrintWriter out = spec.commandLine().getOut();
@@ -54,7 +76,8 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         };
         MigrationReport report;
         try {
-            report = new MigrationRunner(new LibvirtConnector()).run(request, listener);
+            report = new MigrationRunner(new LibvirtConnector()).run(request, listener,
+                    copyStorage ? (mapPool == null ? java.util.Map.of() : mapPool) : null);
         } catch (KvmigrateException e) {
             if (json) {
                 ObjectNode root = Output.errorJson(e);

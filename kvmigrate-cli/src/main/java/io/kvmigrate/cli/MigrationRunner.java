@@ -27,11 +27,17 @@ final class MigrationRunner {
     }
 
     MigrationReport run(MigrationRequest request, EventListener listener) {
+        return run(request, listener, null);
+    }
+
+    /** With {@code copyStoragePoolMap} non-null, local disks are copied during the migration (source pool to target pool). */
+    MigrationReport run(MigrationRequest request, EventListener listener, java.util.Map<String, String> copyStoragePoolMap) {
         try (HostSession source = connector.open(request.source());
              HostSession target = connector.open(request.target());
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
             LiveMigration migration = new LiveMigration(source, target, Clock.systemUTC(), scheduler, listener, Duration.ofMillis(500),
                     ConvergencePolicy.PLAIN);
+            if (copyStoragePoolMap != null) migration.copyingStorage(copyStoragePoolMap);
             AtomicReference<LiveMigration> current = new AtomicReference<>(migration);
             SignalHandler previousInt = installCancel("INT", current);
             SignalHandler previousTerm = installCancel("TERM", current);

@@ -33,6 +33,11 @@ final class ProgressRenderer implements EventListener {
             line("  decision: " + d.action() + " (" + d.reason() + ")");
         } else if (e instanceof MigrationEvent.Progress p) {
             progress(p);
+        } else if (e instanceof MigrationEvent.DiskProgress d) {
+            progress(d.at(), diskBar(d));
+        } else if (e instanceof MigrationEvent.DiskCopied c) {
+            line("  disk " + c.disk() + " copied to " + c.to() + ": " + Output.mib(c.bytesSent()) + " sent of " + Output.mib(c.length())
+                    + " in " + Output.seconds(c.millis()) + ", verified sha256 " + c.sha256().substring(0, 16) + "...");
         } else {
             endBar();
         }
@@ -40,13 +45,16 @@ final class ProgressRenderer implements EventListener {
     }
 
     private void progress(MigrationEvent.Progress p) {
-        String text = bar(p.stats());
+        progress(p.at(), bar(p.stats()));
+    }
+
+    private void progress(Instant at, String text) {
         if (terminal) {
             out.print("\r" + text + "\u001b[K");
             barShown = true;
-        } else if (Duration.between(lastLine, p.at()).toMillis() >= 2000) {
+        } else if (Duration.between(lastLine, at).toMillis() >= 2000) {
             out.println(text);
-            lastLine = p.at();
+            lastLine = at;
         }
     }
 
@@ -57,7 +65,18 @@ final class ProgressRenderer implements EventListener {
         return "[" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + String.format("%3d%%", Math.round(f * 100)) + " " + phase
                 + " | sent " + Output.mib(s.memoryProcessed()) + " | left " + Output.mib(s.memoryRemaining())
                 + " | " + Output.mibPerSec(s.memoryBps()) + " | dirty " + Output.mibPerSec(s.dirtyRateBps())
-                + " | exp. downtime " + s.downtimeMs() + " ms";
+                + " | exp. downtime " + s.downtimeMs() + " ms"
+                + (s.diskTotal() > 0 ? " | disks " + Output.mib(s.diskProcessed()) + " of " + Output.mib(s.diskTotal())
+                        + " (" + Math.round(100.0 * (s.diskTotal() - s.diskRemaining()) / s.diskTotal()) + "%)" : "");
+    }
+
+    /** One disk's copy: share of the file covered (holes count as covered), data sent, rate and time left. */
+    static String diskBar(MigrationEvent.DiskProgress d) {
+        double f = d.total() <= 0 ? 1 : Math.min(1.0, (double) d.position() / d.total());
+        int filled = (int) Math.round(f * WIDTH);
+        return "disk " + d.disk() + " [" + "#".repeat(filled) + ".".repeat(WIDTH - filled) + "] " + String.format("%3d%%", Math.round(f * 100))
+                + " | " + Output.mib(d.position()) + " of " + Output.mib(d.total()) + " | sent " + Output.mib(d.bytesSent())
+                + " | " + Output.mibPerSec(d.rateBps()) + " | ETA " + Output.seconds(d.etaMs());
     }
 
     private void line(String text) {

@@ -25,10 +25,13 @@ import java.util.stream.Stream;
  * with its own /etc, /run, /var/lib, /var/log and /var/cache libvirt directories bind-mounted from
  * {@code root/hosts/NAME}, listening on its own loopback address 127.0.0.N (qemu+tcp, no auth: loopback only).
  * {@code root/shared} is the same directory in every namespace, so it is shared storage; each host has a
- * pool named {@value #SHARED_POOL} on it. Needs root.
+ * pool named {@value #SHARED_POOL} on it, and a pool {@value #LOCAL_POOL} on its private {@value #LOCAL_DIR}. Needs root.
  */
 public final class Lab {
     public static final String SHARED_POOL = "shared";
+    /** Each host's own pool, on {@value #LOCAL_DIR}: same path on every host, different files (not shared). */
+    public static final String LOCAL_POOL = "local";
+    public static final String LOCAL_DIR = "/var/lib/libvirt/images";
     private static final List<String> NAMESPACED = List.of("etc/libvirt", "run/libvirt", "var/lib/libvirt", "var/log/libvirt",
             "var/cache/libvirt");
     private static final String HOST_SCRIPT = """
@@ -140,8 +143,15 @@ public final class Lab {
             } else {
                 start(h, log);
             }
+            try {
+                // var/lib/libvirt is bind-mounted per host, so this directory is private to the host: local storage.
+                Files.createDirectories(h.dir().resolve("var/lib/libvirt/images"));
+            } catch (IOException e) {
+                throw labError("create the local pool directory of " + h.name(), e);
+            }
             try (HostSession s = connector.open(h.ref())) {
                 s.ensureDirPool(SHARED_POOL, sharedDir().toString());
+                s.ensureDirPool(LOCAL_POOL, LOCAL_DIR);
             }
             registry.add(h.name(), h.ref().uri());
         }

@@ -110,4 +110,25 @@ public final class LabVm {
         }
         return passCounter(host, vm).orElseThrow();
     }
+
+    /**
+     * A definition whose boot disk lives in a host's pool {@link Lab#LOCAL_POOL} (local storage) and whose serial log is in
+     * the host's own log directory; create it with {@link #createInPool}.
+     */
+    public static Definition localDefinition(String name, TestGuest.Params guest, boolean kvm) {
+        int mem = Math.max(128, TestGuest.minimumMemoryMiB(guest));
+        return new Definition(name, mem, Path.of(Lab.LOCAL_DIR, name + ".img"), Path.of("/var/log/libvirt", name + ".serial.log"), guest, kvm);
+    }
+
+    /** Writes the boot disk into {@code pool} through the host's storage API (its directory may be private to the host) and defines the VM. */
+    public static VmInfo createInPool(HostSession host, Definition d, String pool, String xml) {
+        byte[] image = TestGuest.diskImage(d.guest());
+        host.deleteVolume(d.disk().toString());
+        host.createVolume(pool, d.disk().getFileName().toString(), "raw", image.length);
+        try (var up = host.uploadVolume(d.disk().toString(), true)) {
+            up.data(image, image.length);
+            up.finish();
+        }
+        return host.defineVm(xml);
+    }
 }

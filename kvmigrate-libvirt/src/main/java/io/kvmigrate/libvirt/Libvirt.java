@@ -206,4 +206,42 @@ public interface Libvirt extends Library {
     int virStreamAbort(Pointer stream);
 
     int virStreamFree(Pointer stream);
+
+    // ---- storage copy (cold migration): sparse streams, pool/volume details ----
+    int VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM = 1;
+    int VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM = 1;
+    int VIR_STREAM_RECV_STOP_AT_HOLE = 1;
+    /** virStreamRecvFlags: the stream is positioned at a hole (with VIR_STREAM_RECV_STOP_AT_HOLE). */
+    int VIR_STREAM_RECV_HOLE = -3;
+    int VIR_STORAGE_VOL_DELETE_NORMAL = 0;
+
+    /** virStoragePoolInfo. */
+    @Structure.FieldOrder({"state", "capacity", "allocation", "available"})
+    class PoolInfo extends Structure {
+        public int state;
+        public long capacity;
+        public long allocation;
+        public long available;
+    }
+
+    /** virStreamSend from native memory (a reused buffer, so large copies do not allocate per chunk). */
+    int virStreamSend(Pointer stream, Pointer data, NativeLong nbytes);
+
+    int virStreamRecvFlags(Pointer stream, byte[] data, NativeLong nbytes, int flags);
+
+    int virStreamRecvHole(Pointer stream, LongByReference length, int flags);
+
+    int virStreamSendHole(Pointer stream, long length, int flags);
+
+    int virStoragePoolGetInfo(Pointer pool, PoolInfo info);
+
+    String virStoragePoolGetName(Pointer pool);
+
+    Pointer virStorageVolGetXMLDesc(Pointer vol, int flags);
+
+    Pointer virStorageVolGetPath(Pointer vol);
+
+    String virStorageVolGetName(Pointer vol);
+
+    Pointer virStoragePoolLookupByVolume(Pointer vol);
 }

@@ -355,6 +355,7 @@ final class LibvirtHostSession implements HostSession {
         if (o.compressed()) flags |= Libvirt.VIR_MIGRATE_COMPRESSED;
         if (o.parallelConnections() > 0) flags |= Libvirt.VIR_MIGRATE_PARALLEL;
         if (target.uri().startsWith("qemu+tls:")) flags |= Libvirt.VIR_MIGRATE_TLS;
+        if (!o.copyDisks().isEmpty()) flags |= Libvirt.VIR_MIGRATE_NON_SHARED_DISK; // libvirt's NBD copy into pre-created volumes
         final long migrateFlags = flags;
         CompletableFuture<Void> done = new CompletableFuture<>();
         Thread t = new Thread(() -> {
@@ -364,6 +365,7 @@ final class LibvirtHostSession implements HostSession {
             try {
                 if (o.bandwidthMiBps() > 0) LV.virTypedParamsAddULLong(params, n, max, "bandwidth", o.bandwidthMiBps());
                 if (o.parallelConnections() > 0) LV.virTypedParamsAddInt(params, n, max, "parallel.connections", o.parallelConnections());
+                for (String disk : o.copyDisks()) LV.virTypedParamsAddString(params, n, max, "migrate_disks", disk);
                 if (LV.virDomainMigrateToURI3(dom, target.uri(), params.getValue(), n.getValue(), migrateFlags) < 0) {
                     done.completeExceptionally(error("migrate to '" + target.name() + "' (" + target.uri() + ")", vm));
                 } else {
@@ -540,5 +542,255 @@ final class LibvirtHostSession implements HostSession {
             closed = true;
             LV.virConnectClose(conn);
         }
+    }
+
+    // ---- storage volumes and graceful shutdown (cold migration, storage copy) ----
+
+    /** Largest payload of one libvirt stream message; bigger buffers only add copying. */
+    private static final int STREAM_CHUNK = 256 * 1024;
+
+    @Override
+    public void shutdownVm(String name) {
+        withDomain(name, d -> check(LV.virDomainShutdown(d), "ask the guest to shut down", name));
+    }
+
+    @Override
+    public Optional<io.kvmigrate.core.spi.VolumeInfo> volume(String path) {
+        try (DirPool pool = DirPool.open(this, dirOf(path), false)) {
+            if (pool == null) return Optional.empty();
+            Pointer vol = LV.virStorageVolLookupByName(pool.pool, fileOf(path));
+            if (vol == null) {
+                LV.virResetLastError();
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(volumeInfo(vol, pool.transientPool ? null : LV.virStoragePoolGetName(pool.pool)));
+            } finally {
+                LV.virStorageVolFree(vol);
+            }
+        }
+    }
+
+    @Override
+    public List<io.kvmigrate.core.spi.PoolInfo> pools() {
+        PointerByReference ref = new PointerByReference();
+        int n = LV.virConnectListAllStoragePools(conn, ref, 0);
+        if (n < 0) throw error("list storage pools", null);
+        Pointer array = ref.getValue();
+        List<io.kvmigrate.core.spi.PoolInfo> out = new ArrayList<>();
+        try {
+            for (int i = 0; i < n; i++) {
+                Pointer p = array.getPointer((long) i * Native.POINTER_SIZE);
+                try {
+                    out.add(poolInfo(p));
+                } finally {
+                    LV.virStoragePoolFree(p);
+                }
+            }
+        } finally {
+            if (array != null) Native.free(Pointer.nativeValue(array));
+        }
+        return out;
+    }
+
+    private io.kvmigrate.core.spi.PoolInfo poolInfo(Pointer p) {
+        String name = LV.virStoragePoolGetName(p);
+        boolean active = LV.virStoragePoolIsActive(p) == 1;
+        // Free space is only current after a refresh (files may have been written behind libvirt's back).
+        if (active && LV.virStoragePoolRefresh(p, 0) < 0) throw error("refresh storage pool " + name, null);
+        Element root = DomainXml.parseDocument(takeString(LV.virStoragePoolGetXMLDesc(p, 0), "read XML of pool " + name), "pool XML")
+                .getDocumentElement();
+        Element target = child(root, "target");
+        Libvirt.PoolInfo pi = new Libvirt.PoolInfo();
+        check(LV.virStoragePoolGetInfo(p, pi), "read size of pool " + name, null);
+        String path = target == null ? null : text(child(target, "path"));
+        if (path != null && path.endsWith("/") && path.length() > 1) path = path.substring(0, path.length() - 1);
+        return new io.kvmigrate.core.spi.PoolInfo(name, attr(root, "type"), path, pi.capacity, pi.available, active);
+    }
+
+    @Override
+    public io.kvmigrate.core.spi.VolumeInfo createVolume(String poolName, String name, String format, long capacityBytes) {
+        Pointer pool = LV.virStoragePoolLookupByName(conn, poolName);
+        if (pool == null) throw error("find storage pool '" + poolName + "'", null);
+        try {
+            check(LV.virStoragePoolRefresh(pool, 0), "refresh storage pool " + poolName, null);
+            String xml = "<volume><name>" + escape(name) + "</name><capacity unit='bytes'>" + capacityBytes
+                    + "</capacity><allocation unit='bytes'>0</allocation><target><format type='" + escape(format)
+                    + "'/></target></volume>";
+            Pointer vol = LV.virStorageVolCreateXML(pool, xml, 0);
+            if (vol == null) throw error("create " + format + " volume '" + name + "' of " + capacityBytes + " bytes in pool " + poolName, null);
+            try {
+                return volumeInfo(vol, poolName);
+            } finally {
+                LV.virStorageVolFree(vol);
+            }
+        } finally {
+            LV.virStoragePoolFree(pool);
+        }
+    }
+
+    @Override
+    public void deleteVolume(String path) {
+        try (DirPool pool = DirPool.open(this, dirOf(path), false)) {
+            if (pool == null) return;
+            Pointer vol = LV.virStorageVolLookupByName(pool.pool, fileOf(path));
+            if (vol == null) {
+                LV.virResetLastError();
+                return;
+            }
+            try {
+                check(LV.virStorageVolDelete(vol, Libvirt.VIR_STORAGE_VOL_DELETE_NORMAL), "delete volume " + path, null);
+            } finally {
+                LV.virStorageVolFree(vol);
+            }
+        }
+    }
+
+    @Override
+    public void downloadVolume(String path, boolean sparse, io.kvmigrate.core.spi.VolumeSink sink) {
+        try (DirPool pool = DirPool.open(this, dirOf(path), true)) {
+            Pointer vol = LV.virStorageVolLookupByName(pool.pool, fileOf(path));
+            if (vol == null) throw error("find volume " + path, null);
+            Pointer st = LV.virStreamNew(conn, 0);
+            try {
+                if (st == null) throw error("open a stream from " + path, null);
+                check(LV.virStorageVolDownload(vol, st, 0, 0, sparse ? Libvirt.VIR_STORAGE_VOL_DOWNLOAD_SPARSE_STREAM : 0),
+                        "start reading " + path, null);
+                byte[] buf = new byte[STREAM_CHUNK];
+                LongByReference hole = new LongByReference();
+                boolean ok = false;
+                try {
+                    while (true) {
+                        int n = LV.virStreamRecvFlags(st, buf, new NativeLong(buf.length), sparse ? Libvirt.VIR_STREAM_RECV_STOP_AT_HOLE : 0);
+                        if (n == Libvirt.VIR_STREAM_RECV_HOLE) {
+                            check(LV.virStreamRecvHole(st, hole, 0), "read a hole of " + path, null);
+                            sink.hole(hole.getValue());
+                        } else if (n < 0) {
+                            throw error("read " + path, null);
+                        } else if (n == 0) {
+                            break;
+                        } else {
+                            sink.data(buf, n);
+                        }
+                    }
+                    check(LV.virStreamFinish(st), "finish reading " + path, null);
+                    ok = true;
+                } finally {
+                    if (!ok) LV.virStreamAbort(st);
+                }
+            } finally {
+                if (st != null) LV.virStreamFree(st);
+                LV.virStorageVolFree(vol);
+            }
+        }
+    }
+
+    @Override
+    public io.kvmigrate.core.spi.VolumeUpload uploadVolume(String path, boolean sparse) {
+        DirPool pool = DirPool.open(this, dirOf(path), true);
+        Pointer vol = LV.virStorageVolLookupByName(pool.pool, fileOf(path));
+        if (vol == null) {
+            KvmigrateException e = error("find volume " + path, null);
+            pool.close();
+            throw e;
+        }
+        Pointer st = LV.virStreamNew(conn, 0);
+        if (st == null || LV.virStorageVolUpload(vol, st, 0, 0, sparse ? Libvirt.VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM : 0) < 0) {
+            KvmigrateException e = error("start writing " + path, null);
+            if (st != null) LV.virStreamFree(st);
+            LV.virStorageVolFree(vol);
+            pool.close();
+            throw e;
+        }
+        return new StreamUpload(path, pool, vol, st, sparse);
+    }
+
+    /** An upload stream into a volume; holds the pool (maybe transient) open until closed. */
+    private final class StreamUpload implements io.kvmigrate.core.spi.VolumeUpload {
+        private final String path;
+        private final DirPool pool;
+        private final Pointer vol;
+        private final Pointer st;
+        private final boolean sparse;
+        private final com.sun.jna.Memory buffer = new com.sun.jna.Memory(STREAM_CHUNK);
+        private boolean finished;
+        private boolean closed;
+
+        StreamUpload(String path, DirPool pool, Pointer vol, Pointer st, boolean sparse) {
+            this.path = path;
+            this.pool = pool;
+            this.vol = vol;
+            this.st = st;
+            this.sparse = sparse;
+        }
+
+        @Override
+        public void data(byte[] data, int length) {
+            int off = 0;
+            while (off < length) {
+                int n = Math.min(STREAM_CHUNK, length - off);
+                buffer.write(0, data, off, n);
+                int sent = LV.virStreamSend(st, buffer, new NativeLong(n));
+                if (sent < 0) throw error("write to " + path, null);
+                // libvirt may take less than offered: continue from the first unsent byte.
+                off += sent;
+            }
+        }
+
+        @Override
+        public void hole(long length) {
+            if (sparse) {
+                check(LV.virStreamSendHole(st, length, 0), "skip a hole of " + length + " bytes in " + path, null);
+                return;
+            }
+            byte[] zeros = new byte[(int) Math.min(STREAM_CHUNK, length)];
+            for (long left = length; left > 0; left -= zeros.length) data(zeros, (int) Math.min(zeros.length, left));
+        }
+
+        @Override
+        public void finish() {
+            check(LV.virStreamFinish(st), "finish writing " + path, null);
+            finished = true;
+        }
+
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            if (!finished) LV.virStreamAbort(st);
+            LV.virStreamFree(st);
+            LV.virStorageVolFree(vol);
+            pool.close();
+        }
+    }
+
+    private io.kvmigrate.core.spi.VolumeInfo volumeInfo(Pointer vol, String poolName) {
+        String name = LV.virStorageVolGetName(vol);
+        Element root = DomainXml.parseDocument(takeString(LV.virStorageVolGetXMLDesc(vol, 0), "read XML of volume " + name), "volume XML")
+                .getDocumentElement();
+        Element target = child(root, "target");
+        Element format = target == null ? null : child(target, "format");
+        String path = target == null ? null : text(child(target, "path"));
+        long capacity = bytes(child(root, "capacity"));
+        long allocation = bytes(child(root, "allocation"));
+        Element phys = child(root, "physical");
+        return new io.kvmigrate.core.spi.VolumeInfo(path, poolName, name, format == null ? "raw" : attr(format, "type"), capacity,
+                allocation, phys == null ? capacity : bytes(phys));
+    }
+
+    private static long bytes(Element e) {
+        if (e == null) return 0;
+        long v = Long.parseLong(text(e));
+        String unit = attr(e, "unit");
+        return unit == null || "bytes".equals(unit) || "B".equals(unit) || "b".equals(unit) ? v : DomainXml.memoryKiB(e) * 1024;
+    }
+
+    private static String dirOf(String path) {
+        int slash = path.lastIndexOf('/');
+        return slash <= 0 ? "/" : path.substring(0, slash);
+    }
+
+    private static String fileOf(String path) {
+        return path.substring(path.lastIndexOf('/') + 1);
     }
 }

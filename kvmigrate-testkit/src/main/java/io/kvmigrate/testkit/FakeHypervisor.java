@@ -29,6 +29,28 @@ public final class FakeHypervisor implements HypervisorConnector {
     private final Map<String, FakeHost> hosts = new LinkedHashMap<>();
     private final Map<String, byte[]> sharedFiles = new HashMap<>();
     private final List<String> sharedDirs = new ArrayList<>();
+    private final Map<String, FakeVolume> sharedVolumes = new HashMap<>();
+    /** Every host's mutating calls, in order, as "host: call". */
+    public final List<String> log = java.util.Collections.synchronizedList(new ArrayList<>());
+    private final List<java.util.function.Consumer<String>> afterCall = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /** Runs {@code check} after every mutating call of any host (for invariants that must hold at every moment). */
+    public void afterEveryCall(java.util.function.Consumer<String> check) {
+        afterCall.add(check);
+    }
+
+    /** An in-memory volume: the data prefix of its file; a raw volume's remainder up to its capacity is a hole. */
+    private static final class FakeVolume {
+        final String format;
+        final long capacity;
+        byte[] content;
+
+        FakeVolume(String format, long capacity, byte[] content) {
+            this.format = format;
+            this.capacity = capacity;
+            this.content = content;
+        }
+    }
 
     public FakeHost addHost(String name) {
         FakeHost h = new FakeHost(new HostRef(name, "qemu+tcp://" + name + "/system"));
@@ -58,6 +80,16 @@ public final class FakeHypervisor implements HypervisorConnector {
         private final Map<String, JobStats> completed = new HashMap<>();
         private String hostUuid = java.util.UUID.randomUUID().toString();
         public FakeMigration lastMigration;
+        /** Mutating calls in order ("define vm", "undefine vm", "create-volume path", "delete-volume path", ...), for ordering assertions. */
+        public final List<String> calls = new ArrayList<>() {
+            @Override
+            public synchronized boolean add(String call) {
+                super.add(call);
+                log.add(ref.name() + ": " + call);
+                afterCall.forEach(r -> r.accept(ref.name() + ": " + call));
+                return true;
+            }
+        };
         public MigrationOptions lastOptions;
 
         FakeHost(HostRef ref) {
@@ -113,14 +145,26 @@ public final class FakeHypervisor implements HypervisorConnector {
         }
 
         @Override
-        public VmInfo defineVm(String xml) {
-            throw new UnsupportedOperationException("FakeHost.defineVm takes specs: use put()");
+        public synchronized VmInfo defineVm(String xml) {
+            // The fake has no XML parser: the VM is the one named in <name>, as some host knows it from put().
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("<name>([^<]*)</name>").matcher(xml);
+            if (!m.find()) throw new UnsupportedOperationException("FakeHost.defineVm needs a <name> element");
+            VmSpec known = hosts.values().stream().map(h -> h.findVm(m.group(1))).flatMap(Optional::stream).findFirst()
+                    .map(VmInfo::spec).orElseThrow(() -> new UnsupportedOperationException("define an unknown VM: use put() first"));
+            VmSpec spec = new VmSpec(known.name(), known.uuid(), known.domainType(), known.arch(), known.machine(), known.emulator(),
+                    known.memoryKiB(), known.vcpus(), known.cpuMode(), known.disks(), known.nics(), known.hostDevices(), xml);
+            VmInfo old = vms.get(spec.name());
+            VmInfo v = new VmInfo(spec, old == null ? VmState.SHUTOFF : old.state(), true);
+            vms.put(spec.name(), v);
+            calls.add("define " + spec.name());
+            return v;
         }
 
         @Override
         public synchronized void startVm(String name) {
             VmInfo v = require(name);
             vms.put(name, new VmInfo(v.spec(), VmState.RUNNING, v.persistent()));
+            calls.add("start " + name);
         }
 
         @Override
@@ -128,6 +172,7 @@ public final class FakeHypervisor implements HypervisorConnector {
             VmInfo v = require(name);
             if (v.persistent()) vms.put(name, new VmInfo(v.spec(), VmState.SHUTOFF, true));
             else vms.remove(name);
+            calls.add("destroy " + name);
         }
 
         @Override
@@ -135,6 +180,7 @@ public final class FakeHypervisor implements HypervisorConnector {
             VmInfo v = require(name);
             if (v.state().isActive()) vms.put(name, new VmInfo(v.spec(), v.state(), false));
             else vms.remove(name);
+            calls.add("undefine " + name);
         }
 
         @Override
@@ -167,6 +213,8 @@ public final class FakeHypervisor implements HypervisorConnector {
 
         @Override
         public Optional<Long> fileSize(String directory, String fileName) {
+            Optional<Long> vol = volume(directory + "/" + fileName).map(io.kvmigrate.core.spi.VolumeInfo::physical);
+            if (vol.isPresent()) return vol;
             return readProbe(directory, fileName, Integer.MAX_VALUE).map(b -> (long) b.length);
         }
 
@@ -191,6 +239,143 @@ public final class FakeHypervisor implements HypervisorConnector {
         @Override
         public synchronized Optional<JobStats> completedJobStats(String vm) {
             return Optional.ofNullable(completed.get(vm));
+        }
+
+        // ---- storage volumes (in memory; volumes under a shared directory are the same on every host) ----
+        private final Map<String, io.kvmigrate.core.spi.PoolInfo> pools = new LinkedHashMap<>();
+        private final Map<String, FakeVolume> localVolumes = new HashMap<>();
+        private long failWritesAfterBytes = -1;
+        private boolean shutsDownOnRequest = true;
+
+        /** Adds a dir pool on {@code path} with {@code capacity} bytes (all free at first). */
+        public synchronized FakeHost addPool(String name, String path, long capacity) {
+            pools.put(name, new io.kvmigrate.core.spi.PoolInfo(name, "dir", path, capacity, capacity, true));
+            return this;
+        }
+
+        /** Puts a volume with the given content; content beyond the array is a hole up to {@code physical}. */
+        public synchronized void putVolume(String path, String format, long capacity, byte[] content) {
+            volumes(path).put(path, new FakeVolume(format, capacity, content.clone()));
+        }
+
+        /** Content of a volume, or empty. */
+        public synchronized Optional<byte[]> volumeContent(String path) {
+            return Optional.ofNullable(volumes(path).get(path)).map(v -> v.content.clone());
+        }
+
+        /** Uploads fail (as a full disk would) once this many bytes were written in one upload; -1 = never. */
+        public synchronized void failWritesAfter(long bytes) {
+            failWritesAfterBytes = bytes;
+        }
+
+        /** Whether a shutdown request makes the guest power off (false: a guest that ignores ACPI). */
+        public synchronized void shutsDownOnRequest(boolean b) {
+            shutsDownOnRequest = b;
+        }
+
+        private Map<String, FakeVolume> volumes(String path) {
+            return sharedDirs.stream().anyMatch(path::startsWith) ? sharedVolumes : localVolumes;
+        }
+
+        @Override
+        public synchronized void shutdownVm(String name) {
+            VmInfo v = require(name);
+            if (shutsDownOnRequest) vms.put(name, new VmInfo(v.spec(), VmState.SHUTOFF, v.persistent()));
+            calls.add("shutdown " + name);
+        }
+
+        @Override
+        public synchronized Optional<io.kvmigrate.core.spi.VolumeInfo> volume(String path) {
+            FakeVolume v = volumes(path).get(path);
+            if (v == null) return Optional.empty();
+            String dir = path.substring(0, path.lastIndexOf('/'));
+            String pool = pools.values().stream().filter(p -> p.path().equals(dir)).map(io.kvmigrate.core.spi.PoolInfo::name)
+                    .findFirst().orElse(null);
+            return Optional.of(new io.kvmigrate.core.spi.VolumeInfo(path, pool, path.substring(path.lastIndexOf('/') + 1), v.format,
+                    v.capacity, v.content.length, "raw".equals(v.format) ? v.capacity : v.content.length));
+        }
+
+        @Override
+        public synchronized List<io.kvmigrate.core.spi.PoolInfo> pools() {
+            List<io.kvmigrate.core.spi.PoolInfo> out = new ArrayList<>();
+            for (io.kvmigrate.core.spi.PoolInfo p : pools.values()) {
+                long used = volumes(p.path() + "/").entrySet().stream().filter(e -> e.getKey().startsWith(p.path() + "/"))
+                        .mapToLong(e -> e.getValue().content.length).sum();
+                out.add(new io.kvmigrate.core.spi.PoolInfo(p.name(), p.type(), p.path(), p.capacity(), Math.max(0, p.capacity() - used), true));
+            }
+            return out;
+        }
+
+        @Override
+        public synchronized io.kvmigrate.core.spi.VolumeInfo createVolume(String pool, String name, String format, long capacityBytes) {
+            io.kvmigrate.core.spi.PoolInfo p = pools.get(pool);
+            if (p == null) throw new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, ref.name(), null, "no pool " + pool, null);
+            String path = p.path() + "/" + name;
+            if (volumes(path).containsKey(path)) {
+                throw new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, ref.name(), null, "volume " + path + " exists", null);
+            }
+            volumes(path).put(path, new FakeVolume(format, capacityBytes, new byte[0]));
+            calls.add("create-volume " + path);
+            return volume(path).orElseThrow();
+        }
+
+        @Override
+        public synchronized void deleteVolume(String path) {
+            if (volumes(path).remove(path) != null) calls.add("delete-volume " + path);
+        }
+
+        @Override
+        public void downloadVolume(String path, boolean sparse, io.kvmigrate.core.spi.VolumeSink sink) {
+            FakeVolume v;
+            synchronized (this) {
+                v = volumes(path).get(path);
+            }
+            if (v == null) throw new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, ref.name(), null, "no volume " + path, null);
+            if (v.content.length > 0) sink.data(v.content.clone(), v.content.length);
+            long tail = "raw".equals(v.format) ? v.capacity - v.content.length : 0;
+            if (tail > 0) {
+                if (sparse) sink.hole(tail);
+                else sink.data(new byte[(int) tail], (int) tail);
+            }
+        }
+
+        @Override
+        public io.kvmigrate.core.spi.VolumeUpload uploadVolume(String path, boolean sparse) {
+            FakeHost self = this;
+            java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+            return new io.kvmigrate.core.spi.VolumeUpload() {
+                private long written;
+
+                @Override
+                public void data(byte[] data, int length) {
+                    written += length;
+                    synchronized (self) {
+                        if (failWritesAfterBytes >= 0 && written > failWritesAfterBytes) {
+                            throw new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, ref.name(), null,
+                                    "Tried to write to " + path + " but failed because: No space left on device", null);
+                        }
+                    }
+                    buf.write(data, 0, length);
+                }
+
+                @Override
+                public void hole(long length) {
+                    // Only the data prefix is kept; a trailing hole is implied by the capacity of a raw volume.
+                }
+
+                @Override
+                public void finish() {
+                    synchronized (self) {
+                        FakeVolume v = volumes(path).get(path);
+                        if (v == null) throw new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, ref.name(), null, "no volume " + path, null);
+                        v.content = buf.toByteArray();
+                    }
+                }
+
+                @Override
+                public void close() {
+                }
+            };
         }
 
         private VmInfo require(String name) {

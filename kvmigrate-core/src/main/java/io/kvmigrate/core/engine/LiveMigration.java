@@ -37,6 +37,7 @@ public final class LiveMigration {
     private final ConvergencePolicy policy;
     private final AtomicReference<ErrorCode> abortReason = new AtomicReference<>();
     private volatile MigrationHandle handle;
+    private java.util.Map<String, String> copyPoolMap; // null: shared storage, verified
 
     public LiveMigration(HostSession source, HostSession target, Clock clock, Scheduler scheduler, EventListener listener,
             Duration pollInterval, ConvergencePolicy policy) {
@@ -82,15 +83,32 @@ public final class LiveMigration {
                     "Remove the stale copy on the target, or give one of them a new UUID.");
         });
 
-        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY_STORAGE, info.spec().disks().size() + " disk(s)"));
-        for (SharedStorageVerifier.Verified v : new SharedStorageVerifier().verify(info.spec(), source, target)) {
-            emit(new MigrationEvent.StorageVerified(clock.instant(), v.disk(), v.path(), v.how()));
+        // ---- storage: proved shared, or (with copyingStorage) copied by the hypervisor into volumes pre-created here ----
+        StoragePlan.LiveCopy copy = null;
+        if (copyPoolMap == null) {
+            emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY_STORAGE, info.spec().disks().size() + " disk(s)"));
+            for (SharedStorageVerifier.Verified v : new SharedStorageVerifier().verify(info.spec(), source, target)) {
+                emit(new MigrationEvent.StorageVerified(clock.instant(), v.disk(), v.path(), v.how()));
+            }
+        } else {
+            emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.PLAN_STORAGE, "pre-creating target volumes for the storage copy"));
+            copy = StoragePlan.prepareLiveCopy(info.spec(), source, target, copyPoolMap);
+            for (String path : copy.created()) emit(new MigrationEvent.Decision(clock.instant(), "created " + path, "target volume for the storage copy"));
         }
+        final List<String> createdOnTarget = copy == null ? List.of() : copy.created();
+        // ---- end storage ----
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, source.host().name() + " -> " + target.host().name()));
         Instant migrateStart = clock.instant();
         MigrationOptions options = policy.initialOptions(request);
-        MigrationHandle h = source.startLiveMigration(vm, target.host(), options);
+        if (copy != null) options = options.withStorageCopy(copy.disks());
+        MigrationHandle h;
+        try {
+            h = source.startLiveMigration(vm, target.host(), options);
+        } catch (KvmigrateException e) {
+            StoragePlan.removeCreated(target, createdOnTarget);
+            throw e;
+        }
         handle = h;
         CompletableFuture<MigrationReport> result = new CompletableFuture<>();
         AtomicReference<JobStats> last = new AtomicReference<>(JobStats.NONE);
@@ -102,6 +120,8 @@ public final class LiveMigration {
                 if (err == null) {
                     result.complete(finish(request, startedAt, migrateStart, last.get()));
                 } else {
+                    List<String> left = StoragePlan.removeCreated(target, createdOnTarget); // storage copy: drop our volumes
+                    if (!left.isEmpty()) emit(new MigrationEvent.Decision(clock.instant(), "cleanup", StoragePlan.leftText(left)));
                     result.completeExceptionally(failed(request, unwrap(err), last.get()));
                 }
             } catch (RuntimeException e) {
@@ -109,6 +129,16 @@ public final class LiveMigration {
             }
         });
         return result;
+    }
+
+    /**
+     * Copies local disks during the migration (the hypervisor's NBD copy) instead of requiring shared storage: target
+     * volumes of the same format and size are pre-created in the mapped pools ({@code poolMap}: source pool to target
+     * pool, default same name) and removed again if the migration fails. Returns this.
+     */
+    public LiveMigration copyingStorage(java.util.Map<String, String> poolMap) {
+        this.copyPoolMap = java.util.Map.copyOf(poolMap);
+        return this;
     }
 
     /** Aborts the running migration; the future then fails with CANCELLED once the VM is verified on the source. */

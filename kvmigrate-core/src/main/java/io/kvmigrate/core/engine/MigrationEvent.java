@@ -26,4 +26,17 @@ public sealed interface MigrationEvent {
 
     record Failed(Instant at, KvmigrateException error, Placement placement) implements MigrationEvent {
     }
+
+    /**
+     * Progress of one disk's copy: {@code position} of {@code total} bytes of the file covered (holes included),
+     * {@code bytesSent} of data actually sent, rate of coverage and estimated time left.
+     */
+    record DiskProgress(Instant at, String disk, String path, long position, long total, long bytesSent, long rateBps, long etaMs)
+            implements MigrationEvent {
+    }
+
+    /** One disk copied and verified: bytes sent (holes skipped), file length, SHA-256 equal on both hosts. */
+    record DiskCopied(Instant at, String disk, String from, String to, long bytesSent, long length, long millis, String sha256)
+            implements MigrationEvent {
+    }
 }

@@ -63,6 +63,29 @@ public interface HostSession extends AutoCloseable {
     /** Statistics of the VM's last completed job on this host (for migrations: on the target, with real downtime). */
     Optional<io.kvmigrate.core.model.JobStats> completedJobStats(String vm);
 
+    // ---- storage volumes and graceful shutdown (cold migration, storage copy) ----
+
+    /** Asks the guest to shut down (ACPI); returns at once. */
+    void shutdownVm(String name);
+
+    /** The volume at {@code path}, found through a pool on its directory (existing, else transient); empty when absent. */
+    Optional<VolumeInfo> volume(String path);
+
+    /** The storage pools of this host, refreshed. */
+    List<PoolInfo> pools();
+
+    /** Creates an empty volume of the given format (qcow2, raw) and virtual size in pool {@code pool}. */
+    VolumeInfo createVolume(String pool, String name, String format, long capacityBytes);
+
+    /** Deletes the volume at {@code path}; missing is fine. */
+    void deleteVolume(String path);
+
+    /** Streams the volume's file content to {@code sink}; with {@code sparse}, holes arrive as holes instead of zeros. */
+    void downloadVolume(String path, boolean sparse, VolumeSink sink);
+
+    /** Opens an upload that overwrites the volume's file content from its start. */
+    VolumeUpload uploadVolume(String path, boolean sparse);
+
     @Override
     void close();
 }

@@ -1,5 +1,7 @@
 package io.kvmigrate.core.spi;
 
+import java.util.List;
+
 /**
  * Parameters of one live migration as the adapter passes them to the hypervisor.
  *
@@ -8,11 +10,29 @@ package io.kvmigrate.core.spi;
  * @param storageVerifiedShared kvmigrate itself proved every disk is the same file on both hosts, so the
  *        hypervisor's own shared-storage guess may be skipped
  * @param parallelConnections 0 = single stream, else multifd channels
+ * @param copyDisks guest targets (vda, ...) whose content the hypervisor copies to pre-created target volumes
+ *        during the migration (non-shared storage); empty = no storage copy
  */
 public record MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
-        boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections) {
+        boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections, List<String> copyDisks) {
+
+    public MigrationOptions {
+        copyDisks = copyDisks == null ? List.of() : List.copyOf(copyDisks);
+    }
+
+    /** Options without storage copy. */
+    public MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
+            boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections) {
+        this(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed, parallelConnections, List.of());
+    }
 
     public static MigrationOptions basic(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared) {
         return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, false, false, false, 0);
+    }
+
+    /** The same options, copying the given disks' storage during the migration. */
+    public MigrationOptions withStorageCopy(List<String> disks) {
+        return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
+                parallelConnections, disks);
     }
 }

@@ -78,7 +78,7 @@ class HandStartedHostsIT {
     @Test
     void migrate_byUriWithDiskOutsideAnyPool_movesVmAndLeavesNoProbeOrPool() throws Exception {
         Path plain = ROOT.resolve("plain disks");
-        TestGuest.Params params = TestGuest.Params.defaults().withSpanMiB(16).withDelay(200);
+        TestGuest.Params params = TestGuest.Params.defaults().withSpanMiB(16).withDelay(200_000);
         LabVm.Definition d = LabVm.definition("hand-vm", plain, params, ItLab.get().kvmAvailable());
         long before;
         try (HostSession a = ItLab.CONNECTOR.open(A)) {

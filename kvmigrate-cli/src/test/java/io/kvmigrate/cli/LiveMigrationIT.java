@@ -20,7 +20,7 @@ class LiveMigrationIT {
 
     @Test
     void migrate_dirtyingGuest_keepsCountingAndPassesIntegrityCheck() throws Exception {
-        TestGuest.Params params = TestGuest.Params.defaults().withSpanMiB(32).withDelay(100);
+        TestGuest.Params params = TestGuest.Params.defaults().withSpanMiB(32).withDelay(100_000).withContent(TestGuest.Content.RANDOM);
         LabVm.Definition d = ItLab.startGuest("it-integrity", params);
         long before;
         try (HostSession src = ItLab.open(0)) {
@@ -93,7 +93,7 @@ class LiveMigrationIT {
 
     @Test
     void migrate_textOutput_showsProgressAndSummary() {
-        LabVm.Definition d = ItLab.startGuest("it-text", TestGuest.Params.defaults().withSpanMiB(16).withDelay(400));
+        LabVm.Definition d = ItLab.startGuest("it-text", TestGuest.Params.defaults().withSpanMiB(16).withDelay(200_000));
         try {
             ItLab.Run run = ItLab.cli("migrate", d.name(), "--from", ItLab.host(0).ref().uri(), "--to", ItLab.host(1).ref().uri(),
                     "--bandwidth", "50", "--max-downtime", "500");

@@ -8,11 +8,15 @@ import io.kvmigrate.core.spi.HypervisorConnector;
 
 /** Opens libvirt connections with libvirt's default authentication callback (ssh keys, SASL prompts, TLS certificates). */
 public final class LibvirtConnector implements HypervisorConnector {
+    /** libvirt's default authentication callback (ssh keys, SASL prompts on the terminal). */
+    static Pointer defaultAuth() {
+        return NativeLibrary.getInstance("virt").getGlobalVariableAddress("virConnectAuthPtrDefault").getPointer(0);
+    }
+
     @Override
     public HostSession open(HostRef host) {
         LibvirtError.init();
-        Pointer auth = NativeLibrary.getInstance("virt").getGlobalVariableAddress("virConnectAuthPtrDefault").getPointer(0);
-        Pointer conn = Libvirt.INSTANCE.virConnectOpenAuth(host.uri(), auth, 0);
+        Pointer conn = Libvirt.INSTANCE.virConnectOpenAuth(host.uri(), defaultAuth(), 0);
         if (conn == null) {
             LibvirtError err = LibvirtError.last();
             throw new io.kvmigrate.core.api.KvmigrateException(io.kvmigrate.core.api.ErrorCode.HOST_UNREACHABLE, "connect", host.name(), null,

@@ -442,11 +442,29 @@ final class LibvirtHostSession implements HostSession {
         }
 
         @Override
+        /**
+         * Aborts on a connection of its own, on a thread of its own: an abort sent on the connection that carries the
+         * blocking migrate call was seen to wait until the job ended by itself (libvirt 9.0, job still in its first
+         * iteration), which would turn a timeout into a hang.
+         */
         public void abort() {
-            if (!done.isDone() && LV.virDomainAbortJob(dom) < 0) {
-                LibvirtError e = LibvirtError.last();
-                if (!done.isDone()) throw e.toException("abort", host.name(), vm, "abort the migration job");
-            }
+            if (done.isDone()) return;
+            Thread t = new Thread(() -> {
+                Pointer own = LV.virConnectOpenAuth(host.uri(), LibvirtConnector.defaultAuth(), 0);
+                try {
+                    Pointer d = own == null ? null : LV.virDomainLookupByName(own, vm);
+                    if (d == null) {
+                        LV.virDomainAbortJob(dom);
+                    } else {
+                        LV.virDomainAbortJob(d);
+                        LV.virDomainFree(d);
+                    }
+                } finally {
+                    if (own != null) LV.virConnectClose(own);
+                }
+            }, "kvmigrate-abort-" + vm);
+            t.setDaemon(true);
+            t.start();
         }
 
         @Override

@@ -396,6 +396,7 @@ public final class FakeHypervisor implements HypervisorConnector {
         private final VmInfo vm;
         private final CompletableFuture<Void> done = new CompletableFuture<>();
         private volatile JobStats stats = JobStats.NONE;
+        private volatile boolean ignoreAborts;
         public final List<String> calls = new ArrayList<>();
 
         FakeMigration(FakeHost source, FakeHost target, VmInfo vm) {
@@ -427,6 +428,11 @@ public final class FakeHypervisor implements HypervisorConnector {
             done.completeExceptionally(e);
         }
 
+        /** Simulates a hypervisor that records an abort but keeps migrating. */
+        public void ignoreAborts() {
+            ignoreAborts = true;
+        }
+
         public boolean aborted() {
             return calls.contains("abort");
         }
@@ -439,7 +445,7 @@ public final class FakeHypervisor implements HypervisorConnector {
         @Override
         public synchronized void abort() {
             calls.add("abort");
-            if (!done.isDone()) {
+            if (!done.isDone() && !ignoreAborts) {
                 done.completeExceptionally(new KvmigrateException(ErrorCode.CANCELLED, null, source.host().name(), vm.name(),
                         "operation aborted: migration out job: canceled by client", null));
             }

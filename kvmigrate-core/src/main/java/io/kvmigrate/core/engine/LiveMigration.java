@@ -37,6 +37,9 @@ public final class LiveMigration {
     private final ConvergencePolicy policy;
     private final AtomicReference<ErrorCode> abortReason = new AtomicReference<>();
     private volatile MigrationHandle handle;
+    private volatile Instant lastAbortAt;
+    /** An abort the hypervisor has not acted on within this time is sent again. */
+    static final Duration ABORT_RETRY = Duration.ofSeconds(5);
     private java.util.Map<String, String> copyPoolMap; // null: shared storage, verified
 
     public LiveMigration(HostSession source, HostSession target, Clock clock, Scheduler scheduler, EventListener listener,
@@ -149,6 +152,7 @@ public final class LiveMigration {
     private void abort(ErrorCode reason, String why) {
         if (abortReason.compareAndSet(null, reason)) {
             emit(new MigrationEvent.Decision(clock.instant(), "abort", why));
+            lastAbortAt = clock.instant();
             MigrationHandle h = handle;
             if (h != null) h.abort();
         }
@@ -162,6 +166,16 @@ public final class LiveMigration {
                 emit(new MigrationEvent.Progress(clock.instant(), stats));
             }
             Duration elapsed = Duration.between(migrateStart, clock.instant());
+            Instant aborted = lastAbortAt;
+            if (aborted != null) {
+                if (Duration.between(aborted, clock.instant()).compareTo(ABORT_RETRY) >= 0) {
+                    lastAbortAt = clock.instant();
+                    emit(new MigrationEvent.Decision(clock.instant(), "abort again", "the job is still running "
+                            + Duration.between(aborted, clock.instant()).toSeconds() + " s after the abort"));
+                    h.abort();
+                }
+                return;
+            }
             if (request.timeout() != null && elapsed.compareTo(request.timeout()) >= 0) {
                 abort(ErrorCode.TIMEOUT, "timeout of " + request.timeout().toSeconds() + " s reached after "
                         + elapsed.toMillis() + " ms with " + stats.memoryRemaining() / (1 << 20) + " MiB still to send");

@@ -8,7 +8,7 @@ public interface MigrationHandle {
     /** Current statistics; {@link JobStats#NONE} when the job has not started or just ended. */
     JobStats stats();
 
-    /** Asks the hypervisor to abort; completion then fails with the abort's error. */
+    /** Asks the hypervisor to abort and returns at once; completion then fails with the abort's error. May be repeated. */
     void abort();
 
     void setMaxDowntime(long millis);

@@ -146,6 +146,23 @@ class LiveMigrationTest {
     }
 
     @Test
+    void tick_abortNotActedOn_isSentAgainAfterRetryInterval() {
+        CompletableFuture<MigrationReport> f = migration().start(request(Duration.ofSeconds(2)));
+        src.lastMigration.ignoreAborts();
+        src.lastMigration.setStats(stats(400 << 20, 1));
+        scheduler.advance(Duration.ofSeconds(2), Duration.ofMillis(500));
+        assertThat(src.lastMigration.calls).containsExactly("abort");
+        scheduler.advance(LiveMigration.ABORT_RETRY.minusMillis(500), Duration.ofMillis(500));
+        assertThat(src.lastMigration.calls).containsExactly("abort");
+        scheduler.advance(Duration.ofMillis(500), Duration.ofMillis(500));
+        assertThat(src.lastMigration.calls).containsExactly("abort", "abort");
+        assertThat(f).isNotDone();
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.CANCELLED, null, "a", "web", "canceled by client", null));
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.TIMEOUT));
+    }
+
+    @Test
     void cancel_whileRunning_failsWithCancelled() {
         LiveMigration m = migration();
         CompletableFuture<MigrationReport> f = m.start(request(null));

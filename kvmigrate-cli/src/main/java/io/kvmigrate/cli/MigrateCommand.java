@@ -30,6 +30,8 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--max-downtime", paramLabel = "ms", description = "Maximum downtime in ms (default: libvirt's 300).") long maxDowntime;
     @Option(names = "--timeout", paramLabel = "s", description = "Abort after this many seconds; the VM stays on the source.") Long timeout;
     @Option(names = "--json", description = "Print one JSON object with the result, nothing else.") boolean json;
+    @Option(names = "--accept", paramLabel = "CODE", description = "Accept a preflight warning or overridable failure by its code (repeatable).")
+    List<String> accept = List.of();
 
     @Override
     public boolean json() {
@@ -54,13 +56,14 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         };
         MigrationReport report;
         try {
-            report = new MigrationRunner(new LibvirtConnector()).run(request, listener);
+            report = new MigrationRunner(new LibvirtConnector()).run(request, listener, new java.util.LinkedHashSet<>(accept));
         } catch (KvmigrateException e) {
             if (json) {
                 ObjectNode root = Output.errorJson(e);
                 kept.stream().filter(ev -> ev instanceof MigrationEvent.Failed).map(ev -> ((MigrationEvent.Failed) ev).placement())
                         .findFirst().ifPresent(p -> root.set("placement", Output.placementJson(p)));
                 addDecisions(root, kept);
+                addPreflight(root, kept);
                 Output.printJson(out, root);
                 return e.code().exitCode();
             }
@@ -69,6 +72,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         if (json) {
             ObjectNode root = reportJson(report);
             addDecisions(root, kept);
+            addPreflight(root, kept);
             Output.printJson(out, root);
         } else {
             printSummary(out, report);
@@ -107,6 +111,14 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         synchronized (events) {
             for (MigrationEvent e : events) {
                 if (e instanceof MigrationEvent.Decision d) arr.addObject().put("at", d.at().toString()).put("action", d.action()).put("reason", d.reason());
+            }
+        }
+    }
+
+    private static void addPreflight(ObjectNode root, List<MigrationEvent> events) {
+        synchronized (events) {
+            for (MigrationEvent e : events) {
+                if (e instanceof MigrationEvent.PreflightFinished p) root.set("preflight", PreflightPrinter.json(p.report(), p.accepted(), 0));
             }
         }
     }

@@ -27,6 +27,11 @@ final class MigrationRunner {
     }
 
     MigrationReport run(MigrationRequest request, EventListener listener) {
+        return run(request, listener, java.util.Set.of());
+    }
+
+    /** As {@link #run(MigrationRequest, EventListener)}, with preflight codes the user accepted. */
+    MigrationReport run(MigrationRequest request, EventListener listener, java.util.Set<String> accepted) {
         try (HostSession source = connector.open(request.source());
              HostSession target = connector.open(request.target());
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
@@ -36,7 +41,7 @@ final class MigrationRunner {
             SignalHandler previousInt = installCancel("INT", current);
             SignalHandler previousTerm = installCancel("TERM", current);
             try {
-                CompletableFuture<MigrationReport> result = migration.start(request);
+                CompletableFuture<MigrationReport> result = migration.start(request, accepted);
                 return result.join();
             } catch (CompletionException e) {
                 throw e.getCause() instanceof KvmigrateException k ? k

@@ -26,4 +26,9 @@ public sealed interface MigrationEvent {
 
     record Failed(Instant at, KvmigrateException error, Placement placement) implements MigrationEvent {
     }
+
+    /** The preflight report, with the codes the user accepted; emitted before the migration is allowed or refused. */
+    record PreflightFinished(Instant at, io.kvmigrate.core.preflight.PreflightReport report, java.util.Set<String> accepted)
+            implements MigrationEvent {
+    }
 }

@@ -15,7 +15,7 @@ public final class ArchitectureCheck implements Check {
         String arch = ctx.vm().spec().arch();
         String type = ctx.vm().spec().domainType();
         String hostArch = ctx.target().cpu().arch();
-        if (arch == null) return List.of(Finding.warn("ARCH_UNKNOWN", name(), null, hostArch, "The VM's XML names no architecture.", null));
+        if (arch == null) return List.of(Finding.warn("ARCH_UNKNOWN", name(), null, hostArch, "The VM's XML names no architecture.", "Set <os><type arch=...> in the VM's XML."));
         int bits = wordsize(arch);
         if (bits == 64 && wordsize(hostArch) == 32) {
             return List.of(Finding.fail("ARCH_UNSUPPORTED", name(), arch, hostArch, "A 64-bit guest (" + arch + ") cannot run on a 32-bit "
@@ -28,7 +28,7 @@ public final class ArchitectureCheck implements Check {
         }
         List<GuestSupport> guests = ctx.target().guests();
         if (guests == null) {
-            return List.of(Finding.warn("ARCH_UNKNOWN", name(), arch, hostArch, "The target did not list the guest architectures it runs.", null));
+            return List.of(Finding.warn("ARCH_UNKNOWN", name(), arch, hostArch, "The target did not list the guest architectures it runs.", "Check 'virsh capabilities' on the target."));
         }
         boolean offered = guests.stream().anyMatch(g -> arch.equals(g.arch()) && (type == null || g.domainTypes().contains(type)));
         if (!offered) {

@@ -22,7 +22,7 @@ public final class MachineTypeCheck implements Check {
         List<GuestSupport> guests = ctx.target().guests();
         GuestView view = ctx.target().guest();
         if (guests == null) {
-            return List.of(Finding.warn("MACHINE_UNKNOWN", name(), vm.machine(), null, "The target did not list its machine types.", null));
+            return List.of(Finding.warn("MACHINE_UNKNOWN", name(), vm.machine(), null, "The target did not list its machine types.", "Check 'virsh capabilities' on the target."));
         }
         List<Finding> out = new ArrayList<>();
         List<GuestSupport> forArch = guests.stream().filter(g -> g.arch().equals(vm.arch())).toList();

@@ -14,7 +14,7 @@ public final class NameConflictCheck implements Check {
     @Override
     public List<Finding> check(PreflightContext ctx) {
         String vm = ctx.vm().name();
-        if (ctx.target().domains() == null) return List.of(Finding.warn("VM_LIST_UNKNOWN", name(), vm, null, "The target did not list its VMs.", null));
+        if (ctx.target().domains() == null) return List.of(Finding.warn("VM_LIST_UNKNOWN", name(), vm, null, "The target did not list its VMs.", "Check 'virsh list --all' on the target."));
         Optional<Domain> same = ctx.target().domains().stream().filter(d -> vm.equals(d.name())).findFirst();
         if (same.isPresent()) {
             String how = same.get().active() ? "running" : "defined";

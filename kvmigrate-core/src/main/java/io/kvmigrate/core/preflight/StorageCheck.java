@@ -48,7 +48,7 @@ public final class StorageCheck implements Check {
         String path = disks.get(0).path();
         String dir = path.substring(0, Math.max(0, path.lastIndexOf('/')));
         if (ctx.target().pools() == null) {
-            return Finding.warn("TARGET_SPACE_UNKNOWN", name(), mib(needed), null, "The target did not list its pools; free space not checked.", null);
+            return Finding.warn("TARGET_SPACE_UNKNOWN", name(), mib(needed), null, "The target did not list its pools; free space not checked.", "Check 'virsh pool-list --details' on the target.");
         }
         Optional<Pool> pool = ctx.target().pools().stream().filter(p -> p.active() && dir.equals(p.path())).findFirst();
         if (pool.isEmpty()) {

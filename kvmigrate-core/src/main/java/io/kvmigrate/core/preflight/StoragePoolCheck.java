@@ -31,7 +31,7 @@ public final class StoragePoolCheck implements Check {
         }
         if (used.isEmpty()) return List.of(Finding.pass(name(), "none", null, "The VM's disks are in no storage pool of the source."));
         if (ctx.target().pools() == null) {
-            return List.of(Finding.warn("POOLS_UNKNOWN", name(), String.join(",", used.keySet()), null, "The target did not list its pools.", null));
+            return List.of(Finding.warn("POOLS_UNKNOWN", name(), String.join(",", used.keySet()), null, "The target did not list its pools.", "Check 'virsh pool-list --all' on the target."));
         }
         List<Finding> out = new ArrayList<>();
         used.forEach((name, required) -> {

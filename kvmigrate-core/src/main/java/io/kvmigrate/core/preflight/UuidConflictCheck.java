@@ -15,7 +15,7 @@ public final class UuidConflictCheck implements Check {
     public List<Finding> check(PreflightContext ctx) {
         String uuid = ctx.vm().spec().uuid();
         if (uuid == null || ctx.target().domains() == null) {
-            return List.of(Finding.warn("VM_LIST_UNKNOWN", name(), uuid, null, "The VM's UUID or the target's VM list is unknown.", null));
+            return List.of(Finding.warn("VM_LIST_UNKNOWN", name(), uuid, null, "The VM's UUID or the target's VM list is unknown.", "Check 'virsh list --all --uuid' on the target."));
         }
         Optional<Domain> same = ctx.target().domains().stream()
                 .filter(d -> uuid.equalsIgnoreCase(d.uuid()) && !ctx.vm().name().equals(d.name())).findFirst();

@@ -230,6 +230,14 @@ class PreflightRecordedXmlTest {
     }
 
     @Test
+    void networks_runningVmNicOnNetwork_isCheckedAsNetwork() {
+        // As a running VM's XML shows it (recorded from the lab): type='bridge' with the network's name and its bridge.
+        var vm = running(NIC_ANCHOR, "<interface type='bridge'><mac address='52:54:00:79:6f:18'/><source network='pfnet' "
+                + "portid='6f0c4d0e-3c8e-4b8c-9d64-2f0b8d7e5c11' bridge='pfbr0'/><target dev='vnet0'/><model type='e1000'/></interface>" + NIC_ANCHOR);
+        assertFinding(single(run(new NetworkCheck(), ctx(vm, Mode.LIVE, LAB_A, LAB_B))), Severity.FAIL, "NETWORK_MISSING");
+    }
+
+    @Test
     void networks_bridgeMissingOrPresent_failsOrPasses() {
         var vm = running(NIC_ANCHOR, "<interface type='bridge'><source bridge='br0'/></interface>" + NIC_ANCHOR);
         Finding f = single(run(new NetworkCheck(), ctx(vm, Mode.LIVE, LAB_A, LAB_B)));

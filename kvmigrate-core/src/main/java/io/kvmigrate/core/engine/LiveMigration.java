@@ -5,7 +5,6 @@ import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.model.JobStats;
 import io.kvmigrate.core.model.MigrationRequest;
 import io.kvmigrate.core.model.VmInfo;
-import io.kvmigrate.core.model.VmState;
 import io.kvmigrate.core.preflight.Mode;
 import io.kvmigrate.core.preflight.Preflight;
 import io.kvmigrate.core.preflight.PreflightReport;
@@ -65,11 +64,7 @@ public final class LiveMigration {
         VmInfo info = source.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, Phase.RESOLVE.label(),
                 source.host().name(), vm, "No VM named '" + vm + "' is defined or running on host '" + source.host().name() + "'.",
                 "List the host's VMs with 'kvmigrate vms --host " + source.host().name() + "'."));
-        if (info.state() != VmState.RUNNING && info.state() != VmState.PAUSED) {
-            throw new KvmigrateException(ErrorCode.VM_NOT_RUNNING, Phase.RESOLVE.label(), source.host().name(), vm,
-                    "VM '" + vm + "' is " + info.state().name().toLowerCase() + ", a live migration needs it running.",
-                    "Start it first ('virsh start " + vm + "'), or move it offline once cold migration is available.");
-        }
+        // A VM that is not running is refused by preflight (VM_STATE, code VM_NOT_RUNNING) with every other problem it has.
 
         // ---- preflight (issue 3): every check on facts gathered once per host; refuses on any failure not accepted ----
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.CHECK, "preflight checks"));

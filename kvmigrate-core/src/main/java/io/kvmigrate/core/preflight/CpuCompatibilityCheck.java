@@ -14,7 +14,9 @@ public final class CpuCompatibilityCheck implements Check {
     @Override
     public List<Finding> check(PreflightContext ctx) {
         GuestView g = ctx.target().guest();
-        String guestCpu = ctx.vm().spec().cpuMode() == null ? "hypervisor default" : ctx.vm().spec().cpuMode();
+        String mode = ctx.vm().spec().cpuMode();
+        String model = ctx.details().cpuModel();
+        String guestCpu = mode == null ? "hypervisor default" : model == null ? mode : mode + " " + model;
         CpuVerdict v = g == null ? CpuVerdict.UNKNOWN : g.cpuVerdict();
         switch (v) {
             case IDENTICAL:
@@ -25,7 +27,7 @@ public final class CpuCompatibilityCheck implements Check {
                 return List.of(Finding.pass(name(), guestCpu, "n/a", "Nothing to compare: " + (g.cpuDetail() == null ? "the guest "
                         + "uses the host's CPU" : g.cpuDetail()) + "."));
             case INCOMPATIBLE:
-                if (!ctx.live() && "none".equals(ctx.details().cpuCheck())) {
+                if (!ctx.vm().state().isActive() && "none".equals(ctx.details().cpuCheck())) {
                     // check='none': QEMU drops what the host lacks at boot instead of refusing; the guest boots with fewer features.
                     return List.of(Finding.warn("CPU_FEATURES_DROPPED", name(), guestCpu, "incompatible", "The target lacks part of the "
                             + "guest's CPU definition" + (g.cpuDetail() == null ? "" : " (" + g.cpuDetail() + ")") + "; with check='none' "

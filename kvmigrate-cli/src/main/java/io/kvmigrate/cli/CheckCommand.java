@@ -71,9 +71,16 @@ final class CheckCommand implements Callable<Integer>, Main.JsonCapable {
     }
 
     private PreflightReport run(HypervisorConnector connector, HostRef sourceRef, HostRef targetRef) {
-        // Both connections open at once: a check of far-away hosts pays one round-trip latency, not two.
-        CompletableFuture<HostSession> s = CompletableFuture.supplyAsync(() -> connector.open(sourceRef));
-        CompletableFuture<HostSession> t = CompletableFuture.supplyAsync(() -> connector.open(targetRef));
+        // Both connections open at once, each on its own thread (the common pool has one thread on a 2-CPU host):
+        // a check of far-away hosts pays one connection set-up, not two.
+        java.util.concurrent.ExecutorService opener = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+            Thread th = new Thread(r, "kvmigrate-connect");
+            th.setDaemon(true);
+            return th;
+        });
+        CompletableFuture<HostSession> s = CompletableFuture.supplyAsync(() -> connector.open(sourceRef), opener);
+        CompletableFuture<HostSession> t = CompletableFuture.supplyAsync(() -> connector.open(targetRef), opener);
+        opener.shutdown();
         try {
             HostSession source = join(s);
             HostSession target = join(t);

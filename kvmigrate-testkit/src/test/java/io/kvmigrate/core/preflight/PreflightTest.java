@@ -1,17 +1,28 @@
 package io.kvmigrate.core.preflight;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.engine.ConvergencePolicy;
+import io.kvmigrate.core.engine.LiveMigration;
+import io.kvmigrate.core.engine.MigrationEvent;
 import io.kvmigrate.core.model.DiskSpec;
+import io.kvmigrate.core.model.MigrationRequest;
 import io.kvmigrate.core.model.VmInfo;
 import io.kvmigrate.core.model.VmSpec;
 import io.kvmigrate.core.model.VmState;
 import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.testkit.FakeHypervisor;
+import io.kvmigrate.testkit.ManualScheduler;
+import io.kvmigrate.testkit.MutableClock;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -88,5 +99,50 @@ class PreflightTest {
         assertThat(r.with(Severity.FAIL)).extracting(Finding::code).containsExactly("STORAGE_NOT_SHARED");
         assertThat(r.with(Severity.FAIL).get(0).message()).contains("vdb");
         assertThat(r.findings()).filteredOn(f -> f.check().equals("STORAGE") && f.severity() == Severity.PASS).hasSize(1);
+    }
+
+    @Test
+    void liveMigrationStart_overridableFailureAccepted_migratesElseRefuses() {
+        FakeHypervisor.FakeHost a = hv.addHost("a");
+        FakeHypervisor.FakeHost b = hv.addHost("b");
+        hv.shareDirectory("/nfs");
+        VmSpec base = vm("/nfs/web.img");
+        VmSpec eight = new VmSpec(base.name(), base.uuid(), base.domainType(), base.arch(), base.machine(), base.emulator(), base.memoryKiB(),
+                8, base.cpuMode(), base.disks(), base.nics(), base.hostDevices(), base.xml());
+        a.put(eight, VmState.RUNNING, true);
+        a.putFile("/nfs/web.img", new byte[4096]);
+        MutableClock clock = new MutableClock();
+        List<MigrationEvent> events = new java.util.concurrent.CopyOnWriteArrayList<>();
+        LiveMigration m = new LiveMigration(a, b, clock, new ManualScheduler(clock), events::add, Duration.ofMillis(500), ConvergencePolicy.PLAIN);
+        MigrationRequest request = new MigrationRequest("web", a.host(), b.host(), 0, 0, null);
+
+        assertThatThrownBy(() -> m.start(request)).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.PREFLIGHT_FAILED);
+            assertThat(e.getMessage()).contains("TARGET_CPUS_INSUFFICIENT");
+        });
+        assertThat(a.lastMigration).isNull();
+
+        m.start(request, Set.of("TARGET_CPUS_INSUFFICIENT"));
+        assertThat(a.lastMigration).isNotNull();
+        assertThat(events).filteredOn(e -> e instanceof MigrationEvent.PreflightFinished).hasSize(2);
+    }
+
+    @Test
+    void liveMigrationStart_hostDeviceAccepted_stillRefused() {
+        FakeHypervisor.FakeHost a = hv.addHost("a");
+        FakeHypervisor.FakeHost b = hv.addHost("b");
+        hv.shareDirectory("/nfs");
+        VmSpec base = vm("/nfs/web.img");
+        VmSpec withDev = new VmSpec(base.name(), base.uuid(), base.domainType(), base.arch(), base.machine(), base.emulator(),
+                base.memoryKiB(), base.vcpus(), base.cpuMode(), base.disks(), base.nics(), List.of("pci"), base.xml());
+        a.put(withDev, VmState.RUNNING, true);
+        a.putFile("/nfs/web.img", new byte[4096]);
+        MutableClock clock = new MutableClock();
+        LiveMigration m = new LiveMigration(a, b, clock, new ManualScheduler(clock), e -> { }, Duration.ofMillis(500), ConvergencePolicy.PLAIN);
+        MigrationRequest request = new MigrationRequest("web", a.host(), b.host(), 0, 0, null);
+
+        assertThatThrownBy(() -> m.start(request, Set.of("HOSTDEV_PRESENT"))).isInstanceOfSatisfying(KvmigrateException.class,
+                e -> assertThat(e.getMessage()).contains("HOSTDEV_PRESENT"));
+        assertThat(a.lastMigration).isNull();
     }
 }

@@ -127,6 +127,19 @@ class PreflightIT {
     }
 
     @Test
+    void emulator_onlyOnSource_reportedAndMigrateRefused() throws IOException {
+        // /var/lib/libvirt is private to each lab host: a QEMU placed there exists for the source only.
+        Path dir = ItLab.host(0).dir().resolve("var/lib/libvirt/pf-qemu");
+        Files.createDirectories(dir);
+        Files.deleteIfExists(dir.resolve("qemu-system-x86_64"));
+        Files.createSymbolicLink(dir.resolve("qemu-system-x86_64"), Path.of("/usr/bin/qemu-system-x86_64"));
+        start("pf-emulator", xml -> xml.replace("<emulator>/usr/bin/qemu-system-x86_64</emulator>",
+                "<emulator>/var/lib/libvirt/pf-qemu/qemu-system-x86_64</emulator>"));
+        String out = assertReportedAndRefused("pf-emulator", "EMULATOR_MISSING", ErrorCode.PREFLIGHT_FAILED);
+        assertThat(out).contains("/var/lib/libvirt/pf-qemu/qemu-system-x86_64");
+    }
+
+    @Test
     void hostDevice_usbHostdevInDefinition_reportedAndMigrateRefused() {
         // This machine has no USB bus (/sys/bus/usb/devices is missing) and no PCI device to spare, so a VM with a host
         // device can be defined but not started: the live check reports the host device next to the VM not running.

@@ -66,34 +66,53 @@ public final class Preflight {
         return new PreflightReport(ctx.vm().name(), ctx.sourceName(), ctx.targetName(), ctx.mode(), findings, verified);
     }
 
-    /** Each disk probed on its own, so one unshared disk does not hide the state of the others. */
+    /**
+     * Probes each directory once (all its disks in one verification); only when a directory fails are its disks
+     * probed one by one, so one unshared disk does not hide the state of the others.
+     */
     private static List<DiskStorage> probe(VmSpec vm, HostSession source, HostSession target, List<SharedStorageVerifier.Verified> verified) {
         SharedStorageVerifier verifier = new SharedStorageVerifier();
-        List<DiskStorage> out = new ArrayList<>();
+        java.util.Map<String, List<DiskSpec>> byDir = new java.util.LinkedHashMap<>();
         for (DiskSpec d : vm.disks()) {
-            VmSpec one = new VmSpec(vm.name(), vm.uuid(), vm.domainType(), vm.arch(), vm.machine(), vm.emulator(), vm.memoryKiB(),
-                    vm.vcpus(), vm.cpuMode(), List.of(d), vm.nics(), vm.hostDevices(), vm.xml());
-            if (!d.hasLocalSource()) {
-                SharedStorageVerifier.Verified v = verifier.verify(one, source, target).get(0);
-                verified.add(v);
-                out.add(new DiskStorage(d.target(), d.sourcePath(), DiskStorage.Sharing.NO_LOCAL_SOURCE, v.how(), null, 0));
-                continue;
-            }
-            long size = size(source, d.sourcePath());
+            String key = d.hasLocalSource() && d.sourcePath().lastIndexOf('/') > 0 ? d.sourcePath().substring(0, d.sourcePath().lastIndexOf('/'))
+                    : "\0" + d.target();
+            byDir.computeIfAbsent(key, k -> new ArrayList<>()).add(d);
+        }
+        java.util.Map<DiskSpec, DiskStorage> result = new java.util.HashMap<>();
+        for (List<DiskSpec> group : byDir.values()) {
             try {
-                SharedStorageVerifier.Verified v = verifier.verify(one, source, target).get(0);
-                verified.add(v);
-                out.add(new DiskStorage(d.target(), d.sourcePath(), DiskStorage.Sharing.SHARED, v.how(), null, size));
+                List<SharedStorageVerifier.Verified> ok = verifier.verify(withDisks(vm, group), source, target);
+                for (int i = 0; i < group.size(); i++) {
+                    DiskSpec d = group.get(i);
+                    verified.add(ok.get(i));
+                    result.put(d, new DiskStorage(d.target(), d.sourcePath(), d.hasLocalSource() ? DiskStorage.Sharing.SHARED
+                            : DiskStorage.Sharing.NO_LOCAL_SOURCE, ok.get(i).how(), null, d.hasLocalSource() ? size(source, d.sourcePath()) : 0));
+                }
             } catch (KvmigrateException e) {
                 if (e.code() != ErrorCode.STORAGE_NOT_SHARED) throw e;
-                out.add(new DiskStorage(d.target(), d.sourcePath(), DiskStorage.Sharing.NOT_SHARED, e.getMessage(), e.hint(), size));
+                for (DiskSpec d : group) {
+                    long size = size(source, d.sourcePath());
+                    try {
+                        SharedStorageVerifier.Verified v = verifier.verify(withDisks(vm, List.of(d)), source, target).get(0);
+                        verified.add(v);
+                        result.put(d, new DiskStorage(d.target(), d.sourcePath(), DiskStorage.Sharing.SHARED, v.how(), null, size));
+                    } catch (KvmigrateException one) {
+                        if (one.code() != ErrorCode.STORAGE_NOT_SHARED) throw one;
+                        result.put(d, new DiskStorage(d.target(), d.sourcePath(), DiskStorage.Sharing.NOT_SHARED, one.getMessage(), one.hint(), size));
+                    }
+                }
             }
         }
-        return out;
+        return vm.disks().stream().map(result::get).toList();
+    }
+
+    private static VmSpec withDisks(VmSpec vm, List<DiskSpec> disks) {
+        return new VmSpec(vm.name(), vm.uuid(), vm.domainType(), vm.arch(), vm.machine(), vm.emulator(), vm.memoryKiB(), vm.vcpus(),
+                vm.cpuMode(), disks, vm.nics(), vm.hostDevices(), vm.xml());
     }
 
     private static long size(HostSession source, String path) {
-        int slash = path.lastIndexOf('/');
+        int slash = path == null ? -1 : path.lastIndexOf('/');
         if (slash <= 0) return 0;
         try {
             Optional<Long> s = source.fileSize(path.substring(0, slash), path.substring(slash + 1));

@@ -39,7 +39,7 @@ final class PreflightPrinter {
             out.println("note: --accept " + code + " has no effect (no such warning or overridable failure in this report).");
         }
         if (blocking.isEmpty()) {
-            out.println("Result: OK to migrate " + (r.with(Severity.WARN).isEmpty() ? "" : "(with " + r.with(Severity.WARN).size() + " warning(s))") + ".");
+            out.println("Result: OK to migrate" + (r.with(Severity.WARN).isEmpty() ? "" : " (with " + r.with(Severity.WARN).size() + " warning(s))") + ".");
         } else {
             out.println("Result: REFUSED, " + blocking.size() + " failure(s): " + String.join(", ", blocking.stream().map(Finding::code).toList()) + ".");
         }

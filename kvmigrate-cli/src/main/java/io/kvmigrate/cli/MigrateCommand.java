@@ -40,6 +40,8 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--copy-storage", description = "Live: copy local disks during the migration into volumes pre-created on the target.") boolean copyStorage;
     @Option(names = "--map-pool", paramLabel = "SRC=DST", description = "Put disks of source pool (or directory) SRC into target pool DST.") java.util.Map<String, String> mapPool;
     @Option(names = "--map-network", paramLabel = "SRC=DST", description = "With --offline: attach NICs on source network SRC to target network DST.") java.util.Map<String, String> mapNetwork;
+    @Option(names = "--accept", paramLabel = "CODE", description = "Accept a preflight warning or overridable failure by its code (repeatable).")
+    List<String> accept = List.of();
 
     @Override
     public boolean json() {
@@ -77,13 +79,14 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         MigrationReport report;
         try {
             report = new MigrationRunner(new LibvirtConnector()).run(request, listener,
-                    copyStorage ? (mapPool == null ? java.util.Map.of() : mapPool) : null);
+                    copyStorage ? (mapPool == null ? java.util.Map.of() : mapPool) : null, new java.util.LinkedHashSet<>(accept));
         } catch (KvmigrateException e) {
             if (json) {
                 ObjectNode root = Output.errorJson(e);
                 kept.stream().filter(ev -> ev instanceof MigrationEvent.Failed).map(ev -> ((MigrationEvent.Failed) ev).placement())
                         .findFirst().ifPresent(p -> root.set("placement", Output.placementJson(p)));
                 addDecisions(root, kept);
+                addPreflight(root, kept);
                 Output.printJson(out, root);
                 return e.code().exitCode();
             }
@@ -92,6 +95,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         if (json) {
             ObjectNode root = reportJson(report);
             addDecisions(root, kept);
+            addPreflight(root, kept);
             Output.printJson(out, root);
         } else {
             printSummary(out, report);
@@ -130,6 +134,14 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         synchronized (events) {
             for (MigrationEvent e : events) {
                 if (e instanceof MigrationEvent.Decision d) arr.addObject().put("at", d.at().toString()).put("action", d.action()).put("reason", d.reason());
+            }
+        }
+    }
+
+    private static void addPreflight(ObjectNode root, List<MigrationEvent> events) {
+        synchronized (events) {
+            for (MigrationEvent e : events) {
+                if (e instanceof MigrationEvent.PreflightFinished p) root.set("preflight", PreflightPrinter.json(p.report(), p.accepted(), 0));
             }
         }
     }

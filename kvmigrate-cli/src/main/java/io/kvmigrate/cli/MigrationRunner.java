@@ -27,11 +27,15 @@ final class MigrationRunner {
     }
 
     MigrationReport run(MigrationRequest request, EventListener listener) {
-        return run(request, listener, null);
+        return run(request, listener, null, java.util.Set.of());
     }
 
-    /** With {@code copyStoragePoolMap} non-null, local disks are copied during the migration (source pool to target pool). */
-    MigrationReport run(MigrationRequest request, EventListener listener, java.util.Map<String, String> copyStoragePoolMap) {
+    /**
+     * With {@code copyStoragePoolMap} non-null, local disks are copied during the migration (source pool to target pool);
+     * {@code accepted} are the preflight codes the user accepted.
+     */
+    MigrationReport run(MigrationRequest request, EventListener listener, java.util.Map<String, String> copyStoragePoolMap,
+            java.util.Set<String> accepted) {
         try (HostSession source = connector.open(request.source());
              HostSession target = connector.open(request.target());
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
@@ -42,7 +46,7 @@ final class MigrationRunner {
             SignalHandler previousInt = installCancel("INT", current);
             SignalHandler previousTerm = installCancel("TERM", current);
             try {
-                CompletableFuture<MigrationReport> result = migration.start(request);
+                CompletableFuture<MigrationReport> result = migration.start(request, accepted);
                 return result.join();
             } catch (CompletionException e) {
                 throw e.getCause() instanceof KvmigrateException k ? k

@@ -31,6 +31,13 @@ final class ProgressRenderer implements EventListener {
             line("  disk " + s.disk() + " " + s.path() + ": shared (" + s.how() + ")");
         } else if (e instanceof MigrationEvent.Decision d) {
             line("  decision: " + d.action() + " (" + d.reason() + ")");
+        } else if (e instanceof MigrationEvent.PreflightFinished p) {
+            endBar();
+            if (!p.report().findings().stream().allMatch(f -> f.severity() == io.kvmigrate.core.preflight.Severity.PASS)) {
+                PreflightPrinter.print(out, p.report(), p.accepted(), false);
+            } else {
+                out.println("  preflight: all " + p.report().findings().size() + " checks passed");
+            }
         } else if (e instanceof MigrationEvent.Progress p) {
             progress(p);
         } else if (e instanceof MigrationEvent.DiskProgress d) {

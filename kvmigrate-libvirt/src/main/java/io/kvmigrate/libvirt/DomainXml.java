@@ -59,7 +59,10 @@ public final class DomainXml {
                 Element mac = child(n, "mac");
                 Element model = child(n, "model");
                 String source = src == null ? null : firstNonEmpty(attr(src, "network"), attr(src, "bridge"), attr(src, "dev"));
-                nics.add(new NicSpec(n.getAttribute("type"), source, mac == null ? null : attr(mac, "address"),
+                // A running VM's XML shows a NIC on a libvirt network as type='bridge' with both network= and bridge=:
+                // it is still the network that the target must provide.
+                String nicType = src != null && attr(src, "network") != null ? "network" : n.getAttribute("type");
+                nics.add(new NicSpec(nicType, source, mac == null ? null : attr(mac, "address"),
                         model == null ? null : attr(model, "type")));
             }
             for (Element h : children(devices, "hostdev")) {

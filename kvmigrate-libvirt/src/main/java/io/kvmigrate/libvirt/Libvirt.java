@@ -214,6 +214,14 @@ public interface Libvirt extends Library {
     /** virStreamRecvFlags: the stream is positioned at a hole (with VIR_STREAM_RECV_STOP_AT_HOLE). */
     int VIR_STREAM_RECV_HOLE = -3;
     int VIR_STORAGE_VOL_DELETE_NORMAL = 0;
+    // ---- preflight (issue 3): capabilities, CPU comparison, networks, interfaces, pools, snapshots, block jobs ----
+    int VIR_CONNECT_COMPARE_CPU_FAIL_INCOMPATIBLE = 1;
+    int VIR_CPU_COMPARE_ERROR = -1;
+    int VIR_CPU_COMPARE_INCOMPATIBLE = 0;
+    int VIR_CPU_COMPARE_IDENTICAL = 1;
+    int VIR_CPU_COMPARE_SUPERSET = 2;
+    int VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES = 1;
+    int VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET = 1 << 4;
 
     /** virStoragePoolInfo. */
     @Structure.FieldOrder({"state", "capacity", "allocation", "available"})
@@ -244,4 +252,57 @@ public interface Libvirt extends Library {
     String virStorageVolGetName(Pointer vol);
 
     Pointer virStoragePoolLookupByVolume(Pointer vol);
+
+    /** virDomainBlockJobInfo. */
+    @Structure.FieldOrder({"type", "bandwidth", "cur", "end"})
+    class BlockJobInfo extends Structure {
+        public int type;
+        public NativeLong bandwidth;
+        public long cur;
+        public long end;
+    }
+
+    Pointer virConnectGetDomainCapabilities(Pointer conn, String emulatorbin, String arch, String machine, String virttype, int flags);
+
+    int virConnectCompareHypervisorCPU(Pointer conn, String emulator, String arch, String machine, String virttype, String xmlCPU, int flags);
+
+    Pointer virConnectBaselineCPU(Pointer conn, String[] xmlCPUs, int ncpus, int flags);
+
+    int virConnectListAllNetworks(Pointer conn, PointerByReference nets, int flags);
+
+    String virNetworkGetName(Pointer net);
+
+    int virNetworkIsActive(Pointer net);
+
+    Pointer virNetworkGetBridgeName(Pointer net);
+
+    int virNetworkFree(Pointer net);
+
+    int virConnectListAllInterfaces(Pointer conn, PointerByReference ifaces, int flags);
+
+    String virInterfaceGetName(Pointer iface);
+
+    int virInterfaceFree(Pointer iface);
+
+    int virConnectListAllNodeDevices(Pointer conn, PointerByReference devices, int flags);
+
+    Pointer virNodeDeviceGetXMLDesc(Pointer dev, int flags);
+
+    int virNodeDeviceFree(Pointer dev);
+
+
+    int virDomainGetUUIDString(Pointer dom, byte[] buf);
+
+    int virDomainIsActive(Pointer dom);
+
+    int virDomainSnapshotNum(Pointer dom, int flags);
+
+    int virDomainGetBlockJobInfo(Pointer dom, String disk, BlockJobInfo info, int flags);
+
+    // for lab tests: transient networks
+    Pointer virNetworkCreateXML(Pointer conn, String xml);
+
+    Pointer virNetworkLookupByName(Pointer conn, String name);
+
+    int virNetworkDestroy(Pointer net);
 }

@@ -3,6 +3,7 @@ package io.kvmigrate.testkit;
 import io.kvmigrate.core.api.ErrorCode;
 import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.model.HostFacts;
+import io.kvmigrate.core.model.HostInventory;
 import io.kvmigrate.core.model.HostRef;
 import io.kvmigrate.core.model.JobStats;
 import io.kvmigrate.core.model.VmInfo;
@@ -386,6 +387,19 @@ public final class FakeHypervisor implements HypervisorConnector {
 
         @Override
         public void close() {
+        }
+
+        /** A consistent, unremarkable inventory: same CPU everywhere, enough memory, no networks or pools, the VM's CPU runs. */
+        @Override
+        public synchronized HostInventory inventory(VmSpec guest) {
+            List<HostInventory.Domain> domains = vms.values().stream()
+                    .map(v -> new HostInventory.Domain(v.name(), v.spec().uuid(), v.state().isActive())).toList();
+            HostInventory.GuestSupport x86 = new HostInventory.GuestSupport("hvm", "x86_64", 64, "/usr/bin/qemu-system-x86_64",
+                    List.of("pc", "pc-i440fx-7.2", "q35", "pc-q35-7.2"), List.of("qemu", "kvm"));
+            return new HostInventory(facts(), new HostInventory.Cpu("x86_64", "Intel", "Skylake-Client", java.util.Set.of("lm", "nx", "vmx"), true),
+                    List.of(x86), List.of(), List.of("lo"), List.of(), domains,
+                    new HostInventory.GuestView(HostInventory.CpuVerdict.IDENTICAL, null, guest == null ? null : guest.machine(), null,
+                            vms.containsKey(guest == null ? "" : guest.name()) ? 0 : -1, List.of()));
         }
     }
 

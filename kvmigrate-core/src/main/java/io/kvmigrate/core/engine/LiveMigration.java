@@ -2,11 +2,12 @@ package io.kvmigrate.core.engine;
 
 import io.kvmigrate.core.api.ErrorCode;
 import io.kvmigrate.core.api.KvmigrateException;
-import io.kvmigrate.core.model.HostFacts;
 import io.kvmigrate.core.model.JobStats;
 import io.kvmigrate.core.model.MigrationRequest;
 import io.kvmigrate.core.model.VmInfo;
-import io.kvmigrate.core.model.VmState;
+import io.kvmigrate.core.preflight.Mode;
+import io.kvmigrate.core.preflight.Preflight;
+import io.kvmigrate.core.preflight.PreflightReport;
 import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.core.spi.MigrationHandle;
 import io.kvmigrate.core.spi.MigrationOptions;
@@ -15,11 +16,12 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * One live migration on shared storage: resolve, check, verify storage, migrate (polling statistics on
+ * One live migration on shared storage: resolve, check (all of {@link Preflight}), verify storage, migrate (polling statistics on
  * the scheduler), verify placement. Peer-to-peer, persistent on the target, undefined on the source.
  *
  * <p>The caller owns both sessions. {@link #start} does the synchronous steps on the calling thread and
@@ -55,42 +57,30 @@ public final class LiveMigration {
 
     /** Runs the synchronous steps and starts the migration. Throws for anything found before the VM moves. */
     public CompletableFuture<MigrationReport> start(MigrationRequest request) {
+        return start(request, Set.of());
+    }
+
+    /** As {@link #start(MigrationRequest)}, letting preflight failures and warnings whose codes are in {@code accepted} pass where allowed. */
+    public CompletableFuture<MigrationReport> start(MigrationRequest request, Set<String> accepted) {
         Instant startedAt = clock.instant();
         String vm = request.vm();
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.RESOLVE, "looking up " + vm));
         VmInfo info = source.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, Phase.RESOLVE.label(),
                 source.host().name(), vm, "No VM named '" + vm + "' is defined or running on host '" + source.host().name() + "'.",
                 "List the host's VMs with 'kvmigrate vms --host " + source.host().name() + "'."));
-        if (info.state() != VmState.RUNNING && info.state() != VmState.PAUSED) {
-            throw new KvmigrateException(ErrorCode.VM_NOT_RUNNING, Phase.RESOLVE.label(), source.host().name(), vm,
-                    "VM '" + vm + "' is " + info.state().name().toLowerCase() + ", a live migration needs it running.",
-                    "Start it first ('virsh start " + vm + "'), or move it offline once cold migration is available.");
-        }
+        // A VM that is not running is refused by preflight (VM_STATE, code VM_NOT_RUNNING) with every other problem it has.
 
-        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.CHECK, "host identity and name conflicts"));
-        HostFacts sf = source.facts();
-        HostFacts tf = target.facts();
-        if (sf.hostUuid() != null && sf.hostUuid().equals(tf.hostUuid())) {
-            throw new KvmigrateException(ErrorCode.SAME_HOST, Phase.CHECK.label(), target.host().name(), vm,
-                    "Source '" + source.host().name() + "' and target '" + target.host().name() + "' are the same host (host UUID "
-                            + sf.hostUuid() + ").", "Pick a different --to host; if they are different machines, give them distinct host_uuid in libvirtd.conf.");
-        }
-        target.findVm(vm).ifPresent(v -> {
-            throw new KvmigrateException(ErrorCode.TARGET_CONFLICT, Phase.CHECK.label(), target.host().name(), vm,
-                    "A VM named '" + vm + "' is already " + (v.state().isActive() ? "running" : "defined") + " on the target.",
-                    "Rename or remove the VM on the target ('virsh undefine " + vm + "') if it is a stale copy.");
-        });
-        target.findVmByUuid(info.spec().uuid()).ifPresent(v -> {
-            throw new KvmigrateException(ErrorCode.TARGET_CONFLICT, Phase.CHECK.label(), target.host().name(), vm,
-                    "VM '" + v.name() + "' on the target has the same UUID " + info.spec().uuid() + ".",
-                    "Remove the stale copy on the target, or give one of them a new UUID.");
-        });
+        // ---- preflight (issue 3): every check on facts gathered once per host; refuses on any failure not accepted ----
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.CHECK, "preflight checks"));
+        PreflightReport preflight = Preflight.standard().run(source, target, info, copyPoolMap == null ? Mode.LIVE : Mode.LIVE_COPY_STORAGE);
+        emit(new MigrationEvent.PreflightFinished(clock.instant(), preflight, Set.copyOf(accepted)));
+        if (!preflight.passes(accepted)) throw preflight.refusal(Phase.CHECK.label(), Set.copyOf(accepted));
 
         // ---- storage: proved shared, or (with copyingStorage) copied by the hypervisor into volumes pre-created here ----
         StoragePlan.LiveCopy copy = null;
         if (copyPoolMap == null) {
             emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY_STORAGE, info.spec().disks().size() + " disk(s)"));
-            for (SharedStorageVerifier.Verified v : new SharedStorageVerifier().verify(info.spec(), source, target)) {
+            for (SharedStorageVerifier.Verified v : preflight.verifiedDisks()) {
                 emit(new MigrationEvent.StorageVerified(clock.instant(), v.disk(), v.path(), v.how()));
             }
         } else {

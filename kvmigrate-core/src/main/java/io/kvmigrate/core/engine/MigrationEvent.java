@@ -39,4 +39,9 @@ public sealed interface MigrationEvent {
     record DiskCopied(Instant at, String disk, String from, String to, long bytesSent, long length, long millis, String sha256)
             implements MigrationEvent {
     }
+
+    /** The preflight report, with the codes the user accepted; emitted before the migration is allowed or refused. */
+    record PreflightFinished(Instant at, io.kvmigrate.core.preflight.PreflightReport report, java.util.Set<String> accepted)
+            implements MigrationEvent {
+    }
 }

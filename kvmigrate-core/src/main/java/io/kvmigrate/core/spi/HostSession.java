@@ -88,4 +88,17 @@ public interface HostSession extends AutoCloseable {
 
     @Override
     void close();
+
+    /**
+     * Everything preflight needs from this host, in one call: capabilities, free resources, networks,
+     * interfaces, pools, the VMs it knows, and how it sees {@code guest} (CPU comparison, emulator and
+     * machine support, snapshots and block jobs). {@code guest} may be null.
+     */
+    default io.kvmigrate.core.model.HostInventory inventory(io.kvmigrate.core.model.VmSpec guest) {
+        io.kvmigrate.core.model.HostFacts f = facts();
+        List<io.kvmigrate.core.model.HostInventory.Domain> domains = listVms().stream()
+                .map(v -> new io.kvmigrate.core.model.HostInventory.Domain(v.name(), v.spec().uuid(), v.state().isActive())).toList();
+        return new io.kvmigrate.core.model.HostInventory(f, new io.kvmigrate.core.model.HostInventory.Cpu(f.arch(), f.cpuVendor(),
+                f.cpuModel(), null, false), null, null, null, null, domains, io.kvmigrate.core.model.HostInventory.GuestView.UNKNOWN);
+    }
 }

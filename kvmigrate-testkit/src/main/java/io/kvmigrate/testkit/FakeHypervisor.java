@@ -202,6 +202,29 @@ public final class FakeHypervisor implements HypervisorConnector {
         @Override
         public void close() {
         }
+
+        // ---- dirty rate (issue 5) ----
+        private final Map<String, io.kvmigrate.core.model.DirtyRate> dirtyRates = new HashMap<>();
+        private final Map<String, Long> scriptedDirtyMiBps = new HashMap<>();
+        private long dirtyStarts;
+
+        /** The dirty rate the next measurement of {@code vm} will report, finished at once. */
+        public synchronized void scriptDirtyRate(String vm, long mibPerSecond) {
+            scriptedDirtyMiBps.put(vm, mibPerSecond);
+        }
+
+        @Override
+        public synchronized void startDirtyRateMeasurement(String vm, int seconds) {
+            require(vm);
+            dirtyRates.put(vm, new io.kvmigrate.core.model.DirtyRate(scriptedDirtyMiBps.getOrDefault(vm, 0L), seconds, "dirty-bitmap",
+                    ++dirtyStarts));
+        }
+
+        @Override
+        public synchronized Optional<io.kvmigrate.core.model.DirtyRate> lastDirtyRate(String vm) {
+            require(vm);
+            return Optional.ofNullable(dirtyRates.get(vm));
+        }
     }
 
     /** A scripted migration: the test sets statistics, then calls {@link #succeed} or {@link #fail}. */

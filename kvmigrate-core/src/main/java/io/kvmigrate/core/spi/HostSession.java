@@ -63,6 +63,16 @@ public interface HostSession extends AutoCloseable {
     /** Statistics of the VM's last completed job on this host (for migrations: on the target, with real downtime). */
     Optional<io.kvmigrate.core.model.JobStats> completedJobStats(String vm);
 
+    /**
+     * Starts the hypervisor's measurement of how fast a running VM dirties its memory, over {@code seconds}; returns
+     * at once. Uses dirty logging (dirty-bitmap mode), which counts every written page and slows the guest as a
+     * migration would, so the figure is the one a migration will see.
+     */
+    void startDirtyRateMeasurement(String vm, int seconds);
+
+    /** The VM's latest finished dirty-rate measurement; empty while one is running or none was made. */
+    Optional<io.kvmigrate.core.model.DirtyRate> lastDirtyRate(String vm);
+
     @Override
     void close();
 }

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -37,6 +38,7 @@ public final class LiveMigration {
     private final ConvergencePolicy policy;
     private final AtomicReference<ErrorCode> abortReason = new AtomicReference<>();
     private volatile MigrationHandle handle;
+    private volatile String vmName;
 
     public LiveMigration(HostSession source, HostSession target, Clock clock, Scheduler scheduler, EventListener listener,
             Duration pollInterval, ConvergencePolicy policy) {
@@ -53,6 +55,7 @@ public final class LiveMigration {
     public CompletableFuture<MigrationReport> start(MigrationRequest request) {
         Instant startedAt = clock.instant();
         String vm = request.vm();
+        vmName = vm;
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.RESOLVE, "looking up " + vm));
         VmInfo info = source.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, Phase.RESOLVE.label(),
                 source.host().name(), vm, "No VM named '" + vm + "' is defined or running on host '" + source.host().name() + "'.",
@@ -139,13 +142,65 @@ public final class LiveMigration {
             }
             if (abortReason.get() == null && stats != JobStats.NONE) {
                 for (ConvergencePolicy.Action a : policy.onStats(stats, elapsed)) {
-                    emit(new MigrationEvent.Decision(clock.instant(), a.describe(), a.reason()));
-                    a.apply(h);
+                    act(a, h);
                 }
             }
         } catch (KvmigrateException e) {
             // Statistics are unavailable in the instant the job ends; completion reports the outcome.
         }
+    }
+
+    // ---- convergence actions (issue 5) ----
+    private volatile String gaveUpBecause;
+    private volatile boolean postCopyStarted;
+
+    /** Applies one policy action; a failing action is reported as a decision and the migration goes on. */
+    private void act(ConvergencePolicy.Action a, MigrationHandle h) {
+        if (a.kind() == ConvergencePolicy.Kind.ABORT) {
+            gaveUpBecause = a.reason();
+            abort(ErrorCode.NOT_CONVERGING, a.reason());
+            return;
+        }
+        emit(new MigrationEvent.Decision(clock.instant(), a.describe(), a.reason()));
+        try {
+            Instant switchAt = clock.instant();
+            a.apply(h);
+            if (a.kind() == ConvergencePolicy.Kind.POST_COPY) {
+                postCopyStarted = true;
+                watchPostCopyResume(h, switchAt);
+            }
+        } catch (KvmigrateException e) {
+            emit(new MigrationEvent.Decision(clock.instant(), a.describe() + " failed", e.getMessage()));
+        }
+    }
+
+    private volatile long postCopyDowntimeMs = -1;
+
+    /**
+     * libvirt keeps no completed-job statistics for a post-copy migration, so the downtime is measured here: from the
+     * switch request (the source's vCPUs stop) until the target reports the VM running. An upper bound by up to one
+     * watch interval plus one round trip.
+     */
+    private void watchPostCopyResume(MigrationHandle h, Instant switchAt) {
+        AtomicReference<Scheduler.Cancellable> watch = new AtomicReference<>();
+        watch.set(scheduler.every(Duration.ofMillis(10), () -> {
+            try {
+                boolean running = target.findVm(vmName).map(v -> v.state() == VmState.RUNNING).orElse(false);
+                Duration waited = Duration.between(switchAt, clock.instant());
+                if (running || h.completion().toCompletableFuture().isDone() || waited.toSeconds() > 60) {
+                    if (running) postCopyDowntimeMs = waited.toMillis();
+                    Scheduler.Cancellable c = watch.get();
+                    if (c != null) c.cancel();
+                }
+            } catch (KvmigrateException e) {
+                // the target is busy with the incoming job; look again
+            }
+        }));
+    }
+
+    /** True once the policy switched the job to post-copy: the source copy is no longer complete. */
+    public boolean postCopyStarted() {
+        return postCopyStarted;
     }
 
     private MigrationReport finish(MigrationRequest request, Instant startedAt, Instant migrateStart, JobStats lastSeen) {
@@ -157,11 +212,13 @@ public final class LiveMigration {
                     "The hypervisor reported success but the VM is " + placement + ".",
                     "Inspect both hosts with 'kvmigrate vms'; do not start a second copy.");
         }
-        JobStats done = target.completedJobStats(request.vm()).orElse(lastSeen);
+        Optional<JobStats> completed = target.completedJobStats(request.vm());
+        JobStats done = completed.orElse(lastSeen);
+        long downtime = completed.isEmpty() && postCopyStarted ? postCopyDowntimeMs : done.downtimeMs();
         long migrationMs = done.elapsedMs() > 0 ? done.elapsedMs() : Duration.between(migrateStart, migrateEnd).toMillis();
         Instant finishedAt = clock.instant();
         MigrationReport report = new MigrationReport(request.vm(), source.host().name(), target.host().name(), startedAt, finishedAt,
-                Duration.between(startedAt, finishedAt).toMillis(), migrationMs, done.downtimeMs(),
+                Duration.between(startedAt, finishedAt).toMillis(), migrationMs, downtime,
                 done.dataProcessed() > 0 ? done.dataProcessed() : lastSeen.dataProcessed(),
                 done.memoryTotal() > 0 ? done.memoryTotal() : lastSeen.memoryTotal(),
                 Math.max(done.iteration(), lastSeen.iteration()), done, placement);
@@ -189,6 +246,11 @@ public final class LiveMigration {
             e = new KvmigrateException(ErrorCode.TIMEOUT, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration did not finish within " + request.timeout().toSeconds() + " s and was aborted" + progress + ". " + where,
                     "The guest dirties memory faster than the link carries it: raise --bandwidth or --max-downtime, or give a longer --timeout.", err);
+        } else if (reason == ErrorCode.NOT_CONVERGING) {
+            e = new KvmigrateException(ErrorCode.NOT_CONVERGING, Phase.MIGRATE.label(), source.host().name(), request.vm(),
+                    "Migration aborted by the convergence policy: " + gaveUpBecause + progress + ". " + where,
+                    "Give a higher --bandwidth or --max-downtime, migrate when the guest is less busy, or use --policy finish"
+                            + " (post-copy).", err);
         } else if (reason == ErrorCode.CANCELLED) {
             e = new KvmigrateException(ErrorCode.CANCELLED, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration cancelled" + progress + ". " + where, "Run the same command again when ready.", err);

@@ -27,11 +27,15 @@ final class MigrationRunner {
     }
 
     MigrationReport run(MigrationRequest request, EventListener listener) {
+        return run(request, listener, ConvergencePolicy.PLAIN);
+    }
+
+    MigrationReport run(MigrationRequest request, EventListener listener, ConvergencePolicy policy) {
         try (HostSession source = connector.open(request.source());
              HostSession target = connector.open(request.target());
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
             LiveMigration migration = new LiveMigration(source, target, Clock.systemUTC(), scheduler, listener, Duration.ofMillis(500),
-                    ConvergencePolicy.PLAIN);
+                    policy);
             AtomicReference<LiveMigration> current = new AtomicReference<>(migration);
             SignalHandler previousInt = installCancel("INT", current);
             SignalHandler previousTerm = installCancel("TERM", current);

@@ -1,0 +1,303 @@
+package io.kvmigrate.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kvmigrate.core.config.HostRegistry;
+import io.kvmigrate.core.engine.ExecutorScheduler;
+import io.kvmigrate.core.model.JobStats;
+import io.kvmigrate.core.plan.GuestProbe;
+import io.kvmigrate.core.plan.GuestProfile;
+import io.kvmigrate.core.spi.HostSession;
+import io.kvmigrate.lab.Lab;
+import io.kvmigrate.lab.LabVm;
+import io.kvmigrate.lab.guest.TestGuest;
+import io.kvmigrate.libvirt.LibvirtConnector;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code kvmigrate bench live}: on two lab hosts, one test guest and one bandwidth cap at a time, migrates the same
+ * guests with plain {@code virsh migrate --live} and with kvmigrate, and prints one table.
+ *
+ * <p>Guest dirty rates are set by the test guest's delay loop and calibrated by measurement: the delay-0 guest's
+ * rate gives the cost of one page write, a first delayed guest the cost of one delay turn, and every scenario's rate
+ * is measured again (libvirt's dirty-bitmap measurement) and printed as it was, not as it was aimed at.
+ */
+@Command(name = "bench", description = "Benchmarks on lab hosts (root).", subcommands = BenchCommand.Live.class)
+final class BenchCommand {
+
+    /** One row of the table. */
+    record Row(String scenario, String dirty, String tool, boolean completed, long totalMs, long wallMs, long downtimeMs, long sentBytes,
+            String predicted, String error, long floorMs, String note) {
+    }
+
+    @Command(name = "live", description = "Live migration: kvmigrate vs plain virsh on idle, 0.3x, 0.7x, >=1.5x and incompressible guests.")
+    static final class Live implements Callable<Integer> {
+        @Spec CommandSpec spec;
+        @Option(names = "--root", defaultValue = "/var/lib/kvmigrate-lab", description = "Lab directory (default ${DEFAULT-VALUE}).") Path root;
+        @Option(names = "--first-octet", defaultValue = "2", description = "First loopback octet of the lab (default ${DEFAULT-VALUE}).") int firstOctet;
+        @Option(names = "--prefix", defaultValue = "lab", description = "Lab host name prefix (default ${DEFAULT-VALUE}).") String prefix;
+        @Option(names = "--cap", defaultValue = "64", description = "Link cap in MiB/s (default ${DEFAULT-VALUE}).") long cap;
+        @Option(names = "--span", defaultValue = "256", description = "Dirtied span of the dirty guests in MiB (default ${DEFAULT-VALUE}).") int span;
+        @Option(names = "--max-downtime", defaultValue = "500", description = "kvmigrate's --max-downtime, ms (default ${DEFAULT-VALUE}).") long maxDowntime;
+        @Option(names = "--turn-us", defaultValue = "2.0", description = "First guess of one delay-loop turn, µs, refined by measurement.") double turnUs;
+        @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
+
+        private final LibvirtConnector connector = new LibvirtConnector();
+        private final List<Row> rows = new ArrayList<>();
+        private PrintWriter out;
+        private Lab lab;
+        private int at; // index of the lab host the guest is on
+
+        @Override
+        public Integer call() throws IOException {
+            out = spec.commandLine().getOut();
+            System.setProperty("kvmigrate.config.dir", root.resolve("config").toString());
+            lab = new Lab(new Lab.Config(root, firstOctet, 2, prefix), connector, HostRegistry.fromEnvironment());
+            lab.up(this::log);
+            long started = System.nanoTime();
+            TestGuest.Params dirty = TestGuest.Params.defaults().withSpanMiB(span);
+
+            // >= 1.5x: delay 0, as fast as the guest can dirty. Its rate is also the first calibration point.
+            GuestProfile fast = boot("fast", dirty.withDelay(0), 0);
+            double pageUs = 4096.0 / Math.max(1, fast.dirtyRateBps()) * 1e6;
+            log(String.format(Locale.ROOT, "calibration: delay 0 dirties %s => %.2f us per page", mibs(fast.dirtyRateBps()), pageUs));
+            long floor = Math.round(fast.nonZeroBytes() * 1000.0 / (cap << 20));
+            virsh("dirty >=1.5x", fast, floor * 10);
+            kvmigrate("dirty >=1.5x", fast, "finish");
+            kvmigrate("dirty >=1.5x", fast, "safe");
+            stop("fast");
+
+            int d03 = delayFor(0.3, pageUs, turnUs);
+            GuestProfile slow = boot("slow", dirty.withDelay(d03), d03);
+            double turn = turnFrom(slow, d03, pageUs);
+            log(String.format(Locale.ROOT, "calibration: delay %d dirties %s => %.3f us per delay turn", d03, mibs(slow.dirtyRateBps()), turn));
+            virsh("dirty 0.3x", slow, 0);
+            kvmigrate("dirty 0.3x", slow, "safe");
+            stop("slow");
+
+            int d07 = delayFor(0.7, pageUs, turn);
+            GuestProfile mid = boot("mid", dirty.withDelay(d07), d07);
+            virsh("dirty 0.7x", mid, 0);
+            kvmigrate("dirty 0.7x", mid, "safe");
+            stop("mid");
+
+            GuestProfile random = boot("random", dirty.withDelay(d03).withContent(TestGuest.Content.RANDOM), d03);
+            virsh("incompressible 0.3x", random, 0);
+            kvmigrate("incompressible 0.3x", random, "safe");
+            stop("random");
+
+            GuestProfile idle = bootWithMemory("idle", TestGuest.Params.defaults().withSpanMiB(1).withDelay(2000), 2000, 1024);
+            virsh("idle 1 GiB", idle, 0);
+            kvmigrate("idle 1 GiB", idle, "safe");
+            stop("idle");
+
+            String table = table();
+            out.println();
+            out.println(table);
+            out.printf(Locale.ROOT, "Bench took %.0f s.%n", (System.nanoTime() - started) / 1e9);
+            out.flush();
+            if (outFile != null) Files.writeString(outFile, table);
+            return 0;
+        }
+
+        // ---- guests ----
+
+        private String scenarioVm;
+
+        private GuestProfile boot(String name, TestGuest.Params p, int delay) {
+            return bootWithMemory(name, p, delay, 0);
+        }
+
+        private GuestProfile bootWithMemory(String name, TestGuest.Params p, int delay, int memoryMiB) {
+            String vm = "bench-" + name;
+            scenarioVm = vm;
+            removeEverywhere(vm);
+            LabVm.Definition d = LabVm.definition(vm, lab.sharedDir(), p, lab.kvmAvailable());
+            if (memoryMiB > d.memoryMiB()) d = new LabVm.Definition(vm, memoryMiB, d.disk(), d.serialLog(), p, d.kvm());
+            long t0 = System.nanoTime();
+            try (HostSession s = connector.open(lab.hosts().get(0).ref())) {
+                LabVm.create(s, d);
+                s.startVm(vm);
+                LabVm.awaitRunning(s, vm, Duration.ofSeconds(300));
+            }
+            at = 0;
+            GuestProfile g = measure(vm);
+            log(String.format(Locale.ROOT, "%s: %d MiB RAM, span %d MiB, delay %d, %s; booted in %.0f s; measured dirty rate %s (%.2fx the cap)%s,"
+                    + " non-zero %s", vm, d.memoryMiB(), p.spanBytes() >> 20, delay, p.content(), (System.nanoTime() - t0) / 1e9,
+                    mibs(g.dirtyRateBps()), ratio(g), g.dirtyRateSaturated() ? " (saturated: at least)" : "", mib(g.nonZeroBytes())));
+            return g;
+        }
+
+        private GuestProfile measure(String vm) {
+            try (HostSession s = connector.open(lab.hosts().get(at).ref()); ExecutorScheduler sch = new ExecutorScheduler()) {
+                return new GuestProbe(Clock.systemUTC(), sch, 128, 1).measure(s, vm).join();
+            }
+        }
+
+        private void stop(String name) {
+            removeEverywhere("bench-" + name);
+        }
+
+        private void removeEverywhere(String vm) {
+            for (Lab.LabHost h : lab.hosts()) {
+                try (HostSession s = connector.open(h.ref())) {
+                    s.findVm(vm).ifPresent(v -> {
+                        if (v.state().isActive()) s.destroyVm(vm);
+                        if (s.findVm(vm).map(x -> x.persistent()).orElse(false)) s.undefineVm(vm);
+                    });
+                }
+            }
+        }
+
+        /** Delay turns so the guest dirties {@code ratio} x the cap: per-page time = page write + delay x turn. */
+        private int delayFor(double ratio, double pageUs, double turnUs) {
+            double targetPageUs = 4096.0 / (ratio * (cap << 20)) * 1e6;
+            return (int) Math.max(1, Math.round((targetPageUs - pageUs) / turnUs));
+        }
+
+        private static double turnFrom(GuestProfile g, int delay, double pageUs) {
+            double perPage = 4096.0 / Math.max(1, g.dirtyRateBps()) * 1e6;
+            return Math.max(0.01, (perPage - pageUs) / delay);
+        }
+
+        private double ratio(GuestProfile g) {
+            return g.dirtyRateBps() / (double) (cap << 20);
+        }
+
+        // ---- runs ----
+
+        private void virsh(String scenario, GuestProfile g, long stopAfterMs) {
+            Lab.LabHost from = lab.hosts().get(at);
+            Lab.LabHost to = lab.hosts().get(1 - at);
+            String vm = scenarioVm;
+            JsonNode plan = cliJson("plan", vm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth", String.valueOf(cap),
+                    "--policy", "plain").path("plan");
+            long floor = plan.path("floorMs").asLong();
+            long limit = stopAfterMs > 0 ? stopAfterMs : Math.max(120_000, floor * 30);
+            List<String> cmd = List.of("virsh", "-c", from.ref().uri(), "migrate", "--live", "--p2p", "--persistent", "--undefinesource",
+                    "--unsafe", "--bandwidth", String.valueOf(cap), vm, to.ref().uri());
+            long t0 = System.nanoTime();
+            boolean done;
+            int exit;
+            String note = "";
+            try {
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                done = p.waitFor(limit, TimeUnit.MILLISECONDS);
+                if (!done) {
+                    note = "stopped with virsh domjobabort after " + limit / 1000 + " s (10x floor)";
+                    new ProcessBuilder(List.of("virsh", "-c", from.ref().uri(), "domjobabort", vm)).redirectErrorStream(true).start()
+                            .waitFor(60, TimeUnit.SECONDS);
+                    p.waitFor(60, TimeUnit.SECONDS);
+                }
+                exit = p.isAlive() ? -1 : p.exitValue();
+                if (done && exit != 0) note = "virsh failed: " + new String(p.getInputStream().readAllBytes()).trim();
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException("running virsh: " + e, e);
+            }
+            long wall = (System.nanoTime() - t0) / 1_000_000;
+            boolean completed = done && exit == 0;
+            Optional<JobStats> js;
+            try (HostSession s = connector.open((completed ? to : from).ref())) {
+                js = s.completedJobStats(vm);
+            }
+            if (completed) at = 1 - at;
+            boolean conv = plan.path("plainPreCopyConverges").asBoolean();
+            long predicted = plan.path("plainPreCopyTotalMs").asLong();
+            rows.add(new Row(scenario, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "virsh migrate --live",
+                    completed, completed ? wall : -1, wall, completed ? js.map(JobStats::downtimeMs).orElse(-1L) : -1,
+                    js.map(JobStats::dataProcessed).orElse(-1L), conv ? secs(predicted) : "does not converge",
+                    conv && completed ? Planning.error(predicted, wall) : (conv == completed ? "call right" : "CALL WRONG"), floor, note));
+        }
+
+        private void kvmigrate(String scenario, GuestProfile g, String policy) {
+            Lab.LabHost from = lab.hosts().get(at);
+            Lab.LabHost to = lab.hosts().get(1 - at);
+            long t0 = System.nanoTime();
+            JsonNode r = cliJson("migrate", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth", String.valueOf(cap),
+                    "--max-downtime", String.valueOf(maxDowntime), "--policy", policy, "--timeout", "300");
+            long wall = (System.nanoTime() - t0) / 1_000_000;
+            boolean ok = r.path("ok").asBoolean();
+            if (ok) at = 1 - at;
+            JsonNode plan = r.path("plan");
+            List<String> decisions = new ArrayList<>();
+            for (JsonNode d : r.path("decisions")) decisions.add(d.path("action").asText());
+            String note = String.join("; ", decisions);
+            if (!ok) {
+                note = (note.isEmpty() ? "" : note + " | ") + r.path("error").path("code").asText() + ", VM running on "
+                        + r.path("placement").path("runningOn");
+            }
+            long expected = plan.path("expectedTotalMs").asLong();
+            boolean conv = plan.path("plainPreCopyConverges").asBoolean();
+            String predicted = (conv ? "converges" : "does not converge") + ", "
+                    + (plan.path("expectedToComplete").asBoolean() ? secs(expected) : plan.path("strategy").asText().toLowerCase() + ": abort");
+            String error = ok && expected > 0 ? Planning.error(expected, r.path("totalMs").asLong()) : (ok == plan.path("expectedToComplete").asBoolean() ? "call right" : "call wrong");
+            rows.add(new Row(scenario, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "kvmigrate --policy " + policy,
+                    ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
+                    ok ? r.path("dataSentBytes").asLong() : -1, predicted, error, plan.path("floorMs").asLong(), note));
+        }
+
+        private JsonNode cliJson(String... args) {
+            List<String> a = new ArrayList<>(List.of(args));
+            a.add("--json");
+            StringWriter o = new StringWriter();
+            StringWriter e = new StringWriter();
+            Main.run(new PrintWriter(o, true), new PrintWriter(e, true), a.toArray(String[]::new));
+            log("$ kvmigrate " + String.join(" ", a));
+            try {
+                JsonNode n = Output.JSON.readTree(o.toString());
+                log("  -> " + (n.path("ok").asBoolean() ? "ok" : "failed: " + n.path("error").path("message").asText()));
+                return n;
+            } catch (IOException ex) {
+                throw new IllegalStateException("kvmigrate printed no JSON: " + o + e, ex);
+            }
+        }
+
+        // ---- output ----
+
+        private String table() {
+            StringBuilder b = new StringBuilder();
+            b.append(String.format(Locale.ROOT, "Link cap %d MiB/s, kvmigrate --max-downtime %d ms, dirty span %d MiB.%n%n", cap, maxDowntime, span));
+            b.append("| scenario | dirty rate (x cap) | tool | completed | total s | wall s | downtime ms | sent MiB | predicted | error | floor s | notes |\n");
+            b.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+            for (Row r : rows) {
+                b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.scenario(), r.dirty(),
+                        r.tool(), r.completed() ? "yes" : "no", r.totalMs() >= 0 ? secs(r.totalMs()) : "-", secs(r.wallMs()),
+                        r.downtimeMs() >= 0 ? String.valueOf(r.downtimeMs()) : "-", r.sentBytes() >= 0 ? mib(r.sentBytes()).replace(" MiB", "") : "-",
+                        r.predicted(), r.error(), secs(r.floorMs()), r.note().replace("|", "/")));
+            }
+            return b.toString();
+        }
+
+        private void log(String line) {
+            out.println("[bench] " + line);
+            out.flush();
+        }
+
+        private static String secs(long ms) {
+            return String.format(Locale.ROOT, "%.1f", ms / 1000.0);
+        }
+
+        private static String mib(long b) {
+            return String.format(Locale.ROOT, "%.0f MiB", b / 1048576.0);
+        }
+
+        private static String mibs(long b) {
+            return String.format(Locale.ROOT, "%.0f MiB/s", b / 1048576.0);
+        }
+    }
+}

@@ -130,7 +130,8 @@ public final class LiveMigration {
     private void tick(MigrationRequest request, MigrationHandle h, Instant migrateStart, AtomicReference<JobStats> last) {
         try {
             JobStats stats = h.stats();
-            if (stats != JobStats.NONE) {
+            // A job that just ended (aborted, failed) answers with all-zero figures: keep the last real ones.
+            if (stats != JobStats.NONE && stats.memoryTotal() > 0) {
                 last.set(stats);
                 emit(new MigrationEvent.Progress(clock.instant(), stats));
             }

@@ -369,7 +369,11 @@ final class LibvirtHostSession implements HostSession {
         if (o.compressed()) flags |= Libvirt.VIR_MIGRATE_COMPRESSED;
         if (o.parallelConnections() > 0) flags |= Libvirt.VIR_MIGRATE_PARALLEL;
         if (target.uri().startsWith("qemu+tls:")) flags |= Libvirt.VIR_MIGRATE_TLS;
-        final long migrateFlags = flags;
+        return launch(dom, vm, target, o, flags);
+    }
+
+    /** Runs virDomainMigrateToURI3 on its own thread (it blocks until the job ends); takes ownership of {@code dom}. */
+    private MigrationHandle launch(Pointer dom, String vm, HostRef target, MigrationOptions o, long migrateFlags) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             PointerByReference params = new PointerByReference();
@@ -605,5 +609,18 @@ final class LibvirtHostSession implements HostSession {
         } finally {
             LV.virDomainFree(dom);
         }
+    }
+
+    // ---- post-copy recovery (issue 5) ----
+
+    @Override
+    public MigrationHandle resumePostCopy(String vm, HostRef target, MigrationOptions o) {
+        Pointer dom = LV.virDomainLookupByName(conn, vm);
+        if (dom == null) throw error("look up VM", vm);
+        long flags = Libvirt.VIR_MIGRATE_LIVE | Libvirt.VIR_MIGRATE_PEER2PEER | Libvirt.VIR_MIGRATE_PERSIST_DEST
+                | Libvirt.VIR_MIGRATE_UNDEFINE_SOURCE | Libvirt.VIR_MIGRATE_POSTCOPY | Libvirt.VIR_MIGRATE_POSTCOPY_RESUME;
+        if (o.storageVerifiedShared()) flags |= Libvirt.VIR_MIGRATE_UNSAFE;
+        if (target.uri().startsWith("qemu+tls:")) flags |= Libvirt.VIR_MIGRATE_TLS;
+        return launch(dom, vm, target, new MigrationOptions(o.bandwidthMiBps(), 0, o.storageVerifiedShared(), false, true, false, 0), flags);
     }
 }

@@ -225,6 +225,19 @@ public final class FakeHypervisor implements HypervisorConnector {
             require(vm);
             return Optional.ofNullable(dirtyRates.get(vm));
         }
+
+        // ---- post-copy recovery (issue 5) ----
+        /** How many times a post-copy resume was asked for. */
+        public int postCopyResumes;
+
+        @Override
+        public synchronized MigrationHandle resumePostCopy(String vm, HostRef target, MigrationOptions options) {
+            VmInfo v = require(vm);
+            postCopyResumes++;
+            lastMigration = new FakeMigration(this, (FakeHost) open(target), v);
+            lastMigration.calls.add("resume-postcopy");
+            return lastMigration;
+        }
     }
 
     /** A scripted migration: the test sets statistics, then calls {@link #succeed} or {@link #fail}. */

@@ -101,6 +101,10 @@ public final class LiveMigration {
         if (abortReason.get() != null) h.abort();
         h.completion().whenComplete((ok, err) -> {
             poll.cancel();
+            if (err != null && postCopyStarted && abortReason.get() == null) {
+                recoverPostCopy(request, options, unwrap(err), result, startedAt, migrateStart, last);
+                return;
+            }
             try {
                 if (err == null) {
                     result.complete(finish(request, startedAt, migrateStart, last.get()));
@@ -116,6 +120,12 @@ public final class LiveMigration {
 
     /** Aborts the running migration; the future then fails with CANCELLED once the VM is verified on the source. */
     public void cancel() {
+        if (postCopyStarted) {
+            // The target runs the guest and the source holds only part of its memory: aborting would lose the VM.
+            emit(new MigrationEvent.Decision(clock.instant(), "cancel refused", "post-copy is running: the VM already runs on "
+                    + target.host().name() + " and can only move forward"));
+            return;
+        }
         abort(ErrorCode.CANCELLED, "cancelled by the user");
     }
 
@@ -136,7 +146,7 @@ public final class LiveMigration {
                 emit(new MigrationEvent.Progress(clock.instant(), stats));
             }
             Duration elapsed = Duration.between(migrateStart, clock.instant());
-            if (request.timeout() != null && elapsed.compareTo(request.timeout()) >= 0) {
+            if (!postCopyStarted && request.timeout() != null && elapsed.compareTo(request.timeout()) >= 0) {
                 abort(ErrorCode.TIMEOUT, "timeout of " + request.timeout().toSeconds() + " s reached after "
                         + elapsed.toMillis() + " ms with " + stats.memoryRemaining() / (1 << 20) + " MiB still to send");
                 return;
@@ -195,6 +205,63 @@ public final class LiveMigration {
                 }
             } catch (KvmigrateException e) {
                 // the target is busy with the incoming job; look again
+            }
+        }));
+    }
+
+    /** Attempts to resume an interrupted post-copy forward before giving up, and how far apart. */
+    static final int RECOVERY_ATTEMPTS = 12;
+    static final Duration RECOVERY_INTERVAL = Duration.ofSeconds(5);
+
+    /**
+     * Post-copy was interrupted (link or target hiccup): the guest's memory is split between the hosts and libvirt has
+     * paused it on both. The only safe way is forward: resume the migration (VIR_MIGRATE_POSTCOPY_RESUME), retrying on
+     * the scheduler; never resume the source, whose copy is stale.
+     */
+    private void recoverPostCopy(MigrationRequest request, MigrationOptions options, Throwable cause, CompletableFuture<MigrationReport> result,
+            Instant startedAt, Instant migrateStart, AtomicReference<JobStats> last) {
+        emit(new MigrationEvent.Decision(clock.instant(), "recover post-copy", "post-copy was interrupted (" + cause.getMessage()
+                + "); the source no longer holds a complete copy, so the migration is resumed forward, never the source: up to "
+                + RECOVERY_ATTEMPTS + " attempts, " + RECOVERY_INTERVAL.toSeconds() + " s apart"));
+        java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicReference<Scheduler.Cancellable> retry = new AtomicReference<>();
+        AtomicReference<String> lastError = new AtomicReference<>(cause.getMessage());
+        retry.set(scheduler.every(RECOVERY_INTERVAL, () -> {
+            if (result.isDone() || !busy.compareAndSet(false, true)) return;
+            int n = attempts.incrementAndGet();
+            if (n > RECOVERY_ATTEMPTS) {
+                retry.get().cancel();
+                KvmigrateException e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(),
+                        request.vm(), "Post-copy was interrupted and " + RECOVERY_ATTEMPTS + " attempts to resume it forward failed (last: "
+                                + lastError.get() + "). The VM is paused; its memory is split between '" + source.host().name() + "' and '"
+                                + target.host().name() + "'.", "Restore the link between the hosts, then run the same 'kvmigrate migrate'"
+                                + " again to resume forward. Never resume the VM on the source: its memory there is stale.", cause);
+                emit(new MigrationEvent.Failed(clock.instant(), e, placement(request.vm())));
+                result.completeExceptionally(e);
+                return;
+            }
+            try {
+                MigrationHandle resumed = source.resumePostCopy(request.vm(), target.host(), options);
+                handle = resumed;
+                resumed.completion().whenComplete((ok, err) -> {
+                    if (err == null) {
+                        retry.get().cancel();
+                        try {
+                            result.complete(finish(request, startedAt, migrateStart, last.get()));
+                        } catch (RuntimeException e) {
+                            result.completeExceptionally(e);
+                        }
+                    } else {
+                        lastError.set(unwrap(err).getMessage());
+                        emit(new MigrationEvent.Decision(clock.instant(), "recover post-copy failed", "attempt " + n + ": " + lastError.get()));
+                    }
+                    busy.set(false);
+                });
+            } catch (KvmigrateException e) {
+                lastError.set(e.getMessage());
+                emit(new MigrationEvent.Decision(clock.instant(), "recover post-copy failed", "attempt " + n + ": " + e.getMessage()));
+                busy.set(false);
             }
         }));
     }

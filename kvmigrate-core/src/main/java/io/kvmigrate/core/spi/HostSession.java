@@ -73,6 +73,12 @@ public interface HostSession extends AutoCloseable {
     /** The VM's latest finished dirty-rate measurement; empty while one is running or none was made. */
     Optional<io.kvmigrate.core.model.DirtyRate> lastDirtyRate(String vm);
 
+    /**
+     * Resumes an interrupted post-copy migration of {@code vm} to {@code target} (forward: the target keeps running the
+     * guest, the source sends what the target still lacks); returns at once.
+     */
+    MigrationHandle resumePostCopy(String vm, io.kvmigrate.core.model.HostRef target, MigrationOptions options);
+
     @Override
     void close();
 }

@@ -218,4 +218,61 @@ class StagedConvergencePolicyTest {
         run(stats(2, 400, 100, 4000, 0), Duration.ofSeconds(60));
         assertThat(src.lastMigration.calls).containsExactly("postcopy");
     }
+
+    private LiveMigration migration;
+
+    private CompletableFuture<MigrationReport> startInPostCopy() {
+        StagedConvergencePolicy policy = new StagedConvergencePolicy(PolicyKind.FINISH, StagedConvergencePolicy.Settings.defaults(), false,
+                true, 300, 1000, false, 0);
+        migration = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy);
+        CompletableFuture<MigrationReport> f = migration.start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000,
+                Duration.ofSeconds(20)));
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        assertThat(src.lastMigration.calls).containsExactly("postcopy");
+        assertThat(migration.postCopyStarted()).isTrue();
+        return f;
+    }
+
+    @Test
+    void completion_postCopyInterrupted_resumesForwardAndNeverTheSource() {
+        CompletableFuture<MigrationReport> f = startInPostCopy();
+        FakeHypervisor.FakeMigration first = src.lastMigration;
+        first.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "connection reset by peer", null));
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).last().isEqualTo("recover post-copy");
+        assertThat(src.postCopyResumes).isZero();
+        scheduler.advance(Duration.ofSeconds(5), POLL);
+        assertThat(src.postCopyResumes).isEqualTo(1);
+        assertThat(first.aborted()).isFalse();
+        src.lastMigration.succeed(stats(3, 0, 0, 90, 0));
+        assertThat(f.join().placement().runsOnlyOn("b")).isTrue();
+    }
+
+    @Test
+    void completion_postCopyResumeKeepsFailing_failsAfterAllAttemptsNamingBothHosts() {
+        CompletableFuture<MigrationReport> f = startInPostCopy();
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "connection reset by peer", null));
+        for (int i = 0; i < LiveMigration.RECOVERY_ATTEMPTS; i++) {
+            scheduler.advance(LiveMigration.RECOVERY_INTERVAL, POLL);
+            src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "no route to host", null));
+        }
+        assertThat(f).isNotDone();
+        scheduler.advance(LiveMigration.RECOVERY_INTERVAL, POLL);
+        assertThat(src.postCopyResumes).isEqualTo(LiveMigration.RECOVERY_ATTEMPTS);
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.getMessage()).contains("resume it forward failed").contains("no route to host");
+            assertThat(e.hint()).contains("Never resume the VM on the source");
+        });
+    }
+
+    @Test
+    void cancelAndTimeout_duringPostCopy_refusedWithoutAbort() {
+        CompletableFuture<MigrationReport> f = startInPostCopy();
+        migration.cancel();
+        run(stats(3, 100, 0, 1000, 0), Duration.ofSeconds(30)); // past the 20 s timeout
+        assertThat(src.lastMigration.aborted()).isFalse();
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).contains("cancel refused").doesNotContain("abort");
+        src.lastMigration.succeed(stats(3, 0, 0, 90, 0));
+        assertThat(f.join().placement().runsOnlyOn("b")).isTrue();
+    }
 }

@@ -9,6 +9,7 @@ import io.kvmigrate.core.plan.GuestProfile;
 import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.lab.Lab;
 import io.kvmigrate.lab.LabVm;
+import io.kvmigrate.lab.Poll;
 import io.kvmigrate.lab.guest.TestGuest;
 import io.kvmigrate.libvirt.LibvirtConnector;
 import java.io.IOException;
@@ -54,7 +55,7 @@ final class BenchCommand {
         @Option(names = "--cap", defaultValue = "64", description = "Link cap in MiB/s (default ${DEFAULT-VALUE}).") long cap;
         @Option(names = "--span", defaultValue = "256", description = "Dirtied span of the dirty guests in MiB (default ${DEFAULT-VALUE}).") int span;
         @Option(names = "--max-downtime", defaultValue = "500", description = "kvmigrate's --max-downtime, ms (default ${DEFAULT-VALUE}).") long maxDowntime;
-        @Option(names = "--turn-us", defaultValue = "2.0", description = "First guess of one delay-loop turn, µs, refined by measurement.") double turnUs;
+        @Option(names = "--turn-us", defaultValue = "2.7", description = "First guess of one delay-loop turn, µs, refined by measurement.") double turnUs;
         @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
 
         private final LibvirtConnector connector = new LibvirtConnector();
@@ -72,36 +73,37 @@ final class BenchCommand {
             long started = System.nanoTime();
             TestGuest.Params dirty = TestGuest.Params.defaults().withSpanMiB(span);
 
-            // >= 1.5x: delay 0, as fast as the guest can dirty. Its rate is also the first calibration point.
-            GuestProfile fast = boot("fast", dirty.withDelay(0), 0);
-            double pageUs = 4096.0 / Math.max(1, fast.dirtyRateBps()) * 1e6;
-            log(String.format(Locale.ROOT, "calibration: delay 0 dirties %s => %.2f us per page", mibs(fast.dirtyRateBps()), pageUs));
+            // >= 1.5x: delay 0, as fast as the guest can dirty.
+            GuestProfile fast = boot("fast", dirty.withDelay(0), 0, 0);
             long floor = Math.round(fast.nonZeroBytes() * 1000.0 / (cap << 20));
             virsh("dirty >=1.5x", fast, floor * 10);
             kvmigrate("dirty >=1.5x", fast, "finish");
             kvmigrate("dirty >=1.5x", fast, "safe");
             stop("fast");
 
-            int d03 = delayFor(0.3, pageUs, turnUs);
-            GuestProfile slow = boot("slow", dirty.withDelay(d03), d03);
-            double turn = turnFrom(slow, d03, pageUs);
+            // The delay loop dominates a page's time at these rates: time per page = delay x turn, the turn cost
+            // measured on the first delayed guest (a first guess only picks its delay).
+            int d03 = delayFor(0.3, turnUs);
+            GuestProfile slow = boot("slow", dirty.withDelay(d03), d03, 0);
+            double turn = turnFrom(slow, d03);
             log(String.format(Locale.ROOT, "calibration: delay %d dirties %s => %.3f us per delay turn", d03, mibs(slow.dirtyRateBps()), turn));
             virsh("dirty 0.3x", slow, 0);
             kvmigrate("dirty 0.3x", slow, "safe");
             stop("slow");
 
-            int d07 = delayFor(0.7, pageUs, turn);
-            GuestProfile mid = boot("mid", dirty.withDelay(d07), d07);
+            int d07 = delayFor(0.65, turn);
+            GuestProfile mid = boot("mid", dirty.withDelay(d07), d07, 0);
             virsh("dirty 0.7x", mid, 0);
             kvmigrate("dirty 0.7x", mid, "safe");
             stop("mid");
 
-            GuestProfile random = boot("random", dirty.withDelay(d03).withContent(TestGuest.Content.RANDOM), d03);
-            virsh("incompressible 0.3x", random, 0);
-            kvmigrate("incompressible 0.3x", random, "safe");
+            // Random content costs the guest ~1000 instructions a page (milliseconds here): a small span, as fast as it goes.
+            GuestProfile random = boot("random", TestGuest.Params.defaults().withSpanMiB(8).withContent(TestGuest.Content.RANDOM), 0, 0);
+            virsh("incompressible", random, 0);
+            kvmigrate("incompressible", random, "safe");
             stop("random");
 
-            GuestProfile idle = bootWithMemory("idle", TestGuest.Params.defaults().withSpanMiB(1).withDelay(2000), 2000, 1024);
+            GuestProfile idle = boot("idle", TestGuest.Params.defaults().withSpanMiB(1).withDelay(2000), 2000, 1024);
             virsh("idle 1 GiB", idle, 0);
             kvmigrate("idle 1 GiB", idle, "safe");
             stop("idle");
@@ -119,11 +121,7 @@ final class BenchCommand {
 
         private String scenarioVm;
 
-        private GuestProfile boot(String name, TestGuest.Params p, int delay) {
-            return bootWithMemory(name, p, delay, 0);
-        }
-
-        private GuestProfile bootWithMemory(String name, TestGuest.Params p, int delay, int memoryMiB) {
+        private GuestProfile boot(String name, TestGuest.Params p, int delay, int memoryMiB) {
             String vm = "bench-" + name;
             scenarioVm = vm;
             removeEverywhere(vm);
@@ -133,7 +131,10 @@ final class BenchCommand {
             try (HostSession s = connector.open(lab.hosts().get(0).ref())) {
                 LabVm.create(s, d);
                 s.startVm(vm);
-                LabVm.awaitRunning(s, vm, Duration.ofSeconds(300));
+                // pass 1 = the fill is done and the guest dirties at its set rate (first touches are what is slow here)
+                if (!Poll.until(Duration.ofSeconds(600), Duration.ofMillis(200), () -> LabVm.passCounter(s, vm).orElse(0) >= 1)) {
+                    throw new IllegalStateException(vm + " did not finish filling its span within 600 s");
+                }
             }
             at = 0;
             GuestProfile g = measure(vm);
@@ -145,7 +146,7 @@ final class BenchCommand {
 
         private GuestProfile measure(String vm) {
             try (HostSession s = connector.open(lab.hosts().get(at).ref()); ExecutorScheduler sch = new ExecutorScheduler()) {
-                return new GuestProbe(Clock.systemUTC(), sch, 128, 1).measure(s, vm).join();
+                return new GuestProbe(Clock.systemUTC(), sch, 128, Planning.DIRTY_RATE_SECONDS).measure(s, vm).join();
             }
         }
 
@@ -164,15 +165,14 @@ final class BenchCommand {
             }
         }
 
-        /** Delay turns so the guest dirties {@code ratio} x the cap: per-page time = page write + delay x turn. */
-        private int delayFor(double ratio, double pageUs, double turnUs) {
+        /** Delay turns so the guest dirties {@code ratio} x the cap, at {@code turnUs} per turn. */
+        private int delayFor(double ratio, double turnUs) {
             double targetPageUs = 4096.0 / (ratio * (cap << 20)) * 1e6;
-            return (int) Math.max(1, Math.round((targetPageUs - pageUs) / turnUs));
+            return (int) Math.max(1, Math.round(targetPageUs / turnUs));
         }
 
-        private static double turnFrom(GuestProfile g, int delay, double pageUs) {
-            double perPage = 4096.0 / Math.max(1, g.dirtyRateBps()) * 1e6;
-            return Math.max(0.01, (perPage - pageUs) / delay);
+        private static double turnFrom(GuestProfile g, int delay) {
+            return Math.max(0.01, 4096.0 / Math.max(1, g.dirtyRateBps()) * 1e6 / delay);
         }
 
         private double ratio(GuestProfile g) {
@@ -218,7 +218,7 @@ final class BenchCommand {
             if (completed) at = 1 - at;
             boolean conv = plan.path("plainPreCopyConverges").asBoolean();
             long predicted = plan.path("plainPreCopyTotalMs").asLong();
-            rows.add(new Row(scenario, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "virsh migrate --live",
+            add(new Row(scenario, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "virsh migrate --live",
                     completed, completed ? wall : -1, wall, completed ? js.map(JobStats::downtimeMs).orElse(-1L) : -1,
                     js.map(JobStats::dataProcessed).orElse(-1L), conv ? secs(predicted) : "does not converge",
                     conv && completed ? Planning.error(predicted, wall) : (conv == completed ? "call right" : "CALL WRONG"), floor, note));
@@ -246,7 +246,7 @@ final class BenchCommand {
             String predicted = (conv ? "converges" : "does not converge") + ", "
                     + (plan.path("expectedToComplete").asBoolean() ? secs(expected) : plan.path("strategy").asText().toLowerCase() + ": abort");
             String error = ok && expected > 0 ? Planning.error(expected, r.path("totalMs").asLong()) : (ok == plan.path("expectedToComplete").asBoolean() ? "call right" : "call wrong");
-            rows.add(new Row(scenario, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "kvmigrate --policy " + policy,
+            add(new Row(scenario, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "kvmigrate --policy " + policy,
                     ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
                     ok ? r.path("dataSentBytes").asLong() : -1, predicted, error, plan.path("floorMs").asLong(), note));
         }
@@ -281,6 +281,11 @@ final class BenchCommand {
                         r.predicted(), r.error(), secs(r.floorMs()), r.note().replace("|", "/")));
             }
             return b.toString();
+        }
+
+        private void add(Row r) {
+            rows.add(r);
+            log("result: " + r);
         }
 
         private void log(String line) {

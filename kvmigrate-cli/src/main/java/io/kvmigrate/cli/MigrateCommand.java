@@ -64,6 +64,11 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         };
         PolicyKind kind = policyKind(policy);
         if (parallel < 0) throw KvmigrateException.invalidInput("--parallel must be >= 0, got " + parallel + ".", "Give a number of connections, e.g. 4.");
+        if (parallel > 0 && kind == PolicyKind.FINISH) {
+            // QEMU 7.2 refuses the postcopy-ram and multifd capabilities together, and finish must be able to switch.
+            throw KvmigrateException.invalidInput("--parallel cannot be combined with --policy finish: QEMU cannot switch a multifd"
+                    + " migration to post-copy.", "Use --policy safe with --parallel, or --policy finish without it.");
+        }
         Plan plan = null;
         ConvergencePolicy convergence = ConvergencePolicy.PLAIN;
         if (!noPlan || kind != PolicyKind.PLAIN) {

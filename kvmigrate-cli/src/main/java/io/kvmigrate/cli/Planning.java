@@ -25,6 +25,8 @@ final class Planning {
     static final long ASSUMED_LINK_MIBPS = 1180;
     /** libvirt's default downtime limit. */
     static final long DEFAULT_DOWNTIME_MS = 300;
+    /** Dirty-rate measurement period: 2 s evens out a guest sharing a busy CPU, and QEMU 7.2 takes whole seconds. */
+    static final int DIRTY_RATE_SECONDS = 2;
     /** QEMU gained post-copy in 2.6 (encoded as libvirt does). */
     static final long POSTCOPY_QEMU = 2_006_000;
 
@@ -42,7 +44,7 @@ final class Planning {
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
             GuestProfile g;
             try {
-                g = new GuestProbe(Clock.systemUTC(), scheduler, 256, 1).measure(source, vm).join();
+                g = new GuestProbe(Clock.systemUTC(), scheduler, 256, DIRTY_RATE_SECONDS).measure(source, vm).join();
             } catch (CompletionException e) {
                 throw e.getCause() instanceof KvmigrateException k ? k
                         : new KvmigrateException(ErrorCode.INTERNAL, "plan", from.name(), vm, String.valueOf(e.getCause()), null, e);

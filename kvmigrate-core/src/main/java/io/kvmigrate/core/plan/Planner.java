@@ -13,6 +13,9 @@ public final class Planner {
     /** Passes the policy lets pass while stalled before it moves on (see {@code StagedConvergencePolicy.Settings}). */
     static final int STALL_PASSES_BEFORE_ESCALATION = 3;
 
+    /** How much busier than measured a guest may get before a plan counts as having a thin margin. */
+    static final double MARGIN = 1.3;
+
     private final Calibration calibration;
 
     public Planner(Calibration calibration) {
@@ -39,9 +42,17 @@ public final class Planner {
         if (plain.converges()) {
             why.add(String.format(Locale.ROOT, "plain pre-copy converges in %d pass(es) under the %d ms downtime limit",
                     plain.passes(), initialDowntimeMs));
-            // Auto-converge stays off: QEMU would throttle a guest whose pre-copy converges anyway once its dirty
-            // rate passes half the bandwidth, slowing the guest for nothing.
-            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY, false,
+            // Auto-converge stays off when there is margin: QEMU would throttle a guest whose pre-copy converges anyway
+            // once its dirty rate passes half the bandwidth, slowing the guest for nothing. With a thin margin (a busier
+            // guest would not converge) it goes on as insurance, because it cannot be turned on later.
+            GuestProfile busier = new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), Math.round(g.dirtyRateBps() * MARGIN),
+                    g.dirtyRateSaturated(), g.sampledPages());
+            boolean thin = policy != PolicyKind.PLAIN && !PreCopyModel.simulate(busier, bandwidthBps, max, calibration).converges();
+            if (thin) {
+                why.add(String.format(Locale.ROOT, "thin margin: at %.1fx the measured dirty rate it would not converge even with %d ms;"
+                        + " auto-converge is enabled at start as insurance (it cannot be enabled later)", MARGIN, max));
+            }
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY, thin,
                     policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), plain.downtimeMs(), true, floor, why);
         }
         why.add(String.format(Locale.ROOT, "plain pre-copy does not converge: it stalls with about %s left, which needs %d ms of downtime"

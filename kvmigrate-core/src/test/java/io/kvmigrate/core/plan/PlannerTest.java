@@ -67,4 +67,13 @@ class PlannerTest {
         assertThat(p.postCopy()).isFalse();
         assertThat(p.expectedTotalMs()).isEqualTo(-1);
     }
+
+    @Test
+    void plan_convergingWithThinMargin_enablesAutoConvergeAsInsurance() {
+        Plan p = planner.plan(guest(56), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true);
+        assertThat(p.strategy()).isEqualTo(Plan.Strategy.PRE_COPY);
+        assertThat(p.plainPreCopy().converges()).isTrue();
+        assertThat(p.autoConverge()).isTrue();
+        assertThat(p.reasons()).anyMatch(r -> r.contains("thin margin"));
+    }
 }

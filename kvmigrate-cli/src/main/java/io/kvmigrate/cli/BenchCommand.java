@@ -42,7 +42,7 @@ import picocli.CommandLine.Spec;
 final class BenchCommand {
 
     /** One row of the table. */
-    record Row(String scenario, String dirty, String tool, boolean completed, long totalMs, long wallMs, long downtimeMs, long sentBytes,
+    record Row(String scenario, long capMiBps, String dirty, String tool, boolean completed, long totalMs, long wallMs, long downtimeMs, long sentBytes,
             String predicted, String error, long floorMs, String note) {
     }
 
@@ -55,7 +55,7 @@ final class BenchCommand {
         @Option(names = "--cap", defaultValue = "64", description = "Link cap in MiB/s (default ${DEFAULT-VALUE}).") long cap;
         @Option(names = "--span", defaultValue = "256", description = "Dirtied span of the dirty guests in MiB (default ${DEFAULT-VALUE}).") int span;
         @Option(names = "--max-downtime", defaultValue = "500", description = "kvmigrate's --max-downtime, ms (default ${DEFAULT-VALUE}).") long maxDowntime;
-        @Option(names = "--turn-us", defaultValue = "2.7", description = "First guess of one delay-loop turn, µs, refined by measurement.") double turnUs;
+        @Option(names = "--dirty-delay", defaultValue = "100", description = "Delay of the converging scenarios' guest (default ${DEFAULT-VALUE}).") int dirtyDelay;
         @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
 
         private final LibvirtConnector connector = new LibvirtConnector();
@@ -63,6 +63,7 @@ final class BenchCommand {
         private PrintWriter out;
         private Lab lab;
         private int at; // index of the lab host the guest is on
+        private long currentCap;
 
         @Override
         public Integer call() throws IOException {
@@ -71,6 +72,7 @@ final class BenchCommand {
             lab = new Lab(new Lab.Config(root, firstOctet, 2, prefix), connector, HostRegistry.fromEnvironment());
             lab.up(this::log);
             long started = System.nanoTime();
+            currentCap = cap;
             TestGuest.Params dirty = TestGuest.Params.defaults().withSpanMiB(span);
 
             // >= 1.5x: delay 0, as fast as the guest can dirty.
@@ -81,21 +83,19 @@ final class BenchCommand {
             kvmigrate("dirty >=1.5x", fast, "safe");
             stop("fast");
 
-            // The delay loop dominates a page's time at these rates: time per page = delay x turn, the turn cost
-            // measured on the first delayed guest (a first guess only picks its delay).
-            int d03 = delayFor(0.3, turnUs);
-            GuestProfile slow = boot("slow", dirty.withDelay(d03), d03, 0);
-            double turn = turnFrom(slow, d03);
-            log(String.format(Locale.ROOT, "calibration: delay %d dirties %s => %.3f us per delay turn", d03, mibs(slow.dirtyRateBps()), turn));
-            virsh("dirty 0.3x", slow, 0);
-            kvmigrate("dirty 0.3x", slow, "safe");
-            stop("slow");
-
-            int d07 = delayFor(0.65, turn);
-            GuestProfile mid = boot("mid", dirty.withDelay(d07), d07, 0);
-            virsh("dirty 0.7x", mid, 0);
-            kvmigrate("dirty 0.7x", mid, "safe");
-            stop("mid");
+            // One guest for both converging scenarios. A guest's dirty rate swings with the load of this shared host,
+            // so the ratio is set by the link cap, chosen from a measurement taken right before each scenario.
+            GuestProfile dirtyGuest = boot("dirty", dirty.withDelay(dirtyDelay), dirtyDelay, 0);
+            for (double target : new double[] {0.3, 0.7}) {
+                GuestProfile now = measure(scenarioVm);
+                currentCap = Math.max(4, Math.round(now.dirtyRateBps() / target / (1 << 20)));
+                String name = String.format(Locale.ROOT, "dirty %.1fx", target);
+                log(String.format(Locale.ROOT, "%s: guest dirties %s now => cap %d MiB/s", name, mibs(now.dirtyRateBps()), currentCap));
+                virsh(name, now, 0);
+                kvmigrate(name, now, "safe");
+            }
+            stop("dirty");
+            currentCap = cap;
 
             // Random content costs the guest ~1000 instructions a page (milliseconds here): a small span, as fast as it goes.
             GuestProfile random = boot("random", TestGuest.Params.defaults().withSpanMiB(8).withContent(TestGuest.Content.RANDOM), 0, 0);
@@ -165,18 +165,8 @@ final class BenchCommand {
             }
         }
 
-        /** Delay turns so the guest dirties {@code ratio} x the cap, at {@code turnUs} per turn. */
-        private int delayFor(double ratio, double turnUs) {
-            double targetPageUs = 4096.0 / (ratio * (cap << 20)) * 1e6;
-            return (int) Math.max(1, Math.round(targetPageUs / turnUs));
-        }
-
-        private static double turnFrom(GuestProfile g, int delay) {
-            return Math.max(0.01, 4096.0 / Math.max(1, g.dirtyRateBps()) * 1e6 / delay);
-        }
-
         private double ratio(GuestProfile g) {
-            return g.dirtyRateBps() / (double) (cap << 20);
+            return g.dirtyRateBps() / (double) (currentCap << 20);
         }
 
         // ---- runs ----
@@ -185,12 +175,12 @@ final class BenchCommand {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
             String vm = scenarioVm;
-            JsonNode plan = cliJson("plan", vm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth", String.valueOf(cap),
+            JsonNode plan = cliJson("plan", vm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth", String.valueOf(currentCap),
                     "--policy", "plain").path("plan");
             long floor = plan.path("floorMs").asLong();
             long limit = stopAfterMs > 0 ? stopAfterMs : Math.max(120_000, floor * 30);
             List<String> cmd = List.of("virsh", "-c", from.ref().uri(), "migrate", "--live", "--p2p", "--persistent", "--undefinesource",
-                    "--unsafe", "--bandwidth", String.valueOf(cap), vm, to.ref().uri());
+                    "--unsafe", "--bandwidth", String.valueOf(currentCap), vm, to.ref().uri());
             long t0 = System.nanoTime();
             boolean done;
             int exit;
@@ -218,7 +208,7 @@ final class BenchCommand {
             if (completed) at = 1 - at;
             boolean conv = plan.path("plainPreCopyConverges").asBoolean();
             long predicted = plan.path("plainPreCopyTotalMs").asLong();
-            add(new Row(scenario, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "virsh migrate --live",
+            add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "virsh migrate --live",
                     completed, completed ? wall : -1, wall, completed ? js.map(JobStats::downtimeMs).orElse(-1L) : -1,
                     js.map(JobStats::dataProcessed).orElse(-1L), conv ? secs(predicted) : "does not converge",
                     conv && completed ? Planning.error(predicted, wall) : (conv == completed ? "call right" : "CALL WRONG"), floor, note));
@@ -228,7 +218,7 @@ final class BenchCommand {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
             long t0 = System.nanoTime();
-            JsonNode r = cliJson("migrate", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth", String.valueOf(cap),
+            JsonNode r = cliJson("migrate", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth", String.valueOf(currentCap),
                     "--max-downtime", String.valueOf(maxDowntime), "--policy", policy, "--timeout", "300");
             long wall = (System.nanoTime() - t0) / 1_000_000;
             boolean ok = r.path("ok").asBoolean();
@@ -246,7 +236,7 @@ final class BenchCommand {
             String predicted = (conv ? "converges" : "does not converge") + ", "
                     + (plan.path("expectedToComplete").asBoolean() ? secs(expected) : plan.path("strategy").asText().toLowerCase() + ": abort");
             String error = ok && expected > 0 ? Planning.error(expected, r.path("totalMs").asLong()) : (ok == plan.path("expectedToComplete").asBoolean() ? "call right" : "call wrong");
-            add(new Row(scenario, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "kvmigrate --policy " + policy,
+            add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "kvmigrate --policy " + policy,
                     ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
                     ok ? r.path("dataSentBytes").asLong() : -1, predicted, error, plan.path("floorMs").asLong(), note));
         }
@@ -271,11 +261,11 @@ final class BenchCommand {
 
         private String table() {
             StringBuilder b = new StringBuilder();
-            b.append(String.format(Locale.ROOT, "Link cap %d MiB/s, kvmigrate --max-downtime %d ms, dirty span %d MiB.%n%n", cap, maxDowntime, span));
-            b.append("| scenario | dirty rate (x cap) | tool | completed | total s | wall s | downtime ms | sent MiB | predicted | error | floor s | notes |\n");
-            b.append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+            b.append(String.format(Locale.ROOT, "kvmigrate --max-downtime %d ms; dirty span %d MiB.%n%n", maxDowntime, span));
+            b.append("| scenario | cap MiB/s | dirty rate (x cap) | tool | completed | total s | wall s | downtime ms | sent MiB | predicted | error | floor s | notes |\n");
+            b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
             for (Row r : rows) {
-                b.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.scenario(), r.dirty(),
+                b.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.scenario(), r.capMiBps(), r.dirty(),
                         r.tool(), r.completed() ? "yes" : "no", r.totalMs() >= 0 ? secs(r.totalMs()) : "-", secs(r.wallMs()),
                         r.downtimeMs() >= 0 ? String.valueOf(r.downtimeMs()) : "-", r.sentBytes() >= 0 ? mib(r.sentBytes()).replace(" MiB", "") : "-",
                         r.predicted(), r.error(), secs(r.floorMs()), r.note().replace("|", "/")));

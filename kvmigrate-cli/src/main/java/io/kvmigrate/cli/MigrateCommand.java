@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -69,17 +70,25 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
             throw KvmigrateException.invalidInput("--parallel cannot be combined with --policy finish: QEMU cannot switch a multifd"
                     + " migration to post-copy.", "Use --policy safe with --parallel, or --policy finish without it.");
         }
-        Plan plan = null;
+        PlannedPolicy planned = null;
         ConvergencePolicy convergence = ConvergencePolicy.PLAIN;
         if (!noPlan || kind != PolicyKind.PLAIN) {
-            plan = Planning.plan(new LibvirtConnector(), vm, request.source(), request.target(), bandwidth, maxDowntime, kind);
-            if (!json) Planning.print(out, plan);
-            convergence = StagedConvergencePolicy.forPlan(plan, StagedConvergencePolicy.Settings.defaults(), compress, parallel);
+            // Measure while the engine resolves, checks and verifies storage; it waits for the plan before starting.
+            CompletableFuture<Plan> measuring = CompletableFuture.supplyAsync(() -> Planning.plan(new LibvirtConnector(), vm,
+                    request.source(), request.target(), bandwidth, maxDowntime, kind));
+            planned = new PlannedPolicy(measuring, p -> {
+                if (!json) human.on(new MigrationEvent.Decision(java.time.Instant.now(), "plan: " + p.strategy().label(),
+                        String.join("; ", p.reasons()) + "; " + Planning.expectation(p)));
+            }, compress, parallel);
+            convergence = planned;
         }
         MigrationReport report;
+        Plan plan = null;
         try {
             report = new MigrationRunner(new LibvirtConnector()).run(request, listener, convergence);
+            plan = planned == null ? null : planned.plan();
         } catch (KvmigrateException e) {
+            plan = planned == null ? null : planned.plan();
             if (json) {
                 ObjectNode root = Output.errorJson(e);
                 kept.stream().filter(ev -> ev instanceof MigrationEvent.Failed).map(ev -> ((MigrationEvent.Failed) ev).placement())

@@ -25,8 +25,8 @@ final class Planning {
     static final long ASSUMED_LINK_MIBPS = 1180;
     /** libvirt's default downtime limit. */
     static final long DEFAULT_DOWNTIME_MS = 300;
-    /** Dirty-rate measurement period: 2 s evens out a guest sharing a busy CPU, and QEMU 7.2 takes whole seconds. */
-    static final int DIRTY_RATE_SECONDS = 2;
+    /** Dirty-rate measurement period: QEMU 7.2's shortest (whole seconds only); the user waits for it before the start. */
+    static final int DIRTY_RATE_SECONDS = 1;
     /** QEMU gained post-copy in 2.6 (encoded as libvirt does). */
     static final long POSTCOPY_QEMU = 2_006_000;
 
@@ -44,7 +44,7 @@ final class Planning {
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
             GuestProfile g;
             try {
-                g = new GuestProbe(Clock.systemUTC(), scheduler, 256, DIRTY_RATE_SECONDS).measure(source, vm).join();
+                g = new GuestProbe(Clock.systemUTC(), scheduler, 128, DIRTY_RATE_SECONDS).measure(source, vm).join();
             } catch (CompletionException e) {
                 throw e.getCause() instanceof KvmigrateException k ? k
                         : new KvmigrateException(ErrorCode.INTERNAL, "plan", from.name(), vm, String.valueOf(e.getCause()), null, e);
@@ -72,6 +72,16 @@ final class Planning {
                 + "; physical floor " + Output.seconds(p.floorMs()) + "; auto-converge " + (p.autoConverge() ? "on" : "off")
                 + ", post-copy " + (p.postCopy() ? "allowed" : "off"));
         out.flush();
+    }
+
+    /** One line: what plain pre-copy would do and what the strategy is expected to do. */
+    static String expectation(Plan p) {
+        var o = p.plainPreCopy();
+        return "plain pre-copy " + (o.converges() ? String.format(Locale.ROOT, "converges in %d pass(es)", o.passes()) : "does not converge")
+                + "; expected: " + (p.expectedToComplete() ? "completes in about " + Output.seconds(p.expectedTotalMs())
+                + (p.expectedDowntimeMs() >= 0 ? ", downtime about " + p.expectedDowntimeMs() + " ms" : "") : "does not complete")
+                + "; physical floor " + Output.seconds(p.floorMs()) + "; auto-converge " + (p.autoConverge() ? "on" : "off")
+                + ", post-copy " + (p.postCopy() ? "allowed" : "off");
     }
 
     static ObjectNode json(Plan p) {

@@ -44,7 +44,7 @@ public final class GuestProbe {
         this.seconds = seconds;
     }
 
-    /** Samples memory now, then starts the dirty-rate measurement; the future completes when the hypervisor has the figure. */
+    /** Starts the dirty-rate measurement, samples memory meanwhile; the future completes when the hypervisor has the figure. */
     public CompletableFuture<GuestProfile> measure(HostSession host, String vm) {
         VmInfo info = host.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, "plan", host.host().name(), vm,
                 "No VM named '" + vm + "' on host '" + host.host().name() + "'.", "List VMs with 'kvmigrate vms --host " + host.host().name() + "'."));
@@ -53,9 +53,10 @@ public final class GuestProbe {
                     + " no dirty rate to measure.", "Start it first.");
         }
         long memory = info.spec().memoryKiB() * 1024;
-        long nonZero = nonZeroBytes(host, vm, memory);
         long previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
         host.startDirtyRateMeasurement(vm, seconds);
+        // Sample memory while the hypervisor measures: reads dirty nothing, and the user waits once, not twice.
+        long nonZero = nonZeroBytes(host, vm, memory);
         Instant deadline = clock.instant().plusSeconds(seconds + 10L);
         CompletableFuture<GuestProfile> result = new CompletableFuture<>();
         AtomicReference<Scheduler.Cancellable> poll = new AtomicReference<>();

@@ -11,7 +11,7 @@ import java.util.Locale;
  */
 public final class Planner {
     /** Passes the policy lets pass while stalled before it moves on (see {@code StagedConvergencePolicy.Settings}). */
-    static final int STALL_PASSES_BEFORE_ESCALATION = 3;
+    static final int STALL_PASSES_BEFORE_ESCALATION = 2;
 
     /** How much busier than measured a guest may get before a plan counts as having a thin margin. */
     static final double MARGIN = 1.3;

@@ -42,9 +42,16 @@ final class Planning {
             PolicyKind policy) {
         try (HostSession source = connector.open(from); HostSession target = connector.open(to);
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
+            boolean assumed = bandwidthMiBps <= 0;
+            long bps = (assumed ? ASSUMED_LINK_MIBPS : bandwidthMiBps) << 20;
+            // Plain never raises the limit, so the user's value is the limit from the start (as before policies existed).
+            long initial = policy == PolicyKind.PLAIN && maxDowntimeMs > 0 ? maxDowntimeMs : initialDowntime(maxDowntimeMs);
+            long max = maxDowntimeMs > 0 ? maxDowntimeMs : initial;
+            Planner planner = new Planner(Calibration.lab());
             GuestProfile g;
             try {
-                g = new GuestProbe(Clock.systemUTC(), scheduler, 128, DIRTY_RATE_SECONDS).measure(source, vm).join();
+                g = new GuestProbe(Clock.systemUTC(), scheduler, 64, DIRTY_RATE_SECONDS)
+                        .measure(source, vm, nonZero -> planner.dirtyRateIrrelevant(nonZero, bps, initial)).join();
             } catch (CompletionException e) {
                 throw e.getCause() instanceof KvmigrateException k ? k
                         : new KvmigrateException(ErrorCode.INTERNAL, "plan", from.name(), vm, String.valueOf(e.getCause()), null, e);
@@ -52,12 +59,7 @@ final class Planning {
             HostFacts sf = source.facts();
             HostFacts tf = target.facts();
             boolean postCopy = sf.hypervisorVersion() >= POSTCOPY_QEMU && tf.hypervisorVersion() >= POSTCOPY_QEMU;
-            boolean assumed = bandwidthMiBps <= 0;
-            long bps = (assumed ? ASSUMED_LINK_MIBPS : bandwidthMiBps) << 20;
-            // Plain never raises the limit, so the user's value is the limit from the start (as before policies existed).
-            long initial = policy == PolicyKind.PLAIN && maxDowntimeMs > 0 ? maxDowntimeMs : initialDowntime(maxDowntimeMs);
-            long max = maxDowntimeMs > 0 ? maxDowntimeMs : initial;
-            return new Planner(Calibration.lab()).plan(g, bps, assumed, initial, max, policy, postCopy);
+            return planner.plan(g, bps, assumed, initial, max, policy, postCopy);
         }
     }
 

@@ -44,8 +44,17 @@ public final class GuestProbe {
         this.seconds = seconds;
     }
 
-    /** Starts the dirty-rate measurement, samples memory meanwhile; the future completes when the hypervisor has the figure. */
+    /** Samples memory, then measures the dirty rate; the future completes when the hypervisor has the figure. */
     public CompletableFuture<GuestProfile> measure(HostSession host, String vm) {
+        return measure(host, vm, nonZero -> false);
+    }
+
+    /**
+     * As {@link #measure(HostSession, String)}, but when {@code rateIrrelevant} says the sampled non-zero memory is so
+     * small that no dirty rate could keep pre-copy from converging, completes at once without measuring the rate (a
+     * second saved on every small migration): the profile then carries rate 0 marked saturated, i.e. "any rate".
+     */
+    public CompletableFuture<GuestProfile> measure(HostSession host, String vm, java.util.function.LongPredicate rateIrrelevant) {
         VmInfo info = host.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, "plan", host.host().name(), vm,
                 "No VM named '" + vm + "' on host '" + host.host().name() + "'.", "List VMs with 'kvmigrate vms --host " + host.host().name() + "'."));
         if (!info.state().isActive()) {
@@ -53,14 +62,16 @@ public final class GuestProbe {
                     + " no dirty rate to measure.", "Start it first.");
         }
         long memory = info.spec().memoryKiB() * 1024;
+        long nonZero = nonZeroBytes(host, vm, memory);
+        if (rateIrrelevant.test(nonZero)) {
+            return CompletableFuture.completedFuture(new GuestProfile(memory, nonZero, 0, true, chunks * (CHUNK / 4096)));
+        }
         long previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
         host.startDirtyRateMeasurement(vm, seconds);
-        // Sample memory while the hypervisor measures: reads dirty nothing, and the user waits once, not twice.
-        long nonZero = nonZeroBytes(host, vm, memory);
         Instant deadline = clock.instant().plusSeconds(seconds + 10L);
         CompletableFuture<GuestProfile> result = new CompletableFuture<>();
         AtomicReference<Scheduler.Cancellable> poll = new AtomicReference<>();
-        poll.set(scheduler.every(Duration.ofMillis(250), () -> {
+        poll.set(scheduler.every(Duration.ofMillis(100), () -> {
             if (result.isDone()) return;
             try {
                 Optional<DirtyRate> r = host.lastDirtyRate(vm).filter(d -> d.startTime() != previousStart);

@@ -36,8 +36,10 @@ public final class Planner {
         PreCopyModel.Outcome plain = PreCopyModel.simulate(g, bandwidthBps, initialDowntimeMs, calibration);
         long floor = PreCopyModel.floorMs(g, bandwidthBps);
         List<String> why = new ArrayList<>();
+        boolean unmeasured = g.dirtyRateSaturated() && g.dirtyRateBps() == 0;
         why.add(String.format(Locale.ROOT, "dirty rate %s%s vs usable bandwidth %s%s; %s of %s RAM is non-zero",
-                mibs(g.dirtyRateBps()), g.dirtyRateSaturated() ? " (at least: the measurement saw every written page)" : "",
+                unmeasured ? "not measured (irrelevant: sending all non-zero memory fits the downtime limit)" : mibs(g.dirtyRateBps()),
+                g.dirtyRateSaturated() && !unmeasured ? " (at least: the measurement saw every written page)" : "",
                 mibs(bandwidthBps), assumed ? " (assumed: no --bandwidth given)" : "", mib(g.nonZeroBytes()), mib(g.memoryBytes())));
         if (plain.converges()) {
             why.add(String.format(Locale.ROOT, "plain pre-copy converges in %d pass(es) under the %d ms downtime limit",
@@ -87,6 +89,16 @@ public final class Planner {
                 + " VM on the source after about %.0f s", needed * 100, beforeLastResort / 1000.0));
         return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.AUTO_CONVERGE, true, false,
                 -1, -1, false, floor, why);
+    }
+
+    /**
+     * True when even a guest that rewrote all its non-zero memory between any two looks would converge: what is left
+     * at the switch can never exceed the non-zero memory, so if sending that fits the downtime limit (with a 20%
+     * margin) the dirty rate does not matter and need not be measured.
+     */
+    public boolean dirtyRateIrrelevant(long nonZeroBytes, long bandwidthBps, long downtimeLimitMs) {
+        double ms = nonZeroBytes / (bandwidthBps * calibration.linkEfficiency()) * 1000;
+        return ms * 1.2 + PreCopyModel.SWITCHOVER_MS <= downtimeLimitMs;
     }
 
     /** Time the policy needs after the first pass to call a stall: its rate window, or two passes. */

@@ -76,4 +76,10 @@ class PlannerTest {
         assertThat(p.autoConverge()).isTrue();
         assertThat(p.reasons()).anyMatch(r -> r.contains("thin margin"));
     }
+
+    @Test
+    void dirtyRateIrrelevant_smallOrLargeNonZeroMemory_onlyWhenAllOfItFitsTheLimit() {
+        assertThat(planner.dirtyRateIrrelevant(4 * MIB, 64 * MIB, 300)).isTrue();   // 62 ms x 1.2 + 40 ms
+        assertThat(planner.dirtyRateIrrelevant(16 * MIB, 64 * MIB, 300)).isFalse(); // 250 ms x 1.2 + 40 ms
+    }
 }

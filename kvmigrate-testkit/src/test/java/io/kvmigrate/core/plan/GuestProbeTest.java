@@ -31,7 +31,7 @@ class GuestProbeTest {
         host.scriptDirtyRate("web", 40);
         CompletableFuture<GuestProfile> f = new GuestProbe(clock, scheduler, 16, 1).measure(host, "web");
         assertThat(f).isNotDone();
-        scheduler.advance(Duration.ofMillis(250), Duration.ofMillis(250));
+        scheduler.advance(Duration.ofMillis(100), Duration.ofMillis(100));
         GuestProfile g = f.join();
         assertThat(g.dirtyRateBps()).isEqualTo(40L << 20);
         assertThat(g.memoryBytes()).isEqualTo(1L << 30);
@@ -45,5 +45,15 @@ class GuestProbeTest {
         host.put(vm(), VmState.SHUTOFF, true);
         assertThatThrownBy(() -> new GuestProbe(clock, scheduler, 16, 1).measure(host, "web"))
                 .isInstanceOfSatisfying(KvmigrateException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.VM_NOT_RUNNING));
+    }
+
+    @Test
+    void measure_rateIrrelevantForSampledMemory_completesAtOnceWithoutMeasuring() {
+        host.put(vm(), VmState.RUNNING, true);
+        host.scriptDirtyRate("web", 40);
+        GuestProfile g = new GuestProbe(clock, scheduler, 16, 1).measure(host, "web", nonZero -> nonZero == 0).join();
+        assertThat(g.dirtyRateBps()).isZero();
+        assertThat(g.dirtyRateSaturated()).isTrue();
+        assertThat(host.lastDirtyRate("web")).isEmpty();
     }
 }

@@ -57,6 +57,7 @@ final class BenchCommand {
         @Option(names = "--max-downtime", defaultValue = "500", description = "kvmigrate's --max-downtime, ms (default ${DEFAULT-VALUE}).") long maxDowntime;
         @Option(names = "--dirty-delay", defaultValue = "100", description = "Delay of the converging scenarios' guest (default ${DEFAULT-VALUE}).") int dirtyDelay;
         @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
+        @Option(names = "--repeats", defaultValue = "3", description = "Runs per tool in the converging scenarios; the median is shown (default ${DEFAULT-VALUE}).") int repeats;
 
         private final LibvirtConnector connector = new LibvirtConnector();
         private final List<Row> rows = new ArrayList<>();
@@ -78,9 +79,9 @@ final class BenchCommand {
             // >= 1.5x: delay 0, as fast as the guest can dirty.
             GuestProfile fast = boot("fast", dirty.withDelay(0), 0, 0);
             long floor = Math.round(fast.nonZeroBytes() * 1000.0 / (cap << 20));
-            virsh("dirty >=1.5x", fast, floor * 10);
-            kvmigrate("dirty >=1.5x", fast, "finish");
-            kvmigrate("dirty >=1.5x", fast, "safe");
+            rows.add(virsh("dirty >=1.5x", fast, floor * 10));
+            rows.add(kvmigrate("dirty >=1.5x", fast, "finish"));
+            rows.add(kvmigrate("dirty >=1.5x", fast, "safe"));
             stop("fast");
 
             // One guest for both converging scenarios. A guest's dirty rate swings with the load of this shared host,
@@ -91,21 +92,18 @@ final class BenchCommand {
                 currentCap = Math.max(4, Math.round(now.dirtyRateBps() / target / (1 << 20)));
                 String name = String.format(Locale.ROOT, "dirty %.1fx", target);
                 log(String.format(Locale.ROOT, "%s: guest dirties %s now => cap %d MiB/s", name, mibs(now.dirtyRateBps()), currentCap));
-                virsh(name, now, 0);
-                kvmigrate(name, now, "safe");
+                pair(name, now, repeats);
             }
             stop("dirty");
             currentCap = cap;
 
             // Random content costs the guest ~1000 instructions a page (milliseconds here): a small span, as fast as it goes.
             GuestProfile random = boot("random", TestGuest.Params.defaults().withSpanMiB(8).withContent(TestGuest.Content.RANDOM), 0, 0);
-            virsh("incompressible", random, 0);
-            kvmigrate("incompressible", random, "safe");
+            pair("incompressible", random, repeats);
             stop("random");
 
             GuestProfile idle = boot("idle", TestGuest.Params.defaults().withSpanMiB(1).withDelay(2000), 2000, 1024);
-            virsh("idle 1 GiB", idle, 0);
-            kvmigrate("idle 1 GiB", idle, "safe");
+            pair("idle 1 GiB", idle, repeats);
             stop("idle");
 
             String table = table();
@@ -171,7 +169,7 @@ final class BenchCommand {
 
         // ---- runs ----
 
-        private void virsh(String scenario, GuestProfile g, long stopAfterMs) {
+        private Row virsh(String scenario, GuestProfile g, long stopAfterMs) {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
             String vm = scenarioVm;
@@ -208,13 +206,13 @@ final class BenchCommand {
             if (completed) at = 1 - at;
             boolean conv = plan.path("plainPreCopyConverges").asBoolean();
             long predicted = plan.path("plainPreCopyTotalMs").asLong();
-            add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "virsh migrate --live",
+            return add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "virsh migrate --live",
                     completed, completed ? wall : -1, wall, completed ? js.map(JobStats::downtimeMs).orElse(-1L) : -1,
                     js.map(JobStats::dataProcessed).orElse(-1L), conv ? secs(predicted) : "does not converge",
                     conv && completed ? Planning.error(predicted, wall) : (conv == completed ? "call right" : "CALL WRONG"), floor, note));
         }
 
-        private void kvmigrate(String scenario, GuestProfile g, String policy) {
+        private Row kvmigrate(String scenario, GuestProfile g, String policy) {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
             long t0 = System.nanoTime();
@@ -236,7 +234,7 @@ final class BenchCommand {
             String predicted = (conv ? "converges" : "does not converge") + ", "
                     + (plan.path("expectedToComplete").asBoolean() ? secs(expected) : plan.path("strategy").asText().toLowerCase() + ": abort");
             String error = ok && expected > 0 ? Planning.error(expected, r.path("totalMs").asLong()) : (ok == plan.path("expectedToComplete").asBoolean() ? "call right" : "call wrong");
-            add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "kvmigrate --policy " + policy,
+            return add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "kvmigrate --policy " + policy,
                     ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
                     ok ? r.path("dataSentBytes").asLong() : -1, predicted, error, plan.path("floorMs").asLong(), note));
         }
@@ -273,9 +271,32 @@ final class BenchCommand {
             return b.toString();
         }
 
-        private void add(Row r) {
-            rows.add(r);
+        private Row add(Row r) {
             log("result: " + r);
+            return r;
+        }
+
+        /** Runs virsh and kvmigrate alternately {@code times} times each on the current guest; adds each tool's median run. */
+        private void pair(String scenario, GuestProfile g, int times) {
+            List<Row> v = new ArrayList<>();
+            List<Row> k = new ArrayList<>();
+            for (int i = 0; i < times; i++) {
+                v.add(virsh(scenario, g, 0));
+                k.add(kvmigrate(scenario, g, "safe"));
+            }
+            rows.add(median(v));
+            rows.add(median(k));
+        }
+
+        private static Row median(List<Row> runs) {
+            if (runs.size() == 1) return runs.get(0);
+            List<Row> sorted = new ArrayList<>(runs);
+            sorted.sort(java.util.Comparator.comparingLong(r -> r.completed() ? r.wallMs() : Long.MAX_VALUE));
+            Row m = sorted.get(sorted.size() / 2);
+            String all = runs.stream().map(r -> r.completed() ? secs(r.wallMs()) : "failed").collect(java.util.stream.Collectors.joining(" / "));
+            String note = "median of " + runs.size() + " (wall s: " + all + ")" + (m.note().isEmpty() ? "" : "; " + m.note());
+            return new Row(m.scenario(), m.capMiBps(), m.dirty(), m.tool(), m.completed(), m.totalMs(), m.wallMs(), m.downtimeMs(),
+                    m.sentBytes(), m.predicted(), m.error(), m.floorMs(), note);
         }
 
         private void log(String line) {

@@ -48,16 +48,18 @@ final class Planning {
             long initial = policy == PolicyKind.PLAIN && maxDowntimeMs > 0 ? maxDowntimeMs : initialDowntime(maxDowntimeMs);
             long max = maxDowntimeMs > 0 ? maxDowntimeMs : initial;
             Planner planner = new Planner(Calibration.lab());
+            var measuring = new GuestProbe(Clock.systemUTC(), scheduler, 64, DIRTY_RATE_SECONDS)
+                    .measure(source, vm, nonZero -> planner.dirtyRateIrrelevant(nonZero, bps, initial));
+            // while the hypervisor measures
+            HostFacts sf = source.facts();
+            HostFacts tf = target.facts();
             GuestProfile g;
             try {
-                g = new GuestProbe(Clock.systemUTC(), scheduler, 64, DIRTY_RATE_SECONDS)
-                        .measure(source, vm, nonZero -> planner.dirtyRateIrrelevant(nonZero, bps, initial)).join();
+                g = measuring.join();
             } catch (CompletionException e) {
                 throw e.getCause() instanceof KvmigrateException k ? k
                         : new KvmigrateException(ErrorCode.INTERNAL, "plan", from.name(), vm, String.valueOf(e.getCause()), null, e);
             }
-            HostFacts sf = source.facts();
-            HostFacts tf = target.facts();
             boolean postCopy = sf.hypervisorVersion() >= POSTCOPY_QEMU && tf.hypervisorVersion() >= POSTCOPY_QEMU;
             return planner.plan(g, bps, assumed, initial, max, policy, postCopy);
         }

@@ -59,6 +59,7 @@ final class BenchCommand {
         @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
         @Option(names = "--repeats", defaultValue = "3", description = "Runs per tool in the converging scenarios; the median is shown (default ${DEFAULT-VALUE}).") int repeats;
 
+        private static final String NO_PLAN = "plain --no-plan";
         private final LibvirtConnector connector = new LibvirtConnector();
         private final List<Row> rows = new ArrayList<>();
         private PrintWriter out;
@@ -216,8 +217,12 @@ final class BenchCommand {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
             long t0 = System.nanoTime();
-            JsonNode r = cliJson("migrate", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth", String.valueOf(currentCap),
-                    "--max-downtime", String.valueOf(maxDowntime), "--policy", policy, "--timeout", "300");
+            boolean noPlan = policy.equals(NO_PLAN);
+            List<String> args = new ArrayList<>(List.of("migrate", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(),
+                    "--bandwidth", String.valueOf(currentCap), "--timeout", "300"));
+            // without a plan: policy plain at libvirt's default limit, i.e. what virsh does, through kvmigrate's engine
+            args.addAll(noPlan ? List.of("--policy", "plain", "--no-plan") : List.of("--max-downtime", String.valueOf(maxDowntime), "--policy", policy));
+            JsonNode r = cliJson(args.toArray(String[]::new));
             long wall = (System.nanoTime() - t0) / 1_000_000;
             boolean ok = r.path("ok").asBoolean();
             if (ok) at = 1 - at;
@@ -231,6 +236,11 @@ final class BenchCommand {
             }
             long expected = plan.path("expectedTotalMs").asLong();
             boolean conv = plan.path("plainPreCopyConverges").asBoolean();
+            if (noPlan) {
+                return add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)),
+                        "kvmigrate --policy plain --no-plan", ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
+                        ok ? r.path("dataSentBytes").asLong() : -1, "-", "-", -1, "engine only, no measurement"));
+            }
             String predicted = (conv ? "converges" : "does not converge") + ", "
                     + (plan.path("expectedToComplete").asBoolean() ? secs(expected) : plan.path("strategy").asText().toLowerCase() + ": abort");
             String error = ok && expected > 0 ? Planning.error(expected, r.path("totalMs").asLong()) : (ok == plan.path("expectedToComplete").asBoolean() ? "call right" : "call wrong");
@@ -266,7 +276,7 @@ final class BenchCommand {
                 b.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.scenario(), r.capMiBps(), r.dirty(),
                         r.tool(), r.completed() ? "yes" : "no", r.totalMs() >= 0 ? secs(r.totalMs()) : "-", secs(r.wallMs()),
                         r.downtimeMs() >= 0 ? String.valueOf(r.downtimeMs()) : "-", r.sentBytes() >= 0 ? mib(r.sentBytes()).replace(" MiB", "") : "-",
-                        r.predicted(), r.error(), secs(r.floorMs()), r.note().replace("|", "/")));
+                        r.predicted(), r.error(), r.floorMs() >= 0 ? secs(r.floorMs()) : "-", r.note().replace("|", "/")));
             }
             return b.toString();
         }
@@ -280,12 +290,15 @@ final class BenchCommand {
         private void pair(String scenario, GuestProfile g, int times) {
             List<Row> v = new ArrayList<>();
             List<Row> k = new ArrayList<>();
+            List<Row> e = new ArrayList<>();
             for (int i = 0; i < times; i++) {
                 v.add(virsh(scenario, g, 0));
                 k.add(kvmigrate(scenario, g, "safe"));
+                e.add(kvmigrate(scenario, g, NO_PLAN));
             }
             rows.add(median(v));
             rows.add(median(k));
+            rows.add(median(e));
         }
 
         private static Row median(List<Row> runs) {

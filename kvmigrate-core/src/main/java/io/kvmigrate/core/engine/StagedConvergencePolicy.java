@@ -18,8 +18,9 @@ import java.util.Locale;
  * <p><b>Stalled</b> means: past the first pass, the expected downtime is above the current limit, and one of
  * <ul>
  *   <li>the guest dirties at least {@code rateRatio} of what is sent, continuously for {@code rateWindow};</li>
- *   <li>the lowest remaining of each of the last {@code stallPasses} passes did not shrink by 10%;</li>
- *   <li>the remaining has not reached a new low for {@code noProgressWindow}.</li>
+ *   <li>none of the last {@code stallPasses} passes carried 10% less than the pass before it (a pass's volume is the
+ *       remaining it starts with);</li>
+ *   <li>no pass smaller than the smallest so far for {@code noProgressWindow}.</li>
  * </ul>
  * After every escalation the observation starts over, so each stage gets its own chance. All time comes from the
  * {@code elapsed} the engine passes in; this class never reads a clock. Not thread-safe: the engine polls from one thread.
@@ -56,12 +57,11 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private long windowStartIteration = -1;
     private Duration windowStart = Duration.ZERO;
     private long currentIteration = -1;
-    private long currentLow = Long.MAX_VALUE;
     private long currentPeak;
-    private final List<Long> passLows = new ArrayList<>();
+    private final List<Long> passPeaks = new ArrayList<>();
     private Duration rateSince;
-    private long bestLow = Long.MAX_VALUE;
-    private Duration bestLowAt = Duration.ZERO;
+    private long bestPeak = Long.MAX_VALUE;
+    private Duration bestPeakAt = Duration.ZERO;
 
     public StagedConvergencePolicy(PolicyKind kind, Settings settings, boolean autoConverge, boolean postCopy, long initialDowntimeMs,
             long maxDowntimeMs, boolean compressed, int parallel) {
@@ -172,17 +172,19 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private void observe(JobStats s, Duration elapsed) {
         if (windowStartIteration < 0) restart(s, elapsed);
         if (s.iteration() != currentIteration) {
-            if (currentIteration > windowStartIteration && currentIteration >= 2) passLows.add(currentLow);
+            // A pass's volume is its peak: what it starts with (the pages dirtied during the pass before). Its low is
+            // meaningless: every pass runs down to nearly nothing before the next dirty-bitmap sync refills it.
+            if (currentIteration > windowStartIteration && currentIteration >= 2) {
+                passPeaks.add(currentPeak);
+                if (currentPeak < bestPeak - bestPeak / 100) {
+                    bestPeak = currentPeak;
+                    bestPeakAt = elapsed;
+                }
+            }
             currentIteration = s.iteration();
-            currentLow = s.memoryRemaining();
             currentPeak = s.memoryRemaining();
         } else {
-            currentLow = Math.min(currentLow, s.memoryRemaining());
             currentPeak = Math.max(currentPeak, s.memoryRemaining());
-        }
-        if (s.memoryRemaining() < bestLow - bestLow / 100) {
-            bestLow = s.memoryRemaining();
-            bestLowAt = elapsed;
         }
         boolean outpaced = s.iteration() >= 2 && s.memoryBps() > 0 && s.dirtyRateBps() >= settings.rateRatio() * s.memoryBps();
         if (!outpaced) {
@@ -197,7 +199,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         if (s.iteration() < 2 || expectedDowntimeMs(s) <= limitMs) return null;
         if (stage == Stage.THROTTLE) {
             // The throttle stage gets its own budget: QEMU raises the throttle once per pass while the job is stalled.
-            if (passLows.size() >= settings.throttlePasses()) return settings.throttlePasses() + " pass(es) under throttle without converging";
+            if (passPeaks.size() >= settings.throttlePasses()) return settings.throttlePasses() + " pass(es) under throttle without converging";
             if (elapsed.minus(windowStart).compareTo(settings.throttleWindow()) >= 0) {
                 return "no convergence after " + settings.throttleWindow().toSeconds() + " s of throttling";
             }
@@ -208,16 +210,16 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                     elapsed.minus(rateSince).toSeconds());
         }
         int n = settings.stallPasses();
-        if (passLows.size() > n) {
+        if (passPeaks.size() > n) {
             boolean shrinking = false;
-            for (int i = passLows.size() - n; i < passLows.size(); i++) {
-                if (passLows.get(i) < passLows.get(i - 1) * 0.9) shrinking = true;
+            for (int i = passPeaks.size() - n; i < passPeaks.size(); i++) {
+                if (passPeaks.get(i) < passPeaks.get(i - 1) * 0.9) shrinking = true;
             }
-            if (!shrinking) return "remaining did not shrink over " + n + " passes (" + mib(passLows.get(passLows.size() - 1)) + ")";
+            if (!shrinking) return "passes stopped shrinking: the last " + n + " each carried about " + mib(passPeaks.get(passPeaks.size() - 1));
         }
-        Duration since = elapsed.minus(bestLowAt.compareTo(windowStart) > 0 ? bestLowAt : windowStart);
+        Duration since = elapsed.minus(bestPeakAt.compareTo(windowStart) > 0 ? bestPeakAt : windowStart);
         if (since.compareTo(settings.noProgressWindow()) >= 0) {
-            return "no new low of the remaining for " + since.toSeconds() + " s";
+            return "no pass smaller than the best so far for " + since.toSeconds() + " s";
         }
         return null;
     }
@@ -225,10 +227,10 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private void restart(JobStats s, Duration elapsed) {
         windowStartIteration = s.iteration();
         windowStart = elapsed;
-        passLows.clear();
+        passPeaks.clear();
         rateSince = null;
-        bestLow = s.memoryRemaining();
-        bestLowAt = elapsed;
+        bestPeak = Long.MAX_VALUE;
+        bestPeakAt = elapsed;
     }
 
     private static long expectedDowntimeMs(JobStats s) {

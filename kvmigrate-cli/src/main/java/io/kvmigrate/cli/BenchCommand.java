@@ -1,126 +1,332 @@
 package io.kvmigrate.cli;
 
-import io.kvmigrate.core.api.KvmigrateException;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kvmigrate.core.config.HostRegistry;
-import io.kvmigrate.core.engine.VolumeCopier;
+import io.kvmigrate.core.engine.ExecutorScheduler;
+import io.kvmigrate.core.model.JobStats;
+import io.kvmigrate.core.plan.GuestProbe;
+import io.kvmigrate.core.plan.GuestProfile;
 import io.kvmigrate.core.spi.HostSession;
-import io.kvmigrate.core.spi.PoolInfo;
-import io.kvmigrate.core.spi.VolumeUpload;
+import io.kvmigrate.lab.Lab;
+import io.kvmigrate.lab.LabVm;
+import io.kvmigrate.lab.Poll;
+import io.kvmigrate.lab.guest.TestGuest;
 import io.kvmigrate.libvirt.LibvirtConnector;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HexFormat;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
-import java.util.SplittableRandom;
+import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code kvmigrate bench copy}: measures sparse against full disk copies between two hosts (a benchmark, not a test). */
-@Command(name = "bench", description = "Benchmarks on real hosts.", subcommands = {BenchCommand.Copy.class})
+/**
+ * {@code kvmigrate bench live}: on two lab hosts, one test guest and one bandwidth cap at a time, migrates the same
+ * guests with plain {@code virsh migrate --live} and with kvmigrate, and prints one table.
+ *
+ * <p>Guest dirty rates are set by the test guest's delay loop and calibrated by measurement: the delay-0 guest's
+ * rate gives the cost of one page write, a first delayed guest the cost of one delay turn, and every scenario's rate
+ * is measured again (libvirt's dirty-bitmap measurement) and printed as it was, not as it was aimed at.
+ */
+@Command(name = "bench", description = "Benchmarks on lab hosts (root).", subcommands = {BenchCommand.Live.class, BenchCopyCommand.Copy.class})
 final class BenchCommand {
 
-    /** Copies one sparse raw volume twice, holes skipped and then as zeros, and prints the figures. */
-    @Command(name = "copy", description = "Copy a sparse raw volume between two hosts' pools, sparse and full, and compare "
-            + "(creates and deletes its own volumes; needs the full size free on the target).")
-    static final class Copy implements Callable<Integer> {
-        private static final long MIB = 1 << 20;
+    /** One row of the table. */
+    record Row(String scenario, long capMiBps, String dirty, String tool, boolean completed, long totalMs, long wallMs, long downtimeMs, long sentBytes,
+            String predicted, String error, long floorMs, String note) {
+    }
+
+    @Command(name = "live", description = "Live migration: kvmigrate vs plain virsh on idle, 0.3x, 0.7x, >=1.5x and incompressible guests.")
+    static final class Live implements Callable<Integer> {
         @Spec CommandSpec spec;
-        @Option(names = "--from", required = true, paramLabel = "HOST") String from;
-        @Option(names = "--to", required = true, paramLabel = "HOST") String to;
-        @Option(names = "--pool", defaultValue = "local", description = "Pool on both hosts (default ${DEFAULT-VALUE}).") String pool;
-        @Option(names = "--size-mib", defaultValue = "8192", description = "Virtual size in MiB (default ${DEFAULT-VALUE}).") long sizeMiB;
-        @Option(names = "--written-mib", defaultValue = "2048", description = "MiB of data written, in 8 runs spread over the disk (default ${DEFAULT-VALUE}).") long writtenMiB;
-        @Option(names = "--no-verify", description = "Skip reading both copies back for their SHA-256.") boolean noVerify;
+        @Option(names = "--root", defaultValue = "/var/lib/kvmigrate-lab", description = "Lab directory (default ${DEFAULT-VALUE}).") Path root;
+        @Option(names = "--first-octet", defaultValue = "2", description = "First loopback octet of the lab (default ${DEFAULT-VALUE}).") int firstOctet;
+        @Option(names = "--prefix", defaultValue = "lab", description = "Lab host name prefix (default ${DEFAULT-VALUE}).") String prefix;
+        @Option(names = "--cap", defaultValue = "64", description = "Link cap in MiB/s (default ${DEFAULT-VALUE}).") long cap;
+        @Option(names = "--span", defaultValue = "256", description = "Dirtied span of the dirty guests in MiB (default ${DEFAULT-VALUE}).") int span;
+        @Option(names = "--max-downtime", defaultValue = "500", description = "kvmigrate's --max-downtime, ms (default ${DEFAULT-VALUE}).") long maxDowntime;
+        @Option(names = "--dirty-delay", defaultValue = "100", description = "Delay of the converging scenarios' guest (default ${DEFAULT-VALUE}).") int dirtyDelay;
+        @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
+        @Option(names = "--repeats", defaultValue = "3", description = "Runs per tool in the converging scenarios; the median is shown (default ${DEFAULT-VALUE}).") int repeats;
+
+        private static final String NO_PLAN = "plain --no-plan";
+        private final LibvirtConnector connector = new LibvirtConnector();
+        private final List<Row> rows = new ArrayList<>();
+        private PrintWriter out;
+        private Lab lab;
+        private int at; // index of the lab host the guest is on
+        private long currentCap;
 
         @Override
-        public Integer call() {
-            if (writtenMiB > sizeMiB || writtenMiB % 8 != 0 || sizeMiB % 8 != 0) {
-                throw KvmigrateException.invalidInput("--written-mib must be <= --size-mib and both multiples of 8.", null);
+        public Integer call() throws IOException {
+            out = spec.commandLine().getOut();
+            System.setProperty("kvmigrate.config.dir", root.resolve("config").toString());
+            lab = new Lab(new Lab.Config(root, firstOctet, 2, prefix), connector, HostRegistry.fromEnvironment());
+            lab.up(this::log);
+            long started = System.nanoTime();
+            currentCap = cap;
+            TestGuest.Params dirty = TestGuest.Params.defaults().withSpanMiB(span);
+
+            // >= 1.5x: delay 0, as fast as the guest can dirty.
+            GuestProfile fast = boot("fast", dirty.withDelay(0), 0, 0);
+            long floor = Math.round(fast.nonZeroBytes() * 1000.0 / (cap << 20));
+            rows.add(virsh("dirty >=1.5x", fast, floor * 10));
+            rows.add(kvmigrate("dirty >=1.5x", fast, "finish"));
+            rows.add(kvmigrate("dirty >=1.5x", fast, "safe"));
+            stop("fast");
+
+            // One guest for both converging scenarios. A guest's dirty rate swings with the load of this shared host,
+            // so the ratio is set by the link cap, chosen from a measurement taken right before each scenario.
+            GuestProfile dirtyGuest = boot("dirty", dirty.withDelay(dirtyDelay), dirtyDelay, 0);
+            for (double target : new double[] {0.3, 0.7}) {
+                GuestProfile now = measure(scenarioVm);
+                currentCap = Math.max(4, Math.round(now.dirtyRateBps() / target / (1 << 20)));
+                String name = String.format(Locale.ROOT, "dirty %.1fx", target);
+                log(String.format(Locale.ROOT, "%s: guest dirties %s now => cap %d MiB/s", name, mibs(now.dirtyRateBps()), currentCap));
+                pair(name, now, repeats);
             }
-            PrintWriter out = spec.commandLine().getOut();
-            HostRegistry registry = HostRegistry.fromEnvironment();
-            LibvirtConnector connector = new LibvirtConnector();
-            String name = "kvmigrate-bench-" + HexFormat.of().toHexDigits(new SplittableRandom().nextInt()) + ".raw";
-            try (HostSession src = connector.open(registry.resolve(from)); HostSession dst = connector.open(registry.resolve(to))) {
-                String srcPath = poolPath(src) + "/" + name;
-                String dstPath = poolPath(dst) + "/" + name;
-                try {
-                    long setup = System.nanoTime();
-                    src.createVolume(pool, name, "raw", sizeMiB * MIB);
-                    fill(src, srcPath);
-                    out.printf(Locale.ROOT, "source volume %s: %d MiB virtual, %d MiB written in 8 runs (set-up %.1f s)%n", srcPath, sizeMiB,
-                            writtenMiB, (System.nanoTime() - setup) / 1e9);
-                    out.flush();
-                    VolumeCopier copier = new VolumeCopier(Clock.systemUTC(), () -> false, Duration.ofSeconds(1));
-                    Row sparse = copy(copier, src, srcPath, dst, dstPath, true);
-                    String verified = "";
-                    if (!noVerify) {
-                        long t = System.nanoTime();
-                        VolumeCopier.Digest a = copier.digest(src, srcPath);
-                        VolumeCopier.Digest b = copier.digest(dst, dstPath);
-                        verified = String.format(Locale.ROOT, "sparse copy verified: %s (sha256 %s..., %.1f s to read both back)",
-                                a.equals(b) ? "equal" : "DIFFERENT", a.sha256().substring(0, 16), (System.nanoTime() - t) / 1e9);
-                    }
-                    dst.deleteVolume(dstPath);
-                    Row full = copy(copier, src, srcPath, dst, dstPath, false);
-                    dst.deleteVolume(dstPath);
-                    out.printf(Locale.ROOT, "%n%-8s %10s %14s %12s %18s%n", "copy", "time", "data sent", "rate", "target allocated");
-                    for (Row r : new Row[] {sparse, full}) {
-                        out.printf(Locale.ROOT, "%-8s %9.1fs %10d MiB %8.1f MiB/s %14d MiB%n", r.mode, r.millis / 1000.0, r.sent / MIB,
-                                r.sent / MIB * 1000.0 / Math.max(1, r.millis), r.allocated / MIB);
-                    }
-                    out.printf(Locale.ROOT, "%nsparse/full: time %.2f, bytes sent %.2f (%.1fx faster)%n", (double) sparse.millis / full.millis,
-                            (double) sparse.sent / full.sent, (double) full.millis / Math.max(1, sparse.millis));
-                    if (!verified.isEmpty()) out.println(verified);
-                } finally {
-                    dst.deleteVolume(dstPath);
-                    src.deleteVolume(srcPath);
-                }
-            }
+            stop("dirty");
+            currentCap = cap;
+
+            // Random content costs the guest ~1000 instructions a page (milliseconds here): a small span, as fast as it goes.
+            GuestProfile random = boot("random", TestGuest.Params.defaults().withSpanMiB(8).withContent(TestGuest.Content.RANDOM), 0, 0);
+            pair("incompressible", random, repeats);
+            stop("random");
+
+            GuestProfile idle = boot("idle", TestGuest.Params.defaults().withSpanMiB(1).withDelay(2000), 2000, 1024);
+            pair("idle 1 GiB", idle, repeats);
+            stop("idle");
+
+            String table = table();
+            out.println();
+            out.println(table);
+            out.printf(Locale.ROOT, "Bench took %.0f s.%n", (System.nanoTime() - started) / 1e9);
             out.flush();
+            if (outFile != null) Files.writeString(outFile, table);
             return 0;
         }
 
-        private record Row(String mode, long millis, long sent, long allocated) {
-        }
+        // ---- guests ----
 
-        private Row copy(VolumeCopier copier, HostSession src, String srcPath, HostSession dst, String dstPath, boolean sparse) {
-            dst.createVolume(pool, name(dstPath), "raw", sizeMiB * MIB);
-            VolumeCopier.Copied c = copier.copy("bench", src, srcPath, dst, dstPath, sparse, sizeMiB * MIB, p -> { });
-            long allocated = dst.volume(dstPath).orElseThrow().allocation();
-            return new Row(sparse ? "sparse" : "full", c.millis(), c.bytesSent(), allocated);
-        }
+        private String scenarioVm;
 
-        /** Writes 8 runs of pseudo-random (incompressible) data, evenly spread, holes between. */
-        private void fill(HostSession src, String path) {
-            long run = writtenMiB / 8 * MIB;
-            long stride = sizeMiB / 8 * MIB;
-            byte[] chunk = new byte[(int) MIB];
-            SplittableRandom rnd = new SplittableRandom(1);
-            try (VolumeUpload up = src.uploadVolume(path, true)) {
-                for (int i = 0; i < 8; i++) {
-                    for (long left = run; left > 0; left -= chunk.length) {
-                        rnd.nextBytes(chunk);
-                        up.data(chunk, chunk.length);
-                    }
-                    if (stride > run) up.hole(stride - run);
+        private GuestProfile boot(String name, TestGuest.Params p, int delay, int memoryMiB) {
+            String vm = "bench-" + name;
+            scenarioVm = vm;
+            removeEverywhere(vm);
+            LabVm.Definition d = LabVm.definition(vm, lab.sharedDir(), p, lab.kvmAvailable());
+            if (memoryMiB > d.memoryMiB()) d = new LabVm.Definition(vm, memoryMiB, d.disk(), d.serialLog(), p, d.kvm());
+            long t0 = System.nanoTime();
+            try (HostSession s = connector.open(lab.hosts().get(0).ref())) {
+                LabVm.create(s, d);
+                s.startVm(vm);
+                // pass 1 = the fill is done and the guest dirties at its set rate (first touches are what is slow here)
+                if (!Poll.until(Duration.ofSeconds(600), Duration.ofMillis(200), () -> LabVm.passCounter(s, vm).orElse(0) >= 1)) {
+                    throw new IllegalStateException(vm + " did not finish filling its span within 600 s");
                 }
-                up.finish();
+            }
+            at = 0;
+            GuestProfile g = measure(vm);
+            log(String.format(Locale.ROOT, "%s: %d MiB RAM, span %d MiB, delay %d, %s; booted in %.0f s; measured dirty rate %s (%.2fx the cap)%s,"
+                    + " non-zero %s", vm, d.memoryMiB(), p.spanBytes() >> 20, delay, p.content(), (System.nanoTime() - t0) / 1e9,
+                    mibs(g.dirtyRateBps()), ratio(g), g.dirtyRateSaturated() ? " (saturated: at least)" : "", mib(g.nonZeroBytes())));
+            return g;
+        }
+
+        private GuestProfile measure(String vm) {
+            try (HostSession s = connector.open(lab.hosts().get(at).ref()); ExecutorScheduler sch = new ExecutorScheduler()) {
+                return new GuestProbe(Clock.systemUTC(), sch, 128, Planning.DIRTY_RATE_SECONDS).measure(s, vm).join();
             }
         }
 
-        private String poolPath(HostSession s) {
-            return s.pools().stream().filter(p -> p.name().equals(pool)).map(PoolInfo::path).findFirst()
-                    .orElseThrow(() -> KvmigrateException.invalidInput("Host '" + s.host().name() + "' has no pool '" + pool + "'.",
-                            "Pass --pool with a directory pool both hosts have."));
+        private void stop(String name) {
+            removeEverywhere("bench-" + name);
         }
 
-        private static String name(String path) {
-            return path.substring(path.lastIndexOf('/') + 1);
+        private void removeEverywhere(String vm) {
+            for (Lab.LabHost h : lab.hosts()) {
+                try (HostSession s = connector.open(h.ref())) {
+                    s.findVm(vm).ifPresent(v -> {
+                        if (v.state().isActive()) s.destroyVm(vm);
+                        if (s.findVm(vm).map(x -> x.persistent()).orElse(false)) s.undefineVm(vm);
+                    });
+                }
+            }
+        }
+
+        private double ratio(GuestProfile g) {
+            return g.dirtyRateBps() / (double) (currentCap << 20);
+        }
+
+        // ---- runs ----
+
+        private Row virsh(String scenario, GuestProfile g, long stopAfterMs) {
+            Lab.LabHost from = lab.hosts().get(at);
+            Lab.LabHost to = lab.hosts().get(1 - at);
+            String vm = scenarioVm;
+            JsonNode plan = cliJson("plan", vm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth", String.valueOf(currentCap),
+                    "--policy", "plain").path("plan");
+            long floor = plan.path("floorMs").asLong();
+            long limit = stopAfterMs > 0 ? stopAfterMs : Math.max(120_000, floor * 30);
+            List<String> cmd = List.of("virsh", "-c", from.ref().uri(), "migrate", "--live", "--p2p", "--persistent", "--undefinesource",
+                    "--unsafe", "--bandwidth", String.valueOf(currentCap), vm, to.ref().uri());
+            long t0 = System.nanoTime();
+            boolean done;
+            int exit;
+            String note = "";
+            try {
+                Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+                done = p.waitFor(limit, TimeUnit.MILLISECONDS);
+                if (!done) {
+                    note = "stopped with virsh domjobabort after " + limit / 1000 + " s (10x floor)";
+                    new ProcessBuilder(List.of("virsh", "-c", from.ref().uri(), "domjobabort", vm)).redirectErrorStream(true).start()
+                            .waitFor(60, TimeUnit.SECONDS);
+                    p.waitFor(60, TimeUnit.SECONDS);
+                }
+                exit = p.isAlive() ? -1 : p.exitValue();
+                if (done && exit != 0) note = "virsh failed: " + new String(p.getInputStream().readAllBytes()).trim();
+            } catch (IOException | InterruptedException e) {
+                throw new IllegalStateException("running virsh: " + e, e);
+            }
+            long wall = (System.nanoTime() - t0) / 1_000_000;
+            boolean completed = done && exit == 0;
+            Optional<JobStats> js;
+            try (HostSession s = connector.open((completed ? to : from).ref())) {
+                js = s.completedJobStats(vm);
+            }
+            if (completed) at = 1 - at;
+            boolean conv = plan.path("plainPreCopyConverges").asBoolean();
+            long predicted = plan.path("plainPreCopyTotalMs").asLong();
+            return add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "virsh migrate --live",
+                    completed, completed ? wall : -1, wall, completed ? js.map(JobStats::downtimeMs).orElse(-1L) : -1,
+                    js.map(JobStats::dataProcessed).orElse(-1L), conv ? secs(predicted) : "does not converge",
+                    conv && completed ? Planning.error(predicted, wall) : (conv == completed ? "call right" : "CALL WRONG"), floor, note));
+        }
+
+        private Row kvmigrate(String scenario, GuestProfile g, String policy) {
+            Lab.LabHost from = lab.hosts().get(at);
+            Lab.LabHost to = lab.hosts().get(1 - at);
+            long t0 = System.nanoTime();
+            boolean noPlan = policy.equals(NO_PLAN);
+            List<String> args = new ArrayList<>(List.of("migrate", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(),
+                    "--bandwidth", String.valueOf(currentCap), "--timeout", "300"));
+            // without a plan: policy plain at libvirt's default limit, i.e. what virsh does, through kvmigrate's engine
+            args.addAll(noPlan ? List.of("--policy", "plain", "--no-plan") : List.of("--max-downtime", String.valueOf(maxDowntime), "--policy", policy));
+            JsonNode r = cliJson(args.toArray(String[]::new));
+            long wall = (System.nanoTime() - t0) / 1_000_000;
+            boolean ok = r.path("ok").asBoolean();
+            if (ok) at = 1 - at;
+            JsonNode plan = r.path("plan");
+            List<String> decisions = new ArrayList<>();
+            for (JsonNode d : r.path("decisions")) decisions.add(d.path("action").asText());
+            String note = String.join("; ", decisions);
+            if (!ok) {
+                note = (note.isEmpty() ? "" : note + " | ") + r.path("error").path("code").asText() + ", VM running on "
+                        + r.path("placement").path("runningOn");
+            }
+            long expected = plan.path("expectedTotalMs").asLong();
+            boolean conv = plan.path("plainPreCopyConverges").asBoolean();
+            if (noPlan) {
+                return add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)),
+                        "kvmigrate --policy plain --no-plan", ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
+                        ok ? r.path("dataSentBytes").asLong() : -1, "-", "-", -1, "engine only, no measurement"));
+            }
+            String predicted = (conv ? "converges" : "does not converge") + ", "
+                    + (plan.path("expectedToComplete").asBoolean() ? secs(expected) : plan.path("strategy").asText().toLowerCase() + ": abort");
+            String error = ok && expected > 0 ? Planning.error(expected, r.path("totalMs").asLong()) : (ok == plan.path("expectedToComplete").asBoolean() ? "call right" : "call wrong");
+            return add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "kvmigrate --policy " + policy,
+                    ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
+                    ok ? r.path("dataSentBytes").asLong() : -1, predicted, error, plan.path("floorMs").asLong(), note));
+        }
+
+        private JsonNode cliJson(String... args) {
+            List<String> a = new ArrayList<>(List.of(args));
+            a.add("--json");
+            StringWriter o = new StringWriter();
+            StringWriter e = new StringWriter();
+            Main.run(new PrintWriter(o, true), new PrintWriter(e, true), a.toArray(String[]::new));
+            log("$ kvmigrate " + String.join(" ", a));
+            try {
+                JsonNode n = Output.JSON.readTree(o.toString());
+                log("  -> " + (n.path("ok").asBoolean() ? "ok" : "failed: " + n.path("error").path("message").asText()));
+                return n;
+            } catch (IOException ex) {
+                throw new IllegalStateException("kvmigrate printed no JSON: " + o + e, ex);
+            }
+        }
+
+        // ---- output ----
+
+        private String table() {
+            StringBuilder b = new StringBuilder();
+            b.append(String.format(Locale.ROOT, "kvmigrate --max-downtime %d ms; dirty span %d MiB.%n%n", maxDowntime, span));
+            b.append("| scenario | cap MiB/s | dirty rate (x cap) | tool | completed | total s | wall s | downtime ms | sent MiB | predicted | error | floor s | notes |\n");
+            b.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+            for (Row r : rows) {
+                b.append(String.format(Locale.ROOT, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |%n", r.scenario(), r.capMiBps(), r.dirty(),
+                        r.tool(), r.completed() ? "yes" : "no", r.totalMs() >= 0 ? secs(r.totalMs()) : "-", secs(r.wallMs()),
+                        r.downtimeMs() >= 0 ? String.valueOf(r.downtimeMs()) : "-", r.sentBytes() >= 0 ? mib(r.sentBytes()).replace(" MiB", "") : "-",
+                        r.predicted(), r.error(), r.floorMs() >= 0 ? secs(r.floorMs()) : "-", r.note().replace("|", "/")));
+            }
+            return b.toString();
+        }
+
+        private Row add(Row r) {
+            log("result: " + r);
+            return r;
+        }
+
+        /** Runs virsh and kvmigrate alternately {@code times} times each on the current guest; adds each tool's median run. */
+        private void pair(String scenario, GuestProfile g, int times) {
+            List<Row> v = new ArrayList<>();
+            List<Row> k = new ArrayList<>();
+            List<Row> e = new ArrayList<>();
+            for (int i = 0; i < times; i++) {
+                v.add(virsh(scenario, g, 0));
+                k.add(kvmigrate(scenario, g, "safe"));
+                e.add(kvmigrate(scenario, g, NO_PLAN));
+            }
+            rows.add(median(v));
+            rows.add(median(k));
+            rows.add(median(e));
+        }
+
+        private static Row median(List<Row> runs) {
+            if (runs.size() == 1) return runs.get(0);
+            List<Row> sorted = new ArrayList<>(runs);
+            sorted.sort(java.util.Comparator.comparingLong(r -> r.completed() ? r.wallMs() : Long.MAX_VALUE));
+            Row m = sorted.get(sorted.size() / 2);
+            String all = runs.stream().map(r -> r.completed() ? secs(r.wallMs()) : "failed").collect(java.util.stream.Collectors.joining(" / "));
+            String note = "median of " + runs.size() + " (wall s: " + all + ")" + (m.note().isEmpty() ? "" : "; " + m.note());
+            return new Row(m.scenario(), m.capMiBps(), m.dirty(), m.tool(), m.completed(), m.totalMs(), m.wallMs(), m.downtimeMs(),
+                    m.sentBytes(), m.predicted(), m.error(), m.floorMs(), note);
+        }
+
+        private void log(String line) {
+            out.println("[bench] " + line);
+            out.flush();
+        }
+
+        private static String secs(long ms) {
+            return String.format(Locale.ROOT, "%.1f", ms / 1000.0);
+        }
+
+        private static String mib(long b) {
+            return String.format(Locale.ROOT, "%.0f MiB", b / 1048576.0);
+        }
+
+        private static String mibs(long b) {
+            return String.format(Locale.ROOT, "%.0f MiB/s", b / 1048576.0);
         }
     }
 }

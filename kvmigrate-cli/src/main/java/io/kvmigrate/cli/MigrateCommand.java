@@ -3,7 +3,11 @@ package io.kvmigrate.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.config.HostRegistry;
+import io.kvmigrate.core.engine.ConvergencePolicy;
 import io.kvmigrate.core.engine.EventListener;
+import io.kvmigrate.core.engine.StagedConvergencePolicy;
+import io.kvmigrate.core.plan.Plan;
+import io.kvmigrate.core.plan.PolicyKind;
 import io.kvmigrate.core.engine.MigrationEvent;
 import io.kvmigrate.core.engine.MigrationReport;
 import io.kvmigrate.core.model.MigrationRequest;
@@ -13,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -27,7 +32,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--from", required = true, paramLabel = "HOST", description = "Source: registered host name or libvirt URI.") String from;
     @Option(names = "--to", required = true, paramLabel = "HOST", description = "Target: registered host name or libvirt URI.") String to;
     @Option(names = "--bandwidth", paramLabel = "MiB/s", description = "Bandwidth cap in MiB/s (default: unlimited).") long bandwidth;
-    @Option(names = "--max-downtime", paramLabel = "ms", description = "Maximum downtime in ms (default: libvirt's 300).") long maxDowntime;
+    @Option(names = "--max-downtime", paramLabel = "ms", description = "Most downtime allowed, ms; the migration starts at libvirt's 300 (or this, if lower) and policy safe/finish may raise the limit up to it (default 300).") long maxDowntime;
     @Option(names = "--timeout", paramLabel = "s", description = "Abort after this many seconds; the VM stays on the source.") Long timeout;
     @Option(names = "--json", description = "Print one JSON object with the result, nothing else.") boolean json;
     // ---- cold migration and storage copy (see ColdMigrationRunner and docs/cold-migration.md) ----
@@ -42,6 +47,12 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--map-network", paramLabel = "SRC=DST", description = "With --offline: attach NICs on source network SRC to target network DST.") java.util.Map<String, String> mapNetwork;
     @Option(names = "--accept", paramLabel = "CODE", description = "Accept a preflight warning or overridable failure by its code (repeatable).")
     List<String> accept = List.of();
+    @Option(names = "--policy", defaultValue = "safe", paramLabel = "plain|safe|finish",
+            description = "When pre-copy stalls: plain = do nothing; safe = raise downtime up to --max-downtime, throttle, then abort;"
+                    + " finish = as safe but switch to post-copy instead of aborting (default ${DEFAULT-VALUE}).") String policy;
+    @Option(names = "--parallel", paramLabel = "N", description = "Send memory over N connections (multifd); not with post-copy.") int parallel;
+    @Option(names = "--compress", description = "Compress pages (QEMU's XBZRLE delta encoding of re-sent pages).") boolean compress;
+    @Option(names = "--no-plan", description = "Skip measuring the guest and the prediction (policy plain only).") boolean noPlan;
 
     @Override
     public boolean json() {
@@ -76,17 +87,40 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
             }
             human.on(e);
         };
+        PolicyKind kind = policyKind(policy);
+        if (parallel < 0) throw KvmigrateException.invalidInput("--parallel must be >= 0, got " + parallel + ".", "Give a number of connections, e.g. 4.");
+        if (parallel > 0 && kind == PolicyKind.FINISH) {
+            // QEMU 7.2 refuses the postcopy-ram and multifd capabilities together, and finish must be able to switch.
+            throw KvmigrateException.invalidInput("--parallel cannot be combined with --policy finish: QEMU cannot switch a multifd"
+                    + " migration to post-copy.", "Use --policy safe with --parallel, or --policy finish without it.");
+        }
+        PlannedPolicy planned = null;
+        ConvergencePolicy convergence = ConvergencePolicy.PLAIN;
+        if (!noPlan || kind != PolicyKind.PLAIN) {
+            // Measure while the engine resolves, checks and verifies storage; it waits for the plan before starting.
+            CompletableFuture<Plan> measuring = CompletableFuture.supplyAsync(() -> Planning.plan(new LibvirtConnector(), vm,
+                    request.source(), request.target(), bandwidth, maxDowntime, kind));
+            planned = new PlannedPolicy(measuring, p -> {
+                if (!json) human.on(new MigrationEvent.Decision(java.time.Instant.now(), "plan: " + p.strategy().label(),
+                        String.join("; ", p.reasons()) + "; " + Planning.expectation(p)));
+            }, compress, parallel);
+            convergence = planned;
+        }
         MigrationReport report;
+        Plan plan = null;
         try {
             report = new MigrationRunner(new LibvirtConnector()).run(request, listener,
-                    copyStorage ? (mapPool == null ? java.util.Map.of() : mapPool) : null, new java.util.LinkedHashSet<>(accept));
+                    copyStorage ? (mapPool == null ? java.util.Map.of() : mapPool) : null, new java.util.LinkedHashSet<>(accept), convergence);
+            plan = planned == null ? null : planned.plan();
         } catch (KvmigrateException e) {
+            plan = planned == null ? null : planned.plan();
             if (json) {
                 ObjectNode root = Output.errorJson(e);
                 kept.stream().filter(ev -> ev instanceof MigrationEvent.Failed).map(ev -> ((MigrationEvent.Failed) ev).placement())
                         .findFirst().ifPresent(p -> root.set("placement", Output.placementJson(p)));
                 addDecisions(root, kept);
                 addPreflight(root, kept);
+                if (plan != null) root.set("plan", Planning.json(plan));
                 Output.printJson(out, root);
                 return e.code().exitCode();
             }
@@ -96,11 +130,32 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
             ObjectNode root = reportJson(report);
             addDecisions(root, kept);
             addPreflight(root, kept);
+            if (plan != null) {
+                ObjectNode pj = Planning.json(plan);
+                pj.put("totalErrorPercent", plan.expectedTotalMs() > 0 ? (report.totalMs() - plan.expectedTotalMs()) * 100 / plan.expectedTotalMs() : 0);
+                root.set("plan", pj);
+            }
             Output.printJson(out, root);
         } else {
             printSummary(out, report);
+            if (plan != null) printPredictionError(out, plan, report);
         }
         return 0;
+    }
+
+    static PolicyKind policyKind(String name) {
+        for (PolicyKind k : PolicyKind.values()) {
+            if (k.label().equals(name)) return k;
+        }
+        throw KvmigrateException.invalidInput("--policy must be plain, safe or finish, got '" + name + "'.", "Use --policy safe (the default).");
+    }
+
+    static void printPredictionError(PrintWriter out, Plan plan, MigrationReport r) {
+        out.println("Prediction: " + (plan.expectedToComplete() ? "total " + Output.seconds(plan.expectedTotalMs()) + ", actual "
+                + Output.seconds(r.totalMs()) + " (" + Planning.error(plan.expectedTotalMs(), r.totalMs()) + "); downtime "
+                + plan.expectedDowntimeMs() + " ms, actual " + r.downtimeMs() + " ms" : "expected not to complete, but it did in "
+                + Output.seconds(r.totalMs())) + ".");
+        out.flush();
     }
 
     static void printSummary(PrintWriter out, MigrationReport r) {

@@ -27,20 +27,20 @@ final class MigrationRunner {
     }
 
     MigrationReport run(MigrationRequest request, EventListener listener) {
-        return run(request, listener, null, java.util.Set.of());
+        return run(request, listener, null, java.util.Set.of(), ConvergencePolicy.PLAIN);
     }
 
     /**
      * With {@code copyStoragePoolMap} non-null, local disks are copied during the migration (source pool to target pool);
-     * {@code accepted} are the preflight codes the user accepted.
+     * {@code accepted} are the preflight codes the user accepted; {@code policy} decides options and interventions.
      */
     MigrationReport run(MigrationRequest request, EventListener listener, java.util.Map<String, String> copyStoragePoolMap,
-            java.util.Set<String> accepted) {
+            java.util.Set<String> accepted, ConvergencePolicy policy) {
         try (HostSession source = connector.open(request.source());
              HostSession target = connector.open(request.target());
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
             LiveMigration migration = new LiveMigration(source, target, Clock.systemUTC(), scheduler, listener, Duration.ofMillis(500),
-                    ConvergencePolicy.PLAIN);
+                    policy);
             if (copyStoragePoolMap != null) migration.copyingStorage(copyStoragePoolMap);
             AtomicReference<LiveMigration> current = new AtomicReference<>(migration);
             SignalHandler previousInt = installCancel("INT", current);

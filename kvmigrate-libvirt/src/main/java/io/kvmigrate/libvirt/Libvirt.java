@@ -305,4 +305,22 @@ public interface Libvirt extends Library {
     Pointer virNetworkLookupByName(Pointer conn, String name);
 
     int virNetworkDestroy(Pointer net);
+
+    // ---- dirty rate (issue 5) ----
+    int VIR_DOMAIN_STATS_DIRTYRATE = 1 << 9;
+    int VIR_DOMAIN_DIRTYRATE_MODE_PAGE_SAMPLING = 0;
+    int VIR_DOMAIN_DIRTYRATE_MODE_DIRTY_BITMAP = 1;
+    int VIR_DOMAIN_DIRTYRATE_MEASURED = 2;
+    long VIR_MIGRATE_POSTCOPY_RESUME = 1L << 19;
+
+    int virDomainStartDirtyRateCalc(Pointer dom, int seconds, int flags);
+
+    /** doms: NULL-terminated array of domain pointers; retStats: NULL-terminated array of virDomainStatsRecord pointers. */
+    int virDomainListGetStats(Pointer doms, int stats, PointerByReference retStats, int flags);
+
+    void virDomainStatsRecordListFree(Pointer stats);
+
+    int virTypedParamsGetLLong(Pointer params, int nparams, String name, LongByReference value);
+
+    int virTypedParamsGetString(Pointer params, int nparams, String name, PointerByReference value);
 }

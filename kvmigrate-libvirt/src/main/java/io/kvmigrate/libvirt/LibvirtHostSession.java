@@ -358,7 +358,11 @@ final class LibvirtHostSession implements HostSession {
         if (o.parallelConnections() > 0) flags |= Libvirt.VIR_MIGRATE_PARALLEL;
         if (target.uri().startsWith("qemu+tls:")) flags |= Libvirt.VIR_MIGRATE_TLS;
         if (!o.copyDisks().isEmpty()) flags |= Libvirt.VIR_MIGRATE_NON_SHARED_DISK; // libvirt's NBD copy into pre-created volumes
-        final long migrateFlags = flags;
+        return launch(dom, vm, target, o, flags);
+    }
+
+    /** Runs virDomainMigrateToURI3 on its own thread (it blocks until the job ends); takes ownership of {@code dom}. */
+    private MigrationHandle launch(Pointer dom, String vm, HostRef target, MigrationOptions o, long migrateFlags) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         Thread t = new Thread(() -> {
             PointerByReference params = new PointerByReference();
@@ -997,5 +1001,69 @@ final class LibvirtHostSession implements HostSession {
             if (array != null) Native.free(Pointer.nativeValue(array));
         }
         return true;
+    }
+
+    // ---- dirty rate (issue 5) ----
+
+    @Override
+    public void startDirtyRateMeasurement(String vm, int seconds) {
+        withDomain(vm, d -> {
+            // Dirty-bitmap mode counts every written page (page sampling looks at 512 per GiB) and slows the guest as
+            // a migration's dirty logging does; fall back to sampling where the hypervisor lacks it.
+            if (LV.virDomainStartDirtyRateCalc(d, seconds, Libvirt.VIR_DOMAIN_DIRTYRATE_MODE_DIRTY_BITMAP) < 0) {
+                LV.virResetLastError();
+                check(LV.virDomainStartDirtyRateCalc(d, seconds, Libvirt.VIR_DOMAIN_DIRTYRATE_MODE_PAGE_SAMPLING),
+                        "start the dirty-rate measurement", vm);
+            }
+        });
+    }
+
+    @Override
+    public Optional<io.kvmigrate.core.model.DirtyRate> lastDirtyRate(String vm) {
+        Pointer dom = LV.virDomainLookupByName(conn, vm);
+        if (dom == null) throw error("look up VM", vm);
+        com.sun.jna.Memory doms = new com.sun.jna.Memory(2L * Native.POINTER_SIZE);
+        doms.setPointer(0, dom);
+        doms.setPointer(Native.POINTER_SIZE, null);
+        PointerByReference ret = new PointerByReference();
+        try {
+            if (LV.virDomainListGetStats(doms, Libvirt.VIR_DOMAIN_STATS_DIRTYRATE, ret, 0) < 0) throw error("read the dirty rate", vm);
+            Pointer records = ret.getValue();
+            try {
+                Pointer rec = records == null ? null : records.getPointer(0);
+                if (rec == null) return Optional.empty();
+                Pointer params = rec.getPointer(Native.POINTER_SIZE);
+                int n = rec.getInt(2L * Native.POINTER_SIZE);
+                IntByReference i = new IntByReference();
+                LongByReference l = new LongByReference();
+                if (LV.virTypedParamsGetInt(params, n, "dirtyrate.calc_status", i) != 1 || i.getValue() != Libvirt.VIR_DOMAIN_DIRTYRATE_MEASURED) {
+                    return Optional.empty();
+                }
+                long start = LV.virTypedParamsGetLLong(params, n, "dirtyrate.calc_start_time", l) == 1 ? l.getValue() : 0;
+                long rate = LV.virTypedParamsGetLLong(params, n, "dirtyrate.megabytes_per_second", l) == 1 ? l.getValue() : 0;
+                int period = LV.virTypedParamsGetInt(params, n, "dirtyrate.calc_period", i) == 1 ? i.getValue() : 1;
+                PointerByReference mode = new PointerByReference();
+                String m = LV.virTypedParamsGetString(params, n, "dirtyrate.calc_mode", mode) == 1 && mode.getValue() != null
+                        ? mode.getValue().getString(0) : "page-sampling";
+                return Optional.of(new io.kvmigrate.core.model.DirtyRate(rate, period, m, start));
+            } finally {
+                if (records != null) LV.virDomainStatsRecordListFree(records);
+            }
+        } finally {
+            LV.virDomainFree(dom);
+        }
+    }
+
+    // ---- post-copy recovery (issue 5) ----
+
+    @Override
+    public MigrationHandle resumePostCopy(String vm, HostRef target, MigrationOptions o) {
+        Pointer dom = LV.virDomainLookupByName(conn, vm);
+        if (dom == null) throw error("look up VM", vm);
+        long flags = Libvirt.VIR_MIGRATE_LIVE | Libvirt.VIR_MIGRATE_PEER2PEER | Libvirt.VIR_MIGRATE_PERSIST_DEST
+                | Libvirt.VIR_MIGRATE_UNDEFINE_SOURCE | Libvirt.VIR_MIGRATE_POSTCOPY | Libvirt.VIR_MIGRATE_POSTCOPY_RESUME;
+        if (o.storageVerifiedShared()) flags |= Libvirt.VIR_MIGRATE_UNSAFE;
+        if (target.uri().startsWith("qemu+tls:")) flags |= Libvirt.VIR_MIGRATE_TLS;
+        return launch(dom, vm, target, new MigrationOptions(o.bandwidthMiBps(), 0, o.storageVerifiedShared(), false, true, false, 0), flags);
     }
 }

@@ -401,6 +401,42 @@ public final class FakeHypervisor implements HypervisorConnector {
                     new HostInventory.GuestView(HostInventory.CpuVerdict.IDENTICAL, null, guest == null ? null : guest.machine(), null,
                             vms.containsKey(guest == null ? "" : guest.name()) ? 0 : -1, List.of()));
         }
+
+        // ---- dirty rate (issue 5) ----
+        private final Map<String, io.kvmigrate.core.model.DirtyRate> dirtyRates = new HashMap<>();
+        private final Map<String, Long> scriptedDirtyMiBps = new HashMap<>();
+        private long dirtyStarts;
+
+        /** The dirty rate the next measurement of {@code vm} will report, finished at once. */
+        public synchronized void scriptDirtyRate(String vm, long mibPerSecond) {
+            scriptedDirtyMiBps.put(vm, mibPerSecond);
+        }
+
+        @Override
+        public synchronized void startDirtyRateMeasurement(String vm, int seconds) {
+            require(vm);
+            dirtyRates.put(vm, new io.kvmigrate.core.model.DirtyRate(scriptedDirtyMiBps.getOrDefault(vm, 0L), seconds, "dirty-bitmap",
+                    ++dirtyStarts));
+        }
+
+        @Override
+        public synchronized Optional<io.kvmigrate.core.model.DirtyRate> lastDirtyRate(String vm) {
+            require(vm);
+            return Optional.ofNullable(dirtyRates.get(vm));
+        }
+
+        // ---- post-copy recovery (issue 5) ----
+        /** How many times a post-copy resume was asked for. */
+        public int postCopyResumes;
+
+        @Override
+        public synchronized MigrationHandle resumePostCopy(String vm, HostRef target, MigrationOptions options) {
+            VmInfo v = require(vm);
+            postCopyResumes++;
+            lastMigration = new FakeMigration(this, (FakeHost) open(target), v);
+            lastMigration.calls.add("resume-postcopy");
+            return lastMigration;
+        }
     }
 
     /** A scripted migration: the test sets statistics, then calls {@link #succeed} or {@link #fail}. */

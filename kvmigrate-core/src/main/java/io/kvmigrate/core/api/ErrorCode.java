@@ -17,6 +17,8 @@ public enum ErrorCode {
     VERIFY_FAILED(14),
     LAB_FAILED(15),
     LIBVIRT_ERROR(16),
+    /** The convergence policy gave up: the guest dirties memory faster than the migration can carry it. */
+    NOT_CONVERGING(17),
     INTERNAL(70);
 
     private final int exitCode;

@@ -15,11 +15,31 @@ public interface ConvergencePolicy {
     /** Called on every statistics poll; returns the interventions to make now (usually none). */
     List<Action> onStats(JobStats stats, Duration elapsed);
 
-    /** One intervention and why. */
-    record Action(String describe, String reason, Consumer<MigrationHandle> effect) {
+    /** One intervention and why; {@code kind} tells the engine what it means for the outcome. */
+    record Action(String describe, String reason, Consumer<MigrationHandle> effect, Kind kind) {
+        /** A tuning action (downtime, bandwidth, or a note with no effect). */
+        public Action(String describe, String reason, Consumer<MigrationHandle> effect) {
+            this(describe, reason, effect, Kind.TUNE);
+        }
+
         public void apply(MigrationHandle h) {
             effect.accept(h);
         }
+
+        /** Gives up: the engine aborts the job and reports {@code reason}; the VM stays on the source. */
+        public static Action giveUp(String reason) {
+            return new Action("abort", reason, h -> { }, Kind.ABORT);
+        }
+
+        /** Switches to post-copy: from now on the only way is forward (recover, never resume the source). */
+        public static Action postCopy(String reason) {
+            return new Action("switch to post-copy", reason, MigrationHandle::startPostCopy, Kind.POST_COPY);
+        }
+    }
+
+    /** What an action means for the engine. */
+    enum Kind {
+        TUNE, POST_COPY, ABORT
     }
 
     /** No intervention: the request's bandwidth and downtime, nothing else. */

@@ -5,6 +5,7 @@ import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.model.JobStats;
 import io.kvmigrate.core.model.MigrationRequest;
 import io.kvmigrate.core.model.VmInfo;
+import io.kvmigrate.core.model.VmState;
 import io.kvmigrate.core.preflight.Mode;
 import io.kvmigrate.core.preflight.Preflight;
 import io.kvmigrate.core.preflight.PreflightReport;
@@ -17,6 +18,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -43,6 +45,7 @@ public final class LiveMigration {
     /** An abort the hypervisor has not acted on within this time is sent again. */
     static final Duration ABORT_RETRY = Duration.ofSeconds(5);
     private java.util.Map<String, String> copyPoolMap; // null: shared storage, verified
+    private volatile String vmName;
 
     public LiveMigration(HostSession source, HostSession target, Clock clock, Scheduler scheduler, EventListener listener,
             Duration pollInterval, ConvergencePolicy policy) {
@@ -64,6 +67,7 @@ public final class LiveMigration {
     public CompletableFuture<MigrationReport> start(MigrationRequest request, Set<String> accepted) {
         Instant startedAt = clock.instant();
         String vm = request.vm();
+        vmName = vm;
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.RESOLVE, "looking up " + vm));
         VmInfo info = source.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, Phase.RESOLVE.label(),
                 source.host().name(), vm, "No VM named '" + vm + "' is defined or running on host '" + source.host().name() + "'.",
@@ -93,8 +97,8 @@ public final class LiveMigration {
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, source.host().name() + " -> " + target.host().name()));
         Instant migrateStart = clock.instant();
-        MigrationOptions options = policy.initialOptions(request);
-        if (copy != null) options = options.withStorageCopy(copy.disks());
+        MigrationOptions planned = policy.initialOptions(request);
+        final MigrationOptions options = copy != null ? planned.withStorageCopy(copy.disks()) : planned;
         MigrationHandle h;
         try {
             h = source.startLiveMigration(vm, target.host(), options);
@@ -109,6 +113,10 @@ public final class LiveMigration {
         if (abortReason.get() != null) h.abort();
         h.completion().whenComplete((ok, err) -> {
             poll.cancel();
+            if (err != null && postCopyStarted && abortReason.get() == null) {
+                recoverPostCopy(request, options, unwrap(err), result, startedAt, migrateStart, last);
+                return;
+            }
             try {
                 if (err == null) {
                     result.complete(finish(request, startedAt, migrateStart, last.get()));
@@ -136,6 +144,12 @@ public final class LiveMigration {
 
     /** Aborts the running migration; the future then fails with CANCELLED once the VM is verified on the source. */
     public void cancel() {
+        if (postCopyStarted) {
+            // The target runs the guest and the source holds only part of its memory: aborting would lose the VM.
+            emit(new MigrationEvent.Decision(clock.instant(), "cancel refused", "post-copy is running: the VM already runs on "
+                    + target.host().name() + " and can only move forward"));
+            return;
+        }
         abort(ErrorCode.CANCELLED, "cancelled by the user");
     }
 
@@ -151,7 +165,8 @@ public final class LiveMigration {
     private void tick(MigrationRequest request, MigrationHandle h, Instant migrateStart, AtomicReference<JobStats> last) {
         try {
             JobStats stats = h.stats();
-            if (stats != JobStats.NONE) {
+            // A job that just ended (aborted, failed) answers with all-zero figures: keep the last real ones.
+            if (stats != JobStats.NONE && stats.memoryTotal() > 0) {
                 last.set(stats);
                 emit(new MigrationEvent.Progress(clock.instant(), stats));
             }
@@ -166,20 +181,129 @@ public final class LiveMigration {
                 }
                 return;
             }
-            if (request.timeout() != null && elapsed.compareTo(request.timeout()) >= 0) {
+            if (!postCopyStarted && request.timeout() != null && elapsed.compareTo(request.timeout()) >= 0) {
                 abort(ErrorCode.TIMEOUT, "timeout of " + request.timeout().toSeconds() + " s reached after "
                         + elapsed.toMillis() + " ms with " + stats.memoryRemaining() / (1 << 20) + " MiB still to send");
                 return;
             }
             if (abortReason.get() == null && stats != JobStats.NONE) {
                 for (ConvergencePolicy.Action a : policy.onStats(stats, elapsed)) {
-                    emit(new MigrationEvent.Decision(clock.instant(), a.describe(), a.reason()));
-                    a.apply(h);
+                    act(a, h);
                 }
             }
         } catch (KvmigrateException e) {
             // Statistics are unavailable in the instant the job ends; completion reports the outcome.
         }
+    }
+
+    // ---- convergence actions (issue 5) ----
+    private volatile String gaveUpBecause;
+    private volatile boolean postCopyStarted;
+
+    /** Applies one policy action; a failing action is reported as a decision and the migration goes on. */
+    private void act(ConvergencePolicy.Action a, MigrationHandle h) {
+        if (a.kind() == ConvergencePolicy.Kind.ABORT) {
+            gaveUpBecause = a.reason();
+            abort(ErrorCode.NOT_CONVERGING, a.reason());
+            return;
+        }
+        emit(new MigrationEvent.Decision(clock.instant(), a.describe(), a.reason()));
+        try {
+            Instant switchAt = clock.instant();
+            a.apply(h);
+            if (a.kind() == ConvergencePolicy.Kind.POST_COPY) {
+                postCopyStarted = true;
+                watchPostCopyResume(h, switchAt);
+            }
+        } catch (KvmigrateException e) {
+            emit(new MigrationEvent.Decision(clock.instant(), a.describe() + " failed", e.getMessage()));
+        }
+    }
+
+    private volatile long postCopyDowntimeMs = -1;
+
+    /**
+     * libvirt keeps no completed-job statistics for a post-copy migration, so the downtime is measured here: from the
+     * switch request (the source's vCPUs stop) until the target reports the VM running. An upper bound by up to one
+     * watch interval plus one round trip.
+     */
+    private void watchPostCopyResume(MigrationHandle h, Instant switchAt) {
+        AtomicReference<Scheduler.Cancellable> watch = new AtomicReference<>();
+        watch.set(scheduler.every(Duration.ofMillis(10), () -> {
+            try {
+                boolean running = target.findVm(vmName).map(v -> v.state() == VmState.RUNNING).orElse(false);
+                Duration waited = Duration.between(switchAt, clock.instant());
+                if (running || h.completion().toCompletableFuture().isDone() || waited.toSeconds() > 60) {
+                    if (running) postCopyDowntimeMs = waited.toMillis();
+                    Scheduler.Cancellable c = watch.get();
+                    if (c != null) c.cancel();
+                }
+            } catch (KvmigrateException e) {
+                // the target is busy with the incoming job; look again
+            }
+        }));
+    }
+
+    /** Attempts to resume an interrupted post-copy forward before giving up, and how far apart. */
+    static final int RECOVERY_ATTEMPTS = 12;
+    static final Duration RECOVERY_INTERVAL = Duration.ofSeconds(5);
+
+    /**
+     * Post-copy was interrupted (link or target hiccup): the guest's memory is split between the hosts and libvirt has
+     * paused it on both. The only safe way is forward: resume the migration (VIR_MIGRATE_POSTCOPY_RESUME), retrying on
+     * the scheduler; never resume the source, whose copy is stale.
+     */
+    private void recoverPostCopy(MigrationRequest request, MigrationOptions options, Throwable cause, CompletableFuture<MigrationReport> result,
+            Instant startedAt, Instant migrateStart, AtomicReference<JobStats> last) {
+        emit(new MigrationEvent.Decision(clock.instant(), "recover post-copy", "post-copy was interrupted (" + cause.getMessage()
+                + "); the source no longer holds a complete copy, so the migration is resumed forward, never the source: up to "
+                + RECOVERY_ATTEMPTS + " attempts, " + RECOVERY_INTERVAL.toSeconds() + " s apart"));
+        java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean();
+        AtomicReference<Scheduler.Cancellable> retry = new AtomicReference<>();
+        AtomicReference<String> lastError = new AtomicReference<>(cause.getMessage());
+        retry.set(scheduler.every(RECOVERY_INTERVAL, () -> {
+            if (result.isDone() || !busy.compareAndSet(false, true)) return;
+            int n = attempts.incrementAndGet();
+            if (n > RECOVERY_ATTEMPTS) {
+                retry.get().cancel();
+                KvmigrateException e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(),
+                        request.vm(), "Post-copy was interrupted and " + RECOVERY_ATTEMPTS + " attempts to resume it forward failed (last: "
+                                + lastError.get() + "). The VM is paused; its memory is split between '" + source.host().name() + "' and '"
+                                + target.host().name() + "'.", "Restore the link between the hosts, then run the same 'kvmigrate migrate'"
+                                + " again to resume forward. Never resume the VM on the source: its memory there is stale.", cause);
+                emit(new MigrationEvent.Failed(clock.instant(), e, placement(request.vm())));
+                result.completeExceptionally(e);
+                return;
+            }
+            try {
+                MigrationHandle resumed = source.resumePostCopy(request.vm(), target.host(), options);
+                handle = resumed;
+                resumed.completion().whenComplete((ok, err) -> {
+                    if (err == null) {
+                        retry.get().cancel();
+                        try {
+                            result.complete(finish(request, startedAt, migrateStart, last.get()));
+                        } catch (RuntimeException e) {
+                            result.completeExceptionally(e);
+                        }
+                    } else {
+                        lastError.set(unwrap(err).getMessage());
+                        emit(new MigrationEvent.Decision(clock.instant(), "recover post-copy failed", "attempt " + n + ": " + lastError.get()));
+                    }
+                    busy.set(false);
+                });
+            } catch (KvmigrateException e) {
+                lastError.set(e.getMessage());
+                emit(new MigrationEvent.Decision(clock.instant(), "recover post-copy failed", "attempt " + n + ": " + e.getMessage()));
+                busy.set(false);
+            }
+        }));
+    }
+
+    /** True once the policy switched the job to post-copy: the source copy is no longer complete. */
+    public boolean postCopyStarted() {
+        return postCopyStarted;
     }
 
     private MigrationReport finish(MigrationRequest request, Instant startedAt, Instant migrateStart, JobStats lastSeen) {
@@ -191,11 +315,13 @@ public final class LiveMigration {
                     "The hypervisor reported success but the VM is " + placement + ".",
                     "Inspect both hosts with 'kvmigrate vms'; do not start a second copy.");
         }
-        JobStats done = target.completedJobStats(request.vm()).orElse(lastSeen);
+        Optional<JobStats> completed = target.completedJobStats(request.vm());
+        JobStats done = completed.orElse(lastSeen);
+        long downtime = completed.isEmpty() && postCopyStarted ? postCopyDowntimeMs : done.downtimeMs();
         long migrationMs = done.elapsedMs() > 0 ? done.elapsedMs() : Duration.between(migrateStart, migrateEnd).toMillis();
         Instant finishedAt = clock.instant();
         MigrationReport report = new MigrationReport(request.vm(), source.host().name(), target.host().name(), startedAt, finishedAt,
-                Duration.between(startedAt, finishedAt).toMillis(), migrationMs, done.downtimeMs(),
+                Duration.between(startedAt, finishedAt).toMillis(), migrationMs, downtime,
                 done.dataProcessed() > 0 ? done.dataProcessed() : lastSeen.dataProcessed(),
                 done.memoryTotal() > 0 ? done.memoryTotal() : lastSeen.memoryTotal(),
                 Math.max(done.iteration(), lastSeen.iteration()), done, placement);
@@ -223,6 +349,11 @@ public final class LiveMigration {
             e = new KvmigrateException(ErrorCode.TIMEOUT, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration did not finish within " + request.timeout().toSeconds() + " s and was aborted" + progress + ". " + where,
                     "The guest dirties memory faster than the link carries it: raise --bandwidth or --max-downtime, or give a longer --timeout.", err);
+        } else if (reason == ErrorCode.NOT_CONVERGING) {
+            e = new KvmigrateException(ErrorCode.NOT_CONVERGING, Phase.MIGRATE.label(), source.host().name(), request.vm(),
+                    "Migration aborted by the convergence policy: " + gaveUpBecause + progress + ". " + where,
+                    "Give a higher --bandwidth or --max-downtime, migrate when the guest is less busy, or use --policy finish"
+                            + " (post-copy).", err);
         } else if (reason == ErrorCode.CANCELLED) {
             e = new KvmigrateException(ErrorCode.CANCELLED, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration cancelled" + progress + ". " + where, "Run the same command again when ready.", err);

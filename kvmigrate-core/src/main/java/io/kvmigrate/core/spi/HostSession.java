@@ -86,6 +86,22 @@ public interface HostSession extends AutoCloseable {
     /** Opens an upload that overwrites the volume's file content from its start. */
     VolumeUpload uploadVolume(String path, boolean sparse);
 
+    /**
+     * Starts the hypervisor's measurement of how fast a running VM dirties its memory, over {@code seconds}; returns
+     * at once. Uses dirty logging (dirty-bitmap mode), which counts every written page and slows the guest as a
+     * migration would, so the figure is the one a migration will see.
+     */
+    void startDirtyRateMeasurement(String vm, int seconds);
+
+    /** The VM's latest finished dirty-rate measurement; empty while one is running or none was made. */
+    Optional<io.kvmigrate.core.model.DirtyRate> lastDirtyRate(String vm);
+
+    /**
+     * Resumes an interrupted post-copy migration of {@code vm} to {@code target} (forward: the target keeps running the
+     * guest, the source sends what the target still lacks); returns at once.
+     */
+    MigrationHandle resumePostCopy(String vm, io.kvmigrate.core.model.HostRef target, MigrationOptions options);
+
     @Override
     void close();
 

@@ -1,0 +1,49 @@
+package io.kvmigrate.cli;
+
+import io.kvmigrate.core.config.HostRegistry;
+import io.kvmigrate.core.plan.Plan;
+import io.kvmigrate.core.plan.PolicyKind;
+import io.kvmigrate.libvirt.LibvirtConnector;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code kvmigrate plan VM --from H --to H}: measure the guest, predict the migration, name the strategy. */
+@Command(name = "plan", description = "Measure a running VM's dirty rate and memory, predict a live migration and name the strategy.")
+final class PlanCommand implements Callable<Integer>, Main.JsonCapable {
+    @Spec CommandSpec spec;
+    @Parameters(index = "0", paramLabel = "VM", description = "VM name.") String vm;
+    @Option(names = "--from", required = true, paramLabel = "HOST", description = "Source: registered host name or libvirt URI.") String from;
+    @Option(names = "--to", required = true, paramLabel = "HOST", description = "Target: registered host name or libvirt URI.") String to;
+    @Option(names = "--bandwidth", paramLabel = "MiB/s", description = "Bandwidth cap in MiB/s (default: assume a 10 GbE link).") long bandwidth;
+    @Option(names = "--max-downtime", paramLabel = "ms", description = "Most downtime the policy may allow (default 300).") long maxDowntime;
+    @Option(names = "--policy", defaultValue = "safe", paramLabel = "plain|safe|finish", description = "Convergence policy (default ${DEFAULT-VALUE}).") String policy;
+    @Option(names = "--json", description = "Print one JSON object, nothing else.") boolean json;
+
+    @Override
+    public boolean json() {
+        return json;
+    }
+
+    @Override
+    public Integer call() {
+        HostRegistry registry = HostRegistry.fromEnvironment();
+        PolicyKind kind = MigrateCommand.policyKind(policy);
+        Plan p = Planning.plan(new LibvirtConnector(), vm, registry.resolve(from), registry.resolve(to), bandwidth, maxDowntime, kind);
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            var root = Output.JSON.createObjectNode();
+            root.put("ok", true);
+            root.put("vm", vm);
+            root.set("plan", Planning.json(p));
+            Output.printJson(out, root);
+        } else {
+            Planning.print(out, p);
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,62 @@
+package io.kvmigrate.cli;
+
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.engine.ConvergencePolicy;
+import io.kvmigrate.core.engine.StagedConvergencePolicy;
+import io.kvmigrate.core.model.JobStats;
+import io.kvmigrate.core.model.MigrationRequest;
+import io.kvmigrate.core.plan.Plan;
+import io.kvmigrate.core.spi.MigrationOptions;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
+
+/**
+ * The policy of a plan that is still being measured: the guest's dirty rate is measured while the engine resolves,
+ * checks and verifies storage, so the measurement costs the user little extra time. The engine asks for the start
+ * options only after those steps; that is where this waits for the plan.
+ */
+final class PlannedPolicy implements ConvergencePolicy {
+    private final CompletableFuture<Plan> plan;
+    private final Consumer<Plan> onPlan;
+    private final boolean compress;
+    private final int parallel;
+    private volatile ConvergencePolicy delegate;
+    private volatile Plan resolved;
+
+    PlannedPolicy(CompletableFuture<Plan> plan, Consumer<Plan> onPlan, boolean compress, int parallel) {
+        this.plan = plan;
+        this.onPlan = onPlan;
+        this.compress = compress;
+        this.parallel = parallel;
+    }
+
+    @Override
+    public MigrationOptions initialOptions(MigrationRequest request) {
+        Plan p;
+        try {
+            p = plan.join();
+        } catch (CompletionException e) {
+            throw e.getCause() instanceof KvmigrateException k ? k
+                    : new KvmigrateException(ErrorCode.INTERNAL, "plan", request.source().name(), request.vm(), String.valueOf(e.getCause()), null, e);
+        }
+        resolved = p;
+        onPlan.accept(p);
+        delegate = StagedConvergencePolicy.forPlan(p, StagedConvergencePolicy.Settings.defaults(), compress, parallel);
+        return delegate.initialOptions(request);
+    }
+
+    @Override
+    public List<Action> onStats(JobStats stats, Duration elapsed) {
+        ConvergencePolicy d = delegate;
+        return d == null ? List.of() : d.onStats(stats, elapsed);
+    }
+
+    /** The plan, once measured; null before (or when the migration failed before the start options). */
+    Plan plan() {
+        return resolved;
+    }
+}

@@ -1,0 +1,124 @@
+package io.kvmigrate.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.engine.ExecutorScheduler;
+import io.kvmigrate.core.model.HostFacts;
+import io.kvmigrate.core.model.HostRef;
+import io.kvmigrate.core.plan.Calibration;
+import io.kvmigrate.core.plan.GuestProbe;
+import io.kvmigrate.core.plan.GuestProfile;
+import io.kvmigrate.core.plan.Plan;
+import io.kvmigrate.core.plan.Planner;
+import io.kvmigrate.core.plan.PolicyKind;
+import io.kvmigrate.core.spi.HostSession;
+import io.kvmigrate.core.spi.HypervisorConnector;
+import java.io.PrintWriter;
+import java.time.Clock;
+import java.util.Locale;
+import java.util.concurrent.CompletionException;
+
+/** Measures a guest and plans its migration, for {@code plan}, {@code migrate} and {@code bench}. */
+final class Planning {
+    /** Usable bandwidth assumed when no cap is given: a 10 GbE link. */
+    static final long ASSUMED_LINK_MIBPS = 1180;
+    /** libvirt's default downtime limit. */
+    static final long DEFAULT_DOWNTIME_MS = 300;
+    /** Dirty-rate measurement period: QEMU 7.2's shortest (whole seconds only); the user waits for it before the start. */
+    static final int DIRTY_RATE_SECONDS = 1;
+    /** QEMU gained post-copy in 2.6 (encoded as libvirt does). */
+    static final long POSTCOPY_QEMU = 2_006_000;
+
+    private Planning() {
+    }
+
+    /** The downtime limit a migration starts with: libvirt's default, or the user's maximum when that is lower. */
+    static long initialDowntime(long maxDowntimeMs) {
+        return maxDowntimeMs > 0 ? Math.min(DEFAULT_DOWNTIME_MS, maxDowntimeMs) : DEFAULT_DOWNTIME_MS;
+    }
+
+    static Plan plan(HypervisorConnector connector, String vm, HostRef from, HostRef to, long bandwidthMiBps, long maxDowntimeMs,
+            PolicyKind policy) {
+        try (HostSession source = connector.open(from); HostSession target = connector.open(to);
+             ExecutorScheduler scheduler = new ExecutorScheduler()) {
+            boolean assumed = bandwidthMiBps <= 0;
+            long bps = (assumed ? ASSUMED_LINK_MIBPS : bandwidthMiBps) << 20;
+            // Plain never raises the limit, so the user's value is the limit from the start (as before policies existed).
+            long initial = policy == PolicyKind.PLAIN && maxDowntimeMs > 0 ? maxDowntimeMs : initialDowntime(maxDowntimeMs);
+            long max = maxDowntimeMs > 0 ? maxDowntimeMs : initial;
+            Planner planner = new Planner(Calibration.lab());
+            var measuring = new GuestProbe(Clock.systemUTC(), scheduler, 64, DIRTY_RATE_SECONDS)
+                    .measure(source, vm, nonZero -> planner.dirtyRateIrrelevant(nonZero, bps, initial));
+            // while the hypervisor measures
+            HostFacts sf = source.facts();
+            HostFacts tf = target.facts();
+            GuestProfile g;
+            try {
+                g = measuring.join();
+            } catch (CompletionException e) {
+                throw e.getCause() instanceof KvmigrateException k ? k
+                        : new KvmigrateException(ErrorCode.INTERNAL, "plan", from.name(), vm, String.valueOf(e.getCause()), null, e);
+            }
+            boolean postCopy = sf.hypervisorVersion() >= POSTCOPY_QEMU && tf.hypervisorVersion() >= POSTCOPY_QEMU;
+            return planner.plan(g, bps, assumed, initial, max, policy, postCopy);
+        }
+    }
+
+    static void print(PrintWriter out, Plan p) {
+        var o = p.plainPreCopy();
+        out.println("Plan (policy " + p.policy().label() + "): " + p.strategy().label());
+        for (String r : p.reasons()) out.println("  - " + r);
+        out.println("  plain pre-copy: " + (o.converges() ? String.format(Locale.ROOT, "converges in %d pass(es), %s, downtime %d ms",
+                o.passes(), Output.seconds(o.totalMs()), o.downtimeMs()) : "does not converge"));
+        out.println("  expected: " + (p.expectedToComplete() ? "completes in about " + Output.seconds(p.expectedTotalMs())
+                + (p.expectedDowntimeMs() >= 0 ? ", downtime about " + p.expectedDowntimeMs() + " ms" : "") : "does not complete")
+                + "; physical floor " + Output.seconds(p.floorMs()) + "; auto-converge " + (p.autoConverge() ? "on" : "off")
+                + ", post-copy " + (p.postCopy() ? "allowed" : "off"));
+        out.flush();
+    }
+
+    /** One line: what plain pre-copy would do and what the strategy is expected to do. */
+    static String expectation(Plan p) {
+        var o = p.plainPreCopy();
+        return "plain pre-copy " + (o.converges() ? String.format(Locale.ROOT, "converges in %d pass(es)", o.passes()) : "does not converge")
+                + "; expected: " + (p.expectedToComplete() ? "completes in about " + Output.seconds(p.expectedTotalMs())
+                + (p.expectedDowntimeMs() >= 0 ? ", downtime about " + p.expectedDowntimeMs() + " ms" : "") : "does not complete")
+                + "; physical floor " + Output.seconds(p.floorMs()) + "; auto-converge " + (p.autoConverge() ? "on" : "off")
+                + ", post-copy " + (p.postCopy() ? "allowed" : "off");
+    }
+
+    static ObjectNode json(Plan p) {
+        ObjectNode n = Output.JSON.createObjectNode();
+        n.put("policy", p.policy().label());
+        n.put("strategy", p.strategy().name());
+        n.put("strategyText", p.strategy().label());
+        n.put("memoryBytes", p.guest().memoryBytes());
+        n.put("nonZeroBytes", p.guest().nonZeroBytes());
+        n.put("dirtyRateBps", p.guest().dirtyRateBps());
+        n.put("dirtyRateSaturated", p.guest().dirtyRateSaturated());
+        n.put("bandwidthBps", p.bandwidthBps());
+        n.put("bandwidthAssumed", p.bandwidthAssumed());
+        n.put("initialDowntimeMs", p.initialDowntimeMs());
+        n.put("maxDowntimeMs", p.maxDowntimeMs());
+        n.put("plainPreCopyConverges", p.plainPreCopy().converges());
+        n.put("plainPreCopyTotalMs", p.plainPreCopy().totalMs());
+        n.put("plainPreCopyDowntimeMs", p.plainPreCopy().downtimeMs());
+        n.put("plainPreCopyPasses", p.plainPreCopy().passes());
+        n.put("expectedToComplete", p.expectedToComplete());
+        n.put("expectedTotalMs", p.expectedTotalMs());
+        n.put("expectedDowntimeMs", p.expectedDowntimeMs());
+        n.put("floorMs", p.floorMs());
+        n.put("autoConverge", p.autoConverge());
+        n.put("postCopy", p.postCopy());
+        var r = n.putArray("reasons");
+        p.reasons().forEach(r::add);
+        return n;
+    }
+
+    /** "+12%" style error of actual against predicted. */
+    static String error(long predicted, long actual) {
+        if (predicted <= 0) return "n/a";
+        return String.format(Locale.ROOT, "%+.0f%%", (actual - predicted) * 100.0 / predicted);
+    }
+}

@@ -1,0 +1,258 @@
+package io.kvmigrate.core.engine;
+
+import io.kvmigrate.core.model.JobStats;
+import io.kvmigrate.core.model.MigrationRequest;
+import io.kvmigrate.core.plan.Plan;
+import io.kvmigrate.core.plan.PolicyKind;
+import io.kvmigrate.core.spi.MigrationOptions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The {@code safe} and {@code finish} policies: pre-copy, and when it stalls escalate one stage at a time: raise the
+ * downtime limit (up to the user's maximum), then let the guest be throttled (auto-converge), then abort ({@code safe})
+ * or switch to post-copy ({@code finish}).
+ *
+ * <p><b>Stalled</b> means: past the first pass, the expected downtime is above the current limit, and one of
+ * <ul>
+ *   <li>the guest dirties at least {@code rateRatio} of what is sent, continuously for {@code rateWindow};</li>
+ *   <li>none of the last {@code stallPasses} passes carried 10% less than the pass before it (a pass's volume is the
+ *       remaining it starts with);</li>
+ *   <li>no pass smaller than the smallest so far for {@code noProgressWindow}.</li>
+ * </ul>
+ * After every escalation the observation starts over, so each stage gets its own chance. All time comes from the
+ * {@code elapsed} the engine passes in; this class never reads a clock. Not thread-safe: the engine polls from one thread.
+ *
+ * <p>Auto-converge and post-copy are fixed when the migration starts (QEMU accepts those capabilities only before it):
+ * the {@link Plan} decides. When the plan predicted convergence, auto-converge stays off so a guest that converges is
+ * never throttled; if it stalls anyway the throttle stage is skipped with a decision saying so.
+ */
+public final class StagedConvergencePolicy implements ConvergencePolicy {
+
+    /** Thresholds of the stall detection. */
+    public record Settings(double rateRatio, Duration rateWindow, int stallPasses, Duration noProgressWindow, int throttlePasses,
+            Duration throttleWindow) {
+        public static Settings defaults() {
+            return new Settings(0.9, Duration.ofSeconds(3), 2, Duration.ofSeconds(15), 2, Duration.ofSeconds(30));
+        }
+    }
+
+    private enum Stage { PRE_COPY, THROTTLE, LAST_RESORT, DONE }
+
+    private final PolicyKind kind;
+    private final Settings settings;
+    private final boolean autoConverge;
+    private final boolean postCopy;
+    private final long initialDowntimeMs;
+    private final long maxDowntimeMs;
+    private final boolean compressed;
+    private final int parallel;
+
+    private Stage stage = Stage.PRE_COPY;
+    private long limitMs;
+    private long lastThrottle;
+    // observation window, reset after every escalation
+    private long windowStartIteration = -1;
+    private Duration windowStart = Duration.ZERO;
+    private long currentIteration = -1;
+    private long currentPeak;
+    private final List<Long> passPeaks = new ArrayList<>();
+    private Duration rateSince;
+    private long bestPeak = Long.MAX_VALUE;
+    private Duration bestPeakAt = Duration.ZERO;
+
+    public StagedConvergencePolicy(PolicyKind kind, Settings settings, boolean autoConverge, boolean postCopy, long initialDowntimeMs,
+            long maxDowntimeMs, boolean compressed, int parallel) {
+        if (kind == PolicyKind.PLAIN) throw new IllegalArgumentException("plain is ConvergencePolicy.PLAIN");
+        this.kind = kind;
+        this.settings = settings;
+        this.autoConverge = autoConverge;
+        this.postCopy = postCopy && kind == PolicyKind.FINISH;
+        this.initialDowntimeMs = initialDowntimeMs;
+        this.maxDowntimeMs = Math.max(initialDowntimeMs, maxDowntimeMs);
+        this.compressed = compressed;
+        this.parallel = parallel;
+        this.limitMs = initialDowntimeMs;
+    }
+
+    /** The policy a plan calls for; {@code plain} plans get {@link ConvergencePolicy#PLAIN} semantics with the plan's options. */
+    public static ConvergencePolicy forPlan(Plan plan, Settings settings, boolean compressed, int parallel) {
+        if (plan.policy() == PolicyKind.PLAIN) {
+            return new ConvergencePolicy() {
+                @Override
+                public MigrationOptions initialOptions(MigrationRequest r) {
+                    return new MigrationOptions(r.bandwidthMiBps(), plan.initialDowntimeMs(), true, false, false, compressed, parallel);
+                }
+
+                @Override
+                public List<Action> onStats(JobStats stats, Duration elapsed) {
+                    return List.of();
+                }
+            };
+        }
+        return new StagedConvergencePolicy(plan.policy(), settings, plan.autoConverge(), plan.postCopy(), plan.initialDowntimeMs(),
+                plan.maxDowntimeMs(), compressed, parallel);
+    }
+
+    @Override
+    public MigrationOptions initialOptions(MigrationRequest r) {
+        return new MigrationOptions(r.bandwidthMiBps(), initialDowntimeMs, true, autoConverge, postCopy, compressed, parallel);
+    }
+
+    /** The downtime limit now in force. */
+    public long currentLimitMs() {
+        return limitMs;
+    }
+
+    @Override
+    public List<Action> onStats(JobStats s, Duration elapsed) {
+        List<Action> out = new ArrayList<>();
+        if (stage == Stage.DONE) return out;
+        if (s.autoConvergeThrottle() > lastThrottle) {
+            lastThrottle = s.autoConvergeThrottle();
+            out.add(new Action("throttle at " + lastThrottle + "%", "QEMU's auto-converge slows the guest's vCPUs while dirty pages outpace"
+                    + " the link (" + mibs(s.dirtyRateBps()) + " dirtied vs " + mibs(s.memoryBps()) + " sent)", h -> { }));
+        }
+        observe(s, elapsed);
+        String stall = stalled(s, elapsed);
+        if (stall == null) return out;
+        switch (stage) {
+            case PRE_COPY -> escalateDowntime(s, elapsed, stall, out);
+            case THROTTLE -> lastResort(s, stall, out);
+            default -> { }
+        }
+        return out;
+    }
+
+    private void escalateDowntime(JobStats s, Duration elapsed, String stall, List<Action> out) {
+        long needed = neededDowntimeMs(s);
+        if (limitMs < maxDowntimeMs && needed <= maxDowntimeMs) {
+            long next = Math.min(maxDowntimeMs, Math.max(limitMs * 2, needed + needed / 4));
+            long from = limitMs;
+            limitMs = next;
+            out.add(new Action("raise downtime limit to " + next + " ms", "stalled (" + stall + "); " + mib(Math.max(currentPeak, s.memoryRemaining()))
+                    + " per pass needs about " + needed + " ms, limit was " + from + " ms, --max-downtime " + maxDowntimeMs + " ms",
+                    h -> h.setMaxDowntime(next)));
+            restart(s, elapsed);
+            return;
+        }
+        String downtimeNote = limitMs >= maxDowntimeMs ? "downtime limit already at --max-downtime " + maxDowntimeMs + " ms"
+                : "raising the downtime limit cannot help: " + mib(Math.max(currentPeak, s.memoryRemaining())) + " per pass needs about " + needed
+                        + " ms, above --max-downtime " + maxDowntimeMs + " ms";
+        stage = Stage.THROTTLE;
+        restart(s, elapsed);
+        if (autoConverge) {
+            out.add(new Action("throttle the guest", "stalled (" + stall + "); " + downtimeNote + "; auto-converge (enabled at start) "
+                    + (lastThrottle > 0 ? "is throttling at " + lastThrottle + "%" : "throttles the vCPUs") + ", watching "
+                    + settings.throttlePasses() + " more pass(es)", h -> { }));
+        } else {
+            out.add(new Action("throttle not available", "stalled (" + stall + "); " + downtimeNote + "; auto-converge was left off at"
+                    + " start because the plan predicted convergence, and QEMU cannot enable it mid-job", h -> { }));
+            lastResort(s, "stalled, nothing left to try in pre-copy", out);
+        }
+    }
+
+    private void lastResort(JobStats s, String stall, List<Action> out) {
+        stage = Stage.DONE;
+        String state = mib(s.memoryRemaining()) + " left, dirty " + mibs(s.dirtyRateBps()) + " vs sent " + mibs(s.memoryBps())
+                + (lastThrottle > 0 ? ", throttle " + lastThrottle + "%" : "") + ", expected downtime " + expectedDowntimeMs(s)
+                + " ms > limit " + limitMs + " ms";
+        if (postCopy) {
+            out.add(Action.postCopy("still stalled after throttling (" + stall + "; " + state + "): the guest moves to the target now"
+                    + " and pulls the remaining pages; downtime is one short pause"));
+        } else {
+            out.add(Action.giveUp("pre-copy cannot converge within --max-downtime " + maxDowntimeMs + " ms (" + stall + "; " + state
+                    + ")" + (kind == PolicyKind.FINISH ? "; post-copy is not available on both hosts" : "")));
+        }
+    }
+
+    /** Tracks passes and lows of the remaining for the current observation window. */
+    private void observe(JobStats s, Duration elapsed) {
+        if (windowStartIteration < 0) restart(s, elapsed);
+        if (s.iteration() != currentIteration) {
+            // A pass's volume is its peak: what it starts with (the pages dirtied during the pass before). Its low is
+            // meaningless: every pass runs down to nearly nothing before the next dirty-bitmap sync refills it.
+            if (currentIteration > windowStartIteration && currentIteration >= 2) {
+                passPeaks.add(currentPeak);
+                if (currentPeak < bestPeak - bestPeak / 100) {
+                    bestPeak = currentPeak;
+                    bestPeakAt = elapsed;
+                }
+            }
+            currentIteration = s.iteration();
+            currentPeak = s.memoryRemaining();
+        } else {
+            currentPeak = Math.max(currentPeak, s.memoryRemaining());
+        }
+        boolean outpaced = s.iteration() >= 2 && s.memoryBps() > 0 && s.dirtyRateBps() >= settings.rateRatio() * s.memoryBps();
+        if (!outpaced) {
+            rateSince = null;
+        } else if (rateSince == null) {
+            rateSince = elapsed;
+        }
+    }
+
+    /** Why the migration counts as stalled now, or null. */
+    private String stalled(JobStats s, Duration elapsed) {
+        if (s.iteration() < 2 || expectedDowntimeMs(s) <= limitMs) return null;
+        if (stage == Stage.THROTTLE) {
+            // The throttle stage gets its own budget: QEMU raises the throttle once per pass while the job is stalled.
+            if (passPeaks.size() >= settings.throttlePasses()) return settings.throttlePasses() + " pass(es) under throttle without converging";
+            if (elapsed.minus(windowStart).compareTo(settings.throttleWindow()) >= 0) {
+                return "no convergence after " + settings.throttleWindow().toSeconds() + " s of throttling";
+            }
+            return null;
+        }
+        if (rateSince != null && elapsed.minus(rateSince).compareTo(settings.rateWindow()) >= 0) {
+            return String.format(Locale.ROOT, "dirtying %s while sending %s for %d s", mibs(s.dirtyRateBps()), mibs(s.memoryBps()),
+                    elapsed.minus(rateSince).toSeconds());
+        }
+        int n = settings.stallPasses();
+        if (passPeaks.size() > n) {
+            boolean shrinking = false;
+            for (int i = passPeaks.size() - n; i < passPeaks.size(); i++) {
+                if (passPeaks.get(i) < passPeaks.get(i - 1) * 0.9) shrinking = true;
+            }
+            if (!shrinking) return "passes stopped shrinking: the last " + n + " each carried about " + mib(passPeaks.get(passPeaks.size() - 1));
+        }
+        Duration since = elapsed.minus(bestPeakAt.compareTo(windowStart) > 0 ? bestPeakAt : windowStart);
+        if (since.compareTo(settings.noProgressWindow()) >= 0) {
+            return "no pass smaller than the best so far for " + since.toSeconds() + " s";
+        }
+        return null;
+    }
+
+    private void restart(JobStats s, Duration elapsed) {
+        windowStartIteration = s.iteration();
+        windowStart = elapsed;
+        passPeaks.clear();
+        rateSince = null;
+        bestPeak = Long.MAX_VALUE;
+        bestPeakAt = elapsed;
+    }
+
+    private static long expectedDowntimeMs(JobStats s) {
+        if (s.downtimeMs() > 0) return s.downtimeMs();
+        return s.memoryBps() > 0 ? s.memoryRemaining() * 1000 / s.memoryBps() : Long.MAX_VALUE;
+    }
+
+    /**
+     * The downtime that would let the job switch over: what a pass starts with (the pages dirtied during the previous
+     * pass, which is what is left after the next dirty-bitmap sync) over what is sent per second. Mid-pass the
+     * remaining looks smaller only because the pages dirtied meanwhile are not counted yet.
+     */
+    private long neededDowntimeMs(JobStats s) {
+        long left = Math.max(currentPeak, s.memoryRemaining());
+        return s.memoryBps() > 0 ? left * 1000 / s.memoryBps() : expectedDowntimeMs(s);
+    }
+
+    private static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
+    }
+
+    private static String mibs(long bps) {
+        return String.format(Locale.ROOT, "%.0f MiB/s", bps / 1048576.0);
+    }
+}

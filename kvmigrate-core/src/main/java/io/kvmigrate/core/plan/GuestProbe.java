@@ -1,0 +1,125 @@
+package io.kvmigrate.core.plan;
+
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.engine.Scheduler;
+import io.kvmigrate.core.model.DirtyRate;
+import io.kvmigrate.core.model.VmInfo;
+import io.kvmigrate.core.spi.HostSession;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Measures a running guest for the {@link Planner}: how much of its RAM is non-zero (by reading a fixed, seeded sample
+ * of 64 KiB chunks of guest physical memory through the hypervisor) and how fast it dirties memory (the hypervisor's
+ * dirty-rate measurement with dirty logging on, so the guest is slowed as a migration would slow it).
+ *
+ * <p>The dirty-rate figure counts distinct pages written in the period; a guest that rewrites its whole working set
+ * within the period saturates it. When the measured bytes reach 90% of the non-zero RAM the profile says so
+ * ({@link GuestProfile#dirtyRateSaturated()}): the true rate is at least the figure.
+ */
+public final class GuestProbe {
+    static final int CHUNK = 65536;
+    static final long LOW_RAM_END = 3L << 30;
+    static final long HIGH_RAM_START = 4L << 30;
+
+    private final Clock clock;
+    private final Scheduler scheduler;
+    private final int chunks;
+    private final int seconds;
+
+    /**
+     * @param chunks number of 64 KiB chunks read for the non-zero estimate (16 pages each)
+     * @param seconds dirty-rate measurement period (QEMU 7.2 takes whole seconds)
+     */
+    public GuestProbe(Clock clock, Scheduler scheduler, int chunks, int seconds) {
+        this.clock = clock;
+        this.scheduler = scheduler;
+        this.chunks = chunks;
+        this.seconds = seconds;
+    }
+
+    /** Samples memory, then measures the dirty rate; the future completes when the hypervisor has the figure. */
+    public CompletableFuture<GuestProfile> measure(HostSession host, String vm) {
+        return measure(host, vm, nonZero -> false);
+    }
+
+    /**
+     * As {@link #measure(HostSession, String)}, but when {@code rateIrrelevant} says the sampled non-zero memory is so
+     * small that no dirty rate could keep pre-copy from converging, completes at once without measuring the rate (a
+     * second saved on every small migration): the profile then carries rate 0 marked saturated, i.e. "any rate".
+     */
+    public CompletableFuture<GuestProfile> measure(HostSession host, String vm, java.util.function.LongPredicate rateIrrelevant) {
+        VmInfo info = host.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, "plan", host.host().name(), vm,
+                "No VM named '" + vm + "' on host '" + host.host().name() + "'.", "List VMs with 'kvmigrate vms --host " + host.host().name() + "'."));
+        if (!info.state().isActive()) {
+            throw new KvmigrateException(ErrorCode.VM_NOT_RUNNING, "plan", host.host().name(), vm, "VM '" + vm + "' is not running: there is"
+                    + " no dirty rate to measure.", "Start it first.");
+        }
+        long memory = info.spec().memoryKiB() * 1024;
+        long nonZero = nonZeroBytes(host, vm, memory);
+        if (rateIrrelevant.test(nonZero)) {
+            return CompletableFuture.completedFuture(new GuestProfile(memory, nonZero, 0, true, chunks * (CHUNK / 4096)));
+        }
+        long previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
+        host.startDirtyRateMeasurement(vm, seconds);
+        Instant deadline = clock.instant().plusSeconds(seconds + 10L);
+        CompletableFuture<GuestProfile> result = new CompletableFuture<>();
+        AtomicReference<Scheduler.Cancellable> poll = new AtomicReference<>();
+        poll.set(scheduler.every(Duration.ofMillis(100), () -> {
+            if (result.isDone()) return;
+            try {
+                Optional<DirtyRate> r = host.lastDirtyRate(vm).filter(d -> d.startTime() != previousStart);
+                if (r.isPresent()) {
+                    long bps = r.get().mibPerSecond() << 20;
+                    boolean saturated = bps * r.get().periodSeconds() >= nonZero * 9 / 10;
+                    result.complete(new GuestProfile(memory, nonZero, bps, saturated, chunks * (CHUNK / 4096)));
+                } else if (clock.instant().isAfter(deadline)) {
+                    result.completeExceptionally(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, "plan", host.host().name(), vm,
+                            "Tried to measure the dirty rate but failed because the hypervisor gave no result within " + (seconds + 10)
+                                    + " s.", "Check that the VM runs under QEMU 5.1 or later."));
+                }
+            } catch (RuntimeException e) {
+                result.completeExceptionally(e);
+            }
+        }));
+        result.whenComplete((p, e) -> poll.get().cancel());
+        return result;
+    }
+
+    /** Estimates non-zero RAM from a seeded sample of chunks spread over the guest's RAM (low RAM, then above 4 GiB). */
+    long nonZeroBytes(HostSession host, String vm, long memory) {
+        if (chunks <= 0 || memory < CHUNK) return memory;
+        Random random = new Random(0x6b766d);
+        long slots = memory / CHUNK;
+        int nonZeroPages = 0;
+        int pages = 0;
+        for (int i = 0; i < chunks; i++) {
+            long offset = (long) (random.nextDouble() * slots) * CHUNK;
+            long address = offset < LOW_RAM_END ? offset : HIGH_RAM_START + (offset - LOW_RAM_END);
+            byte[] data;
+            try {
+                data = host.peekPhysicalMemory(vm, address, CHUNK);
+            } catch (KvmigrateException e) {
+                data = null; // a hole in the guest's address map: count it as non-zero, the safe side
+            }
+            for (int p = 0; p < CHUNK; p += 4096) {
+                pages++;
+                if (data == null || !zero(data, p, 4096)) nonZeroPages++;
+            }
+        }
+        return Math.round((double) memory * nonZeroPages / pages);
+    }
+
+    private static boolean zero(byte[] b, int from, int len) {
+        for (int i = from; i < from + len; i++) {
+            if (b[i] != 0) return false;
+        }
+        return true;
+    }
+}

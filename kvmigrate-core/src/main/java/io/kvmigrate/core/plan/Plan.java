@@ -1,0 +1,40 @@
+package io.kvmigrate.core.plan;
+
+import java.util.List;
+
+/**
+ * What kvmigrate will do and what it expects: the plain pre-copy prediction, the strategy the chosen policy
+ * implies, the options fixed at start (auto-converge and post-copy cannot be turned on mid-job) and why.
+ *
+ * @param plainPreCopy plain pre-copy at the initial downtime limit: the converges/does-not-converge call
+ * @param expectedTotalMs wall time of the migrate step expected with the strategy; -1 when it is expected not to finish
+ * @param expectedDowntimeMs downtime expected with the strategy; -1 when it is expected not to finish
+ * @param expectedToComplete whether the strategy is expected to complete (false: runs forever for plain, aborts for safe)
+ */
+public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boolean bandwidthAssumed, long initialDowntimeMs,
+        long maxDowntimeMs, PreCopyModel.Outcome plainPreCopy, Strategy strategy, boolean autoConverge, boolean postCopy,
+        long expectedTotalMs, long expectedDowntimeMs, boolean expectedToComplete, long floorMs, List<String> reasons) {
+
+    public Plan {
+        reasons = List.copyOf(reasons);
+    }
+
+    /** The strategy, named for people. */
+    public enum Strategy {
+        PRE_COPY("pre-copy"),
+        PRE_COPY_RAISED_DOWNTIME("pre-copy, downtime limit raised"),
+        AUTO_CONVERGE("pre-copy, then throttle the guest (auto-converge), abort if still stalled"),
+        POST_COPY("pre-copy, then post-copy"),
+        UNBOUNDED("plain pre-copy without intervention: does not finish");
+
+        private final String label;
+
+        Strategy(String label) {
+            this.label = label;
+        }
+
+        public String label() {
+            return label;
+        }
+    }
+}

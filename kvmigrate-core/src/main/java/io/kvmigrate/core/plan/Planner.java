@@ -1,0 +1,117 @@
+package io.kvmigrate.core.plan;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Chooses the strategy for a measured guest, a link and a policy, and predicts its outcome with {@link PreCopyModel}.
+ * The choice that matters most is made here because it cannot be made later: auto-converge and post-copy are
+ * capabilities QEMU only accepts before the migration starts.
+ */
+public final class Planner {
+    /** Passes the policy lets pass while stalled before it moves on (see {@code StagedConvergencePolicy.Settings}). */
+    static final int STALL_PASSES_BEFORE_ESCALATION = 2;
+
+    /** How much busier than measured a guest may get before a plan counts as having a thin margin. */
+    static final double MARGIN = 1.3;
+
+    private final Calibration calibration;
+
+    public Planner(Calibration calibration) {
+        this.calibration = calibration;
+    }
+
+    /**
+     * Plans one migration.
+     *
+     * @param bandwidthBps usable bandwidth, bytes/s (the cap, or the assumed link speed when {@code assumed})
+     * @param initialDowntimeMs the downtime limit the migration starts with
+     * @param maxDowntimeMs the most the policy may raise it to (the user's limit)
+     * @param postCopySupported both hypervisors can do post-copy
+     */
+    public Plan plan(GuestProfile g, long bandwidthBps, boolean assumed, long initialDowntimeMs, long maxDowntimeMs, PolicyKind policy,
+            boolean postCopySupported) {
+        long max = Math.max(initialDowntimeMs, maxDowntimeMs);
+        PreCopyModel.Outcome plain = PreCopyModel.simulate(g, bandwidthBps, initialDowntimeMs, calibration);
+        long floor = PreCopyModel.floorMs(g, bandwidthBps);
+        List<String> why = new ArrayList<>();
+        boolean unmeasured = g.dirtyRateSaturated() && g.dirtyRateBps() == 0;
+        why.add(String.format(Locale.ROOT, "dirty rate %s%s vs usable bandwidth %s%s; %s of %s RAM is non-zero",
+                unmeasured ? "not measured (irrelevant: sending all non-zero memory fits the downtime limit)" : mibs(g.dirtyRateBps()),
+                g.dirtyRateSaturated() && !unmeasured ? " (at least: the measurement saw every written page)" : "",
+                mibs(bandwidthBps), assumed ? " (assumed: no --bandwidth given)" : "", mib(g.nonZeroBytes()), mib(g.memoryBytes())));
+        if (plain.converges()) {
+            why.add(String.format(Locale.ROOT, "plain pre-copy converges in %d pass(es) under the %d ms downtime limit",
+                    plain.passes(), initialDowntimeMs));
+            // Auto-converge stays off when there is margin: QEMU would throttle a guest whose pre-copy converges anyway
+            // once its dirty rate passes half the bandwidth, slowing the guest for nothing. With a thin margin (a busier
+            // guest would not converge) it goes on as insurance, because it cannot be turned on later.
+            GuestProfile busier = new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), Math.round(g.dirtyRateBps() * MARGIN),
+                    g.dirtyRateSaturated(), g.sampledPages());
+            boolean thin = policy != PolicyKind.PLAIN && !PreCopyModel.simulate(busier, bandwidthBps, max, calibration).converges();
+            if (thin) {
+                why.add(String.format(Locale.ROOT, "thin margin: at %.1fx the measured dirty rate it would not converge even with %d ms;"
+                        + " auto-converge is enabled at start as insurance (it cannot be enabled later)", MARGIN, max));
+            }
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY, thin,
+                    policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), plain.downtimeMs(), true, floor, why);
+        }
+        why.add(String.format(Locale.ROOT, "plain pre-copy does not converge: it stalls with about %s left, which needs %d ms of downtime"
+                + " (limit %d ms)", mib(plain.stallRemainingBytes()), plain.neededDowntimeMs(), initialDowntimeMs));
+        if (policy == PolicyKind.PLAIN) {
+            why.add("policy plain does not intervene: the migration runs until it is stopped");
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.UNBOUNDED, false, false,
+                    -1, -1, false, floor, why);
+        }
+        PreCopyModel.Outcome raised = PreCopyModel.simulate(g, bandwidthBps, max, calibration);
+        if (raised.converges()) {
+            why.add(String.format(Locale.ROOT, "raising the downtime limit to at most %d ms lets it converge (%d ms expected)", max,
+                    raised.downtimeMs()));
+            long detect = stallDetectionMs(g, bandwidthBps);
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_RAISED_DOWNTIME,
+                    false, policy == PolicyKind.FINISH && postCopySupported, raised.totalMs() + detect, raised.downtimeMs(), true, floor, why);
+        }
+        why.add(String.format(Locale.ROOT, "even %d ms of downtime is not enough; auto-converge is enabled at start (it cannot be"
+                + " enabled later; QEMU only throttles once the migration is not converging)", max));
+        long pass = Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000);
+        long firstPass = pass + Math.round((double) g.zeroBytes() / calibration.zeroScanBps() * 1000);
+        long beforeLastResort = calibration.startupMs() + firstPass + stallDetectionMs(g, bandwidthBps)
+                + STALL_PASSES_BEFORE_ESCALATION * pass;
+        if (policy == PolicyKind.FINISH && postCopySupported) {
+            why.add("if throttling is not enough, switch to post-copy: the guest runs on the target and pulls what is left");
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, true, true,
+                    beforeLastResort + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why);
+        }
+        if (policy == PolicyKind.FINISH) why.add("post-copy is not available on both hosts, so finish falls back to safe");
+        double needed = 1.0 - (double) bandwidthBps * 0.8 / Math.max(1, g.dirtyRateBps());
+        why.add(String.format(Locale.ROOT, "completes only if throttling cuts the dirty rate by %.0f%% or more; otherwise aborts with the"
+                + " VM on the source after about %.0f s", needed * 100, beforeLastResort / 1000.0));
+        return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.AUTO_CONVERGE, true, false,
+                -1, -1, false, floor, why);
+    }
+
+    /**
+     * True when even a guest that rewrote all its non-zero memory between any two looks would converge: what is left
+     * at the switch can never exceed the non-zero memory, so if sending that fits the downtime limit (with a 20%
+     * margin) the dirty rate does not matter and need not be measured.
+     */
+    public boolean dirtyRateIrrelevant(long nonZeroBytes, long bandwidthBps, long downtimeLimitMs) {
+        double ms = nonZeroBytes / (bandwidthBps * calibration.linkEfficiency()) * 1000;
+        return ms * 1.2 + PreCopyModel.SWITCHOVER_MS <= downtimeLimitMs;
+    }
+
+    /** Time the policy needs after the first pass to call a stall: its rate window, or two passes. */
+    private long stallDetectionMs(GuestProfile g, long bandwidthBps) {
+        long pass = Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000);
+        return Math.min(pass * 2, 3000 + pass / 2);
+    }
+
+    static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
+    }
+
+    static String mibs(long bps) {
+        return String.format(Locale.ROOT, "%.0f MiB/s", bps / 1048576.0);
+    }
+}

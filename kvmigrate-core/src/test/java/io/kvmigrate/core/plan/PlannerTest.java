@@ -1,0 +1,85 @@
+package io.kvmigrate.core.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+class PlannerTest {
+    private static final long MIB = 1 << 20;
+    private final Planner planner = new Planner(new Calibration(0, Long.MAX_VALUE, 1.0, 0));
+
+    private static GuestProfile guest(long dirtyMiBps) {
+        return new GuestProfile(1024 * MIB, 256 * MIB, dirtyMiBps * MIB, false, 2048);
+    }
+
+    @Test
+    void plan_converging_preCopyWithoutAutoConverge() {
+        Plan p = planner.plan(guest(20), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true);
+        assertThat(p.strategy()).isEqualTo(Plan.Strategy.PRE_COPY);
+        assertThat(p.plainPreCopy().converges()).isTrue();
+        assertThat(p.autoConverge()).isFalse();
+        assertThat(p.postCopy()).isFalse();
+        assertThat(p.expectedToComplete()).isTrue();
+        assertThat(p.expectedTotalMs()).isEqualTo(p.plainPreCopy().totalMs());
+    }
+
+    @Test
+    void plan_finishConverging_keepsPostCopyAsInsurance() {
+        Plan p = planner.plan(guest(20), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true);
+        assertThat(p.postCopy()).isTrue();
+        assertThat(p.autoConverge()).isFalse();
+    }
+
+    @Test
+    void plan_convergesOnlyWithHigherLimit_raisesDowntime() {
+        // 256 MiB per pass shrinks by 0.9: needs many passes at 300 ms but the tail fits 1000 ms sooner
+        GuestProfile g = new GuestProfile(1024 * MIB, 64 * MIB, 63 * MIB, false, 2048);
+        Plan p = planner.plan(g, 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true);
+        assertThat(p.plainPreCopy().converges()).isFalse();
+        assertThat(p.strategy()).isEqualTo(Plan.Strategy.PRE_COPY_RAISED_DOWNTIME);
+        assertThat(p.expectedToComplete()).isTrue();
+    }
+
+    @Test
+    void plan_finishNotConverging_postCopyWithAutoConverge() {
+        Plan p = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true);
+        assertThat(p.strategy()).isEqualTo(Plan.Strategy.POST_COPY);
+        assertThat(p.autoConverge()).isTrue();
+        assertThat(p.postCopy()).isTrue();
+        assertThat(p.expectedDowntimeMs()).isLessThanOrEqualTo(1000);
+        assertThat(p.reasons()).anyMatch(r -> r.contains("does not converge"));
+    }
+
+    @Test
+    void plan_finishWithoutPostCopySupport_fallsBackToSafe() {
+        Plan p = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, false);
+        assertThat(p.strategy()).isEqualTo(Plan.Strategy.AUTO_CONVERGE);
+        assertThat(p.postCopy()).isFalse();
+        assertThat(p.expectedToComplete()).isFalse();
+        assertThat(p.reasons()).anyMatch(r -> r.contains("post-copy is not available"));
+    }
+
+    @Test
+    void plan_plainNotConverging_unboundedWithoutOptions() {
+        Plan p = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.PLAIN, true);
+        assertThat(p.strategy()).isEqualTo(Plan.Strategy.UNBOUNDED);
+        assertThat(p.autoConverge()).isFalse();
+        assertThat(p.postCopy()).isFalse();
+        assertThat(p.expectedTotalMs()).isEqualTo(-1);
+    }
+
+    @Test
+    void plan_convergingWithThinMargin_enablesAutoConvergeAsInsurance() {
+        Plan p = planner.plan(guest(56), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true);
+        assertThat(p.strategy()).isEqualTo(Plan.Strategy.PRE_COPY);
+        assertThat(p.plainPreCopy().converges()).isTrue();
+        assertThat(p.autoConverge()).isTrue();
+        assertThat(p.reasons()).anyMatch(r -> r.contains("thin margin"));
+    }
+
+    @Test
+    void dirtyRateIrrelevant_smallOrLargeNonZeroMemory_onlyWhenAllOfItFitsTheLimit() {
+        assertThat(planner.dirtyRateIrrelevant(4 * MIB, 64 * MIB, 300)).isTrue();   // 62 ms x 1.2 + 40 ms
+        assertThat(planner.dirtyRateIrrelevant(16 * MIB, 64 * MIB, 300)).isFalse(); // 250 ms x 1.2 + 40 ms
+    }
+}

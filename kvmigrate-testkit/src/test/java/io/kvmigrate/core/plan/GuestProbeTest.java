@@ -1,0 +1,59 @@
+package io.kvmigrate.core.plan;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.model.VmSpec;
+import io.kvmigrate.core.model.VmState;
+import io.kvmigrate.testkit.FakeHypervisor;
+import io.kvmigrate.testkit.ManualScheduler;
+import io.kvmigrate.testkit.MutableClock;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+class GuestProbeTest {
+    private final FakeHypervisor hv = new FakeHypervisor();
+    private final MutableClock clock = new MutableClock();
+    private final ManualScheduler scheduler = new ManualScheduler(clock);
+    private final FakeHypervisor.FakeHost host = hv.addHost("a");
+
+    private static VmSpec vm() {
+        return new VmSpec("web", "uuid-web", "kvm", "x86_64", "pc", null, 1 << 20, 1, null, List.of(), List.of(), List.of(), "<domain/>");
+    }
+
+    @Test
+    void measure_runningVm_reportsDirtyRateAndZeroMemoryAfterAPoll() {
+        host.put(vm(), VmState.RUNNING, true);
+        host.scriptDirtyRate("web", 40);
+        CompletableFuture<GuestProfile> f = new GuestProbe(clock, scheduler, 16, 1).measure(host, "web");
+        assertThat(f).isNotDone();
+        scheduler.advance(Duration.ofMillis(100), Duration.ofMillis(100));
+        GuestProfile g = f.join();
+        assertThat(g.dirtyRateBps()).isEqualTo(40L << 20);
+        assertThat(g.memoryBytes()).isEqualTo(1L << 30);
+        assertThat(g.nonZeroBytes()).isZero(); // the fake's memory reads as zeros
+        assertThat(g.sampledPages()).isEqualTo(16 * 16);
+        assertThat(scheduler.activeTasks()).isZero();
+    }
+
+    @Test
+    void measure_stoppedVm_throwsVmNotRunning() {
+        host.put(vm(), VmState.SHUTOFF, true);
+        assertThatThrownBy(() -> new GuestProbe(clock, scheduler, 16, 1).measure(host, "web"))
+                .isInstanceOfSatisfying(KvmigrateException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.VM_NOT_RUNNING));
+    }
+
+    @Test
+    void measure_rateIrrelevantForSampledMemory_completesAtOnceWithoutMeasuring() {
+        host.put(vm(), VmState.RUNNING, true);
+        host.scriptDirtyRate("web", 40);
+        GuestProfile g = new GuestProbe(clock, scheduler, 16, 1).measure(host, "web", nonZero -> nonZero == 0).join();
+        assertThat(g.dirtyRateBps()).isZero();
+        assertThat(g.dirtyRateSaturated()).isTrue();
+        assertThat(host.lastDirtyRate("web")).isEmpty();
+    }
+}

@@ -267,17 +267,7 @@ public final class ColdMigration {
 
     /** Where the VM runs and is defined, as seen through both sessions now. */
     private Placement placement(String vm) {
-        List<String> running = new ArrayList<>();
-        List<String> persistent = new ArrayList<>();
-        List<String> present = new ArrayList<>();
-        for (HostSession s : List.of(source, target)) {
-            s.findVm(vm).ifPresent(v -> {
-                present.add(s.host().name());
-                if (v.state().isActive()) running.add(s.host().name());
-                if (v.persistent()) persistent.add(s.host().name());
-            });
-        }
-        return new Placement(vm, running, persistent, present);
+        return Placement.of(vm, List.of(source, target));
     }
 
     private void emit(MigrationEvent e) {

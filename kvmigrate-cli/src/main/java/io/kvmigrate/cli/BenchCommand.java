@@ -164,6 +164,12 @@ final class BenchCommand {
             }
         }
 
+        /** The measured rate and its ratio to the cap; "≥" when the measurement saturated (a lower bound). */
+        private String rate(GuestProfile g) {
+            String atLeast = g.dirtyRateSaturated() ? "≥ " : "";
+            return String.format(Locale.ROOT, "%s%s (%s%.2fx)", atLeast, mibs(g.dirtyRateBps()), atLeast, ratio(g));
+        }
+
         private double ratio(GuestProfile g) {
             return g.dirtyRateBps() / (double) (currentCap << 20);
         }
@@ -207,7 +213,7 @@ final class BenchCommand {
             if (completed) at = 1 - at;
             boolean conv = plan.path("plainPreCopyConverges").asBoolean();
             long predicted = plan.path("plainPreCopyTotalMs").asLong();
-            return add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "virsh migrate --live",
+            return add(new Row(scenario, currentCap, rate(g), "virsh migrate --live",
                     completed, completed ? wall : -1, wall, completed ? js.map(JobStats::downtimeMs).orElse(-1L) : -1,
                     js.map(JobStats::dataProcessed).orElse(-1L), conv ? secs(predicted) : "does not converge",
                     conv && completed ? Planning.error(predicted, wall) : (conv == completed ? "call right" : "CALL WRONG"), floor, note));
@@ -237,14 +243,14 @@ final class BenchCommand {
             long expected = plan.path("expectedTotalMs").asLong();
             boolean conv = plan.path("plainPreCopyConverges").asBoolean();
             if (noPlan) {
-                return add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)),
+                return add(new Row(scenario, currentCap, rate(g),
                         "kvmigrate --policy plain --no-plan", ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
                         ok ? r.path("dataSentBytes").asLong() : -1, "-", "-", -1, "engine only, no measurement"));
             }
             String predicted = (conv ? "converges" : "does not converge") + ", "
                     + (plan.path("expectedToComplete").asBoolean() ? secs(expected) : plan.path("strategy").asText().toLowerCase() + ": abort");
             String error = ok && expected > 0 ? Planning.error(expected, r.path("totalMs").asLong()) : (ok == plan.path("expectedToComplete").asBoolean() ? "call right" : "call wrong");
-            return add(new Row(scenario, currentCap, String.format(Locale.ROOT, "%s (%.2fx)", mibs(g.dirtyRateBps()), ratio(g)), "kvmigrate --policy " + policy,
+            return add(new Row(scenario, currentCap, rate(g), "kvmigrate --policy " + policy,
                     ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
                     ok ? r.path("dataSentBytes").asLong() : -1, predicted, error, plan.path("floorMs").asLong(), note));
         }

@@ -18,6 +18,6 @@ public record Calibration(long startupMs, long zeroScanBps, double linkEfficienc
 
     /** Values measured on the 2-core nested-KVM lab machine with QEMU 7.2 / libvirt 9.0. */
     public static Calibration lab() {
-        return new Calibration(1800, 2048L << 20, 0.95, 100);
+        return new Calibration(2400, 2048L << 20, 0.95, 100);
     }
 }

@@ -55,6 +55,8 @@ final class BenchCommand {
         @Option(names = "--cap", defaultValue = "64", description = "Link cap in MiB/s (default ${DEFAULT-VALUE}).") long cap;
         @Option(names = "--span", defaultValue = "256", description = "Dirtied span of the dirty guests in MiB (default ${DEFAULT-VALUE}).") int span;
         @Option(names = "--max-downtime", defaultValue = "500", description = "kvmigrate's --max-downtime, ms (default ${DEFAULT-VALUE}).") long maxDowntime;
+        @Option(names = "--random-delay", defaultValue = "600000", description = "Delay of the incompressible guest: it rewrites whole pages,"
+                + " so it needs a longer delay to stay well under the cap (default ${DEFAULT-VALUE}).") int randomDelay;
         @Option(names = "--dirty-delay", defaultValue = "150000", description = "Delay of the converging scenarios' guest (default ${DEFAULT-VALUE}).") int dirtyDelay;
         @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
         @Option(names = "--repeats", defaultValue = "3", description = "Runs per tool in the converging scenarios; the median is shown (default ${DEFAULT-VALUE}).") int repeats;
@@ -99,7 +101,7 @@ final class BenchCommand {
             currentCap = cap;
 
             // Random content costs the guest ~1000 instructions a page (milliseconds here): a small span, as fast as it goes.
-            GuestProfile random = boot("random", TestGuest.Params.defaults().withSpanMiB(64).withDelay(dirtyDelay).withContent(TestGuest.Content.RANDOM), dirtyDelay, 0);
+            GuestProfile random = boot("random", TestGuest.Params.defaults().withSpanMiB(64).withDelay(randomDelay).withContent(TestGuest.Content.RANDOM), randomDelay, 0);
             pair("incompressible", random, repeats);
             stop("random");
 

@@ -65,10 +65,15 @@ final class LibvirtHostSession implements HostSession {
         Libvirt.NodeInfo node = new Libvirt.NodeInfo();
         check(LV.virNodeGetInfo(conn, node), "read node info", null);
         long free = LV.virNodeGetFreeMemory(conn);
-        int running = (int) listVms().stream().filter(v -> v.state().isActive()).count();
+        int[] running = {0};
+        // Counting needs no domain XML: list the active domains only and free them.
+        list(ref -> LV.virConnectListAllDomains(conn, ref, Libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE), "list running VMs", d -> {
+            running[0]++;
+            LV.virDomainFree(d);
+        });
         return new HostFacts(hostname, h == null ? null : text(child(h, "uuid")), cpu == null ? null : text(child(cpu, "arch")),
                 cpu == null ? null : text(child(cpu, "vendor")), cpu == null ? null : text(child(cpu, "model")), node.cpus,
-                node.memory.longValue(), free / 1024, lib.getValue(), hv.getValue(), running);
+                node.memory.longValue(), free / 1024, lib.getValue(), hv.getValue(), running[0]);
     }
 
     @Override
@@ -338,6 +343,15 @@ final class LibvirtHostSession implements HostSession {
 
     // ---- migration ----
 
+    /** What every move shares: live, peer-to-peer, persistent on the target, undefined on the source; TLS and UNSAFE as due. */
+    private static long moveFlags(HostRef target, MigrationOptions o) {
+        long flags = Libvirt.VIR_MIGRATE_LIVE | Libvirt.VIR_MIGRATE_PEER2PEER | Libvirt.VIR_MIGRATE_PERSIST_DEST
+                | Libvirt.VIR_MIGRATE_UNDEFINE_SOURCE;
+        if (o.storageVerifiedShared()) flags |= Libvirt.VIR_MIGRATE_UNSAFE;
+        if (target.uri().startsWith("qemu+tls:")) flags |= Libvirt.VIR_MIGRATE_TLS;
+        return flags;
+    }
+
     @Override
     public MigrationHandle startLiveMigration(String vm, HostRef target, MigrationOptions o) {
         Pointer dom = LV.virDomainLookupByName(conn, vm);
@@ -349,14 +363,11 @@ final class LibvirtHostSession implements HostSession {
                 throw e;
             }
         }
-        long flags = Libvirt.VIR_MIGRATE_LIVE | Libvirt.VIR_MIGRATE_PEER2PEER | Libvirt.VIR_MIGRATE_PERSIST_DEST
-                | Libvirt.VIR_MIGRATE_UNDEFINE_SOURCE | Libvirt.VIR_MIGRATE_ABORT_ON_ERROR;
-        if (o.storageVerifiedShared()) flags |= Libvirt.VIR_MIGRATE_UNSAFE;
+        long flags = moveFlags(target, o) | Libvirt.VIR_MIGRATE_ABORT_ON_ERROR;
         if (o.autoConverge()) flags |= Libvirt.VIR_MIGRATE_AUTO_CONVERGE;
         if (o.postCopyAllowed()) flags |= Libvirt.VIR_MIGRATE_POSTCOPY;
         if (o.compressed()) flags |= Libvirt.VIR_MIGRATE_COMPRESSED;
         if (o.parallelConnections() > 0) flags |= Libvirt.VIR_MIGRATE_PARALLEL;
-        if (target.uri().startsWith("qemu+tls:")) flags |= Libvirt.VIR_MIGRATE_TLS;
         if (!o.copyDisks().isEmpty()) flags |= Libvirt.VIR_MIGRATE_NON_SHARED_DISK; // libvirt's NBD copy into pre-created volumes
         return launch(dom, vm, target, o, flags);
     }
@@ -1060,10 +1071,7 @@ final class LibvirtHostSession implements HostSession {
     public MigrationHandle resumePostCopy(String vm, HostRef target, MigrationOptions o) {
         Pointer dom = LV.virDomainLookupByName(conn, vm);
         if (dom == null) throw error("look up VM", vm);
-        long flags = Libvirt.VIR_MIGRATE_LIVE | Libvirt.VIR_MIGRATE_PEER2PEER | Libvirt.VIR_MIGRATE_PERSIST_DEST
-                | Libvirt.VIR_MIGRATE_UNDEFINE_SOURCE | Libvirt.VIR_MIGRATE_POSTCOPY | Libvirt.VIR_MIGRATE_POSTCOPY_RESUME;
-        if (o.storageVerifiedShared()) flags |= Libvirt.VIR_MIGRATE_UNSAFE;
-        if (target.uri().startsWith("qemu+tls:")) flags |= Libvirt.VIR_MIGRATE_TLS;
+        long flags = moveFlags(target, o) | Libvirt.VIR_MIGRATE_POSTCOPY | Libvirt.VIR_MIGRATE_POSTCOPY_RESUME;
         return launch(dom, vm, target, new MigrationOptions(o.bandwidthMiBps(), 0, o.storageVerifiedShared(), false, true, false, 0), flags);
     }
 }

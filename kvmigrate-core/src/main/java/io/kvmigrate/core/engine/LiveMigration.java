@@ -15,7 +15,6 @@ import io.kvmigrate.core.spi.MigrationOptions;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.Optional;

@@ -6,7 +6,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The kvmigrate command line. Each subcommand is its own class; errors become exit codes from {@link ErrorCode}. */
-@Command(name = "kvmigrate", mixinStandardHelpOptions = true, version = "kvmigrate 0.1.0",
+@Command(name = "kvmigrate", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "kvmigrate 0.1.0",
         description = "Moves KVM virtual machines between libvirt hosts, safely.",
         subcommands = {HostsCommand.class, VmsCommand.class, MigrateCommand.class, CheckCommand.class, PlanCommand.class, BenchCommand.class, LabCommand.class, DemoCommand.class,
                 CommandLine.HelpCommand.class})

@@ -53,6 +53,8 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--parallel", paramLabel = "N", description = "Send memory over N connections (multifd); not with post-copy.") int parallel;
     @Option(names = "--compress", description = "Compress pages (QEMU's XBZRLE delta encoding of re-sent pages).") boolean compress;
     @Option(names = "--no-plan", description = "Skip measuring the guest and the prediction (policy plain only).") boolean noPlan;
+    @Option(names = "--measure", description = "Always measure the dirty rate before the start (by default only when the ~1 s"
+            + " measurement costs at most 10%% of the shortest time the migration can take).") boolean measure;
 
     @Override
     public boolean json() {
@@ -88,6 +90,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
             human.on(e);
         };
         PolicyKind kind = policyKind(policy);
+        if (measure && noPlan) throw KvmigrateException.invalidInput("--measure and --no-plan contradict each other.", "Give one of them.");
         if (parallel < 0) throw KvmigrateException.invalidInput("--parallel must be >= 0, got " + parallel + ".", "Give a number of connections, e.g. 4.");
         if (parallel > 0 && kind == PolicyKind.FINISH) {
             // QEMU 7.2 refuses the postcopy-ram and multifd capabilities together, and finish must be able to switch.
@@ -99,7 +102,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         if (!noPlan || kind != PolicyKind.PLAIN) {
             // Measure while the engine resolves, checks and verifies storage; it waits for the plan before starting.
             CompletableFuture<Plan> measuring = CompletableFuture.supplyAsync(() -> Planning.plan(new LibvirtConnector(), vm,
-                    request.source(), request.target(), bandwidth, maxDowntime, kind));
+                    request.source(), request.target(), bandwidth, maxDowntime, kind, measure ? Planning.Mode.MIGRATE_MEASURED : Planning.Mode.MIGRATE));
             planned = new PlannedPolicy(measuring, p -> {
                 if (!json) human.on(new MigrationEvent.Decision(java.time.Instant.now(), "plan: " + p.strategy().label(),
                         String.join("; ", p.reasons()) + "; " + Planning.expectation(p)));
@@ -132,13 +135,19 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
             addPreflight(root, kept);
             if (plan != null) {
                 ObjectNode pj = Planning.json(plan);
-                pj.put("totalErrorPercent", plan.expectedTotalMs() > 0 ? (report.totalMs() - plan.expectedTotalMs()) * 100 / plan.expectedTotalMs() : 0);
+                if (!plan.lowerBoundOnly()) pj.put("totalErrorPercent", plan.expectedTotalMs() > 0 ? (report.totalMs() - plan.expectedTotalMs()) * 100 / plan.expectedTotalMs() : 0);
                 root.set("plan", pj);
+                Plan live = planned.livePlan();
+                if (live != null) {
+                    ObjectNode lj = Planning.json(live);
+                    if (live.expectedTotalMs() > 0) lj.put("totalErrorPercent", (report.totalMs() - live.expectedTotalMs()) * 100 / live.expectedTotalMs());
+                    root.set("planFromFirstPass", lj);
+                }
             }
             Output.printJson(out, root);
         } else {
             printSummary(out, report);
-            if (plan != null) printPredictionError(out, plan, report);
+            if (plan != null) printPredictionError(out, plan, planned.livePlan(), report);
         }
         return 0;
     }
@@ -150,7 +159,14 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         throw KvmigrateException.invalidInput("--policy must be plain, safe or finish, got '" + name + "'.", "Use --policy safe (the default).");
     }
 
-    static void printPredictionError(PrintWriter out, Plan plan, MigrationReport r) {
+    static void printPredictionError(PrintWriter out, Plan plan, Plan livePlan, MigrationReport r) {
+        if (plan.lowerBoundOnly()) {
+            out.println("Prediction: at least " + Output.seconds(plan.expectedTotalMs()) + " before the start (dirty rate not measured)"
+                    + (livePlan != null && livePlan.expectedToComplete() ? ", " + Output.seconds(livePlan.expectedTotalMs()) + " after the first pass ("
+                    + Planning.error(livePlan.expectedTotalMs(), r.totalMs()) + ")" : "") + "; actual " + Output.seconds(r.totalMs()) + ".");
+            out.flush();
+            return;
+        }
         out.println("Prediction: " + (plan.expectedToComplete() ? "total " + Output.seconds(plan.expectedTotalMs()) + ", actual "
                 + Output.seconds(r.totalMs()) + " (" + Planning.error(plan.expectedTotalMs(), r.totalMs()) + "); downtime "
                 + plan.expectedDowntimeMs() + " ms, actual " + r.downtimeMs() + " ms" : "expected not to complete, but it did in "

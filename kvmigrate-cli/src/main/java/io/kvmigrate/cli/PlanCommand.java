@@ -22,6 +22,8 @@ final class PlanCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--bandwidth", paramLabel = "MiB/s", description = "Bandwidth cap in MiB/s (default: assume a 10 GbE link).") long bandwidth;
     @Option(names = "--max-downtime", paramLabel = "ms", description = "Most downtime the policy may allow (default 300).") long maxDowntime;
     @Option(names = "--policy", defaultValue = "safe", paramLabel = "plain|safe|finish", description = "Convergence policy (default ${DEFAULT-VALUE}).") String policy;
+    @Option(names = "--measure", description = "Plan for 'migrate --measure' (which measures before every start and may arm"
+            + " auto-converge) instead of plain 'migrate' (which starts short migrations unmeasured).") boolean measure;
     @Option(names = "--json", description = "Print one JSON object, nothing else.") boolean json;
 
     @Override
@@ -33,7 +35,8 @@ final class PlanCommand implements Callable<Integer>, Main.JsonCapable {
     public Integer call() {
         HostRegistry registry = HostRegistry.fromEnvironment();
         PolicyKind kind = MigrateCommand.policyKind(policy);
-        Plan p = Planning.plan(new LibvirtConnector(), vm, registry.resolve(from), registry.resolve(to), bandwidth, maxDowntime, kind);
+        Plan p = Planning.plan(new LibvirtConnector(), vm, registry.resolve(from), registry.resolve(to), bandwidth, maxDowntime, kind,
+                measure ? Planning.Mode.PLAN_FOR_MIGRATE_MEASURED : Planning.Mode.PLAN_FOR_MIGRATE);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             var root = Output.JSON.createObjectNode();

@@ -9,7 +9,12 @@ import io.kvmigrate.core.model.MigrationRequest;
 import io.kvmigrate.core.plan.Plan;
 import io.kvmigrate.core.spi.MigrationOptions;
 import java.time.Duration;
+import io.kvmigrate.core.plan.Calibration;
+import io.kvmigrate.core.plan.GuestProfile;
+import io.kvmigrate.core.plan.Planner;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.function.Consumer;
@@ -26,6 +31,7 @@ final class PlannedPolicy implements ConvergencePolicy {
     private final int parallel;
     private volatile ConvergencePolicy delegate;
     private volatile Plan resolved;
+    private volatile Plan live;
 
     PlannedPolicy(CompletableFuture<Plan> plan, Consumer<Plan> onPlan, boolean compress, int parallel) {
         this.plan = plan;
@@ -52,11 +58,30 @@ final class PlannedPolicy implements ConvergencePolicy {
     @Override
     public List<Action> onStats(JobStats stats, Duration elapsed) {
         ConvergencePolicy d = delegate;
-        return d == null ? List.of() : d.onStats(stats, elapsed);
+        if (d == null) return List.of();
+        List<Action> actions = d.onStats(stats, elapsed);
+        Plan p = resolved;
+        if (p != null && p.lowerBoundOnly() && live == null && stats.iteration() >= 2 && stats.dirtyRateBps() > 0) {
+            // Started unmeasured: the first dirty-bitmap sync gives the rate the measurement would have given.
+            GuestProfile g = p.guest();
+            live = new Planner(Calibration.lab()).plan(new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), stats.dirtyRateBps(), false,
+                    g.sampledPages()), p.bandwidthBps(), p.bandwidthAssumed(), p.initialDowntimeMs(), p.maxDowntimeMs(), p.policy(), p.postCopy()
+                    || p.policy() != io.kvmigrate.core.plan.PolicyKind.FINISH);
+            List<Action> out = new ArrayList<>(actions);
+            out.add(0, new Action("prediction from the first pass", String.format(Locale.ROOT, "dirty rate %.0f MiB/s as the hypervisor"
+                    + " measured it: ", stats.dirtyRateBps() / 1048576.0) + Planning.expectation(live), h -> { }));
+            return out;
+        }
+        return actions;
     }
 
     /** The plan, once measured; null before (or when the migration failed before the start options). */
     Plan plan() {
         return resolved;
+    }
+
+    /** For a migration that started unmeasured: the plan made from the first pass's dirty rate, or null (not yet, or measured). */
+    Plan livePlan() {
+        return live;
     }
 }

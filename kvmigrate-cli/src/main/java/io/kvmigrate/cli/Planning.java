@@ -38,8 +38,21 @@ final class Planning {
         return maxDowntimeMs > 0 ? Math.min(DEFAULT_DOWNTIME_MS, maxDowntimeMs) : DEFAULT_DOWNTIME_MS;
     }
 
+    /** Who plans: whether the dirty rate is measured, and whether the migration that follows will have measured it. */
+    enum Mode {
+        /** migrate's default: measure only when it costs at most a tenth of the shortest time the migration can take. */
+        MIGRATE,
+        /** migrate --measure: always measure. */
+        MIGRATE_MEASURED,
+        /** kvmigrate plan: always measure, and plan what {@code migrate} (without --measure) will do. */
+        PLAN_FOR_MIGRATE,
+        /** kvmigrate plan --measure: always measure, plan for {@code migrate --measure}. */
+        PLAN_FOR_MIGRATE_MEASURED
+    }
+
+    /** Measures (see {@link Mode}) and plans. */
     static Plan plan(HypervisorConnector connector, String vm, HostRef from, HostRef to, long bandwidthMiBps, long maxDowntimeMs,
-            PolicyKind policy) {
+            PolicyKind policy, Mode mode) {
         try (HostSession source = connector.open(from); HostSession target = connector.open(to);
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
             boolean assumed = bandwidthMiBps <= 0;
@@ -48,8 +61,13 @@ final class Planning {
             long initial = policy == PolicyKind.PLAIN && maxDowntimeMs > 0 ? maxDowntimeMs : initialDowntime(maxDowntimeMs);
             long max = maxDowntimeMs > 0 ? maxDowntimeMs : initial;
             Planner planner = new Planner(Calibration.lab());
-            var measuring = new GuestProbe(Clock.systemUTC(), scheduler, 64, DIRTY_RATE_SECONDS)
-                    .measure(source, vm, nonZero -> planner.dirtyRateIrrelevant(nonZero, bps, initial));
+            java.util.concurrent.atomic.AtomicReference<GuestProfile.Rate> migrateWould = new java.util.concurrent.atomic.AtomicReference<>();
+            var measuring = new GuestProbe(Clock.systemUTC(), scheduler, 64, DIRTY_RATE_SECONDS).measure(source, vm, nonZero -> {
+                GuestProfile.Rate auto = planner.measurementDecision(nonZero, bps, initial, DIRTY_RATE_SECONDS);
+                migrateWould.set(auto);
+                if (mode == Mode.MIGRATE || auto == GuestProfile.Rate.IRRELEVANT) return auto;
+                return GuestProfile.Rate.MEASURED;
+            });
             // while the hypervisor measures
             HostFacts sf = source.facts();
             HostFacts tf = target.facts();
@@ -61,7 +79,9 @@ final class Planning {
                         : new KvmigrateException(ErrorCode.INTERNAL, "plan", from.name(), vm, String.valueOf(e.getCause()), null, e);
             }
             boolean postCopy = sf.hypervisorVersion() >= POSTCOPY_QEMU && tf.hypervisorVersion() >= POSTCOPY_QEMU;
-            return planner.plan(g, bps, assumed, initial, max, policy, postCopy);
+            // kvmigrate plan measures, but migrate will not for a short migration: then it cannot arm auto-converge either.
+            boolean armable = mode != Mode.PLAN_FOR_MIGRATE || migrateWould.get() != GuestProfile.Rate.SKIPPED_SHORT;
+            return planner.plan(g, bps, assumed, initial, max, policy, postCopy, armable);
         }
     }
 
@@ -69,23 +89,29 @@ final class Planning {
         var o = p.plainPreCopy();
         out.println("Plan (policy " + p.policy().label() + "): " + p.strategy().label());
         for (String r : p.reasons()) out.println("  - " + r);
-        out.println("  plain pre-copy: " + (o.converges() ? String.format(Locale.ROOT, "converges in %d pass(es), %s, downtime %d ms",
+        out.println("  plain pre-copy: " + plainText(p, o.converges() ? String.format(Locale.ROOT, "converges in %d pass(es), %s, downtime %d ms",
                 o.passes(), Output.seconds(o.totalMs()), o.downtimeMs()) : "does not converge"));
-        out.println("  expected: " + (p.expectedToComplete() ? "completes in about " + Output.seconds(p.expectedTotalMs())
-                + (p.expectedDowntimeMs() >= 0 ? ", downtime about " + p.expectedDowntimeMs() + " ms" : "") : "does not complete")
-                + "; physical floor " + Output.seconds(p.floorMs()) + "; auto-converge " + (p.autoConverge() ? "on" : "off")
-                + ", post-copy " + (p.postCopy() ? "allowed" : "off"));
+        out.println("  expected: " + expectedText(p) + "; physical floor " + Output.seconds(p.floorMs()) + "; auto-converge "
+                + (p.autoConverge() ? "on" : "off") + ", post-copy " + (p.postCopy() ? "allowed" : "off"));
         out.flush();
     }
 
     /** One line: what plain pre-copy would do and what the strategy is expected to do. */
     static String expectation(Plan p) {
         var o = p.plainPreCopy();
-        return "plain pre-copy " + (o.converges() ? String.format(Locale.ROOT, "converges in %d pass(es)", o.passes()) : "does not converge")
-                + "; expected: " + (p.expectedToComplete() ? "completes in about " + Output.seconds(p.expectedTotalMs())
-                + (p.expectedDowntimeMs() >= 0 ? ", downtime about " + p.expectedDowntimeMs() + " ms" : "") : "does not complete")
-                + "; physical floor " + Output.seconds(p.floorMs()) + "; auto-converge " + (p.autoConverge() ? "on" : "off")
+        return "plain pre-copy " + plainText(p, o.converges() ? String.format(Locale.ROOT, "converges in %d pass(es)", o.passes())
+                : "does not converge") + "; expected: " + expectedText(p) + "; physical floor " + Output.seconds(p.floorMs()) + "; auto-converge " + (p.autoConverge() ? "on" : "off")
                 + ", post-copy " + (p.postCopy() ? "allowed" : "off");
+    }
+
+    private static String plainText(Plan p, String measured) {
+        return p.lowerBoundOnly() ? "not predicted (dirty rate not measured)" : measured;
+    }
+
+    private static String expectedText(Plan p) {
+        if (p.lowerBoundOnly()) return "at least " + Output.seconds(p.expectedTotalMs());
+        return p.expectedToComplete() ? "completes in about " + Output.seconds(p.expectedTotalMs())
+                + (p.expectedDowntimeMs() >= 0 ? ", downtime about " + p.expectedDowntimeMs() + " ms" : "") : "does not complete";
     }
 
     static ObjectNode json(Plan p) {
@@ -97,11 +123,14 @@ final class Planning {
         n.put("nonZeroBytes", p.guest().nonZeroBytes());
         n.put("dirtyRateBps", p.guest().dirtyRateBps());
         n.put("dirtyRateSaturated", p.guest().dirtyRateSaturated());
+        n.put("dirtyRate", p.guest().rate().name());
+        n.put("lowerBoundOnly", p.lowerBoundOnly());
         n.put("bandwidthBps", p.bandwidthBps());
         n.put("bandwidthAssumed", p.bandwidthAssumed());
         n.put("initialDowntimeMs", p.initialDowntimeMs());
         n.put("maxDowntimeMs", p.maxDowntimeMs());
-        n.put("plainPreCopyConverges", p.plainPreCopy().converges());
+        if (p.lowerBoundOnly()) n.putNull("plainPreCopyConverges");
+        else n.put("plainPreCopyConverges", p.plainPreCopy().converges());
         n.put("plainPreCopyTotalMs", p.plainPreCopy().totalMs());
         n.put("plainPreCopyDowntimeMs", p.plainPreCopy().downtimeMs());
         n.put("plainPreCopyPasses", p.plainPreCopy().passes());

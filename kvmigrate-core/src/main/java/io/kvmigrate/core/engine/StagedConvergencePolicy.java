@@ -50,6 +50,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private final boolean compressed;
     private final int parallel;
 
+    private String autoConvergeOffBecause = "the plan predicted convergence";
     private Stage stage = Stage.PRE_COPY;
     private long limitMs;
     private long lastThrottle;
@@ -92,8 +93,13 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 }
             };
         }
-        return new StagedConvergencePolicy(plan.policy(), settings, plan.autoConverge(), plan.postCopy(), plan.initialDowntimeMs(),
-                plan.maxDowntimeMs(), compressed, parallel);
+        StagedConvergencePolicy p = new StagedConvergencePolicy(plan.policy(), settings, plan.autoConverge(), plan.postCopy(),
+                plan.initialDowntimeMs(), plan.maxDowntimeMs(), compressed, parallel);
+        if (plan.lowerBoundOnly()) {
+            p.autoConvergeOffBecause = "the migration looked too short to spend a second measuring the guest first (--measure does),"
+                    + " and only a measurement would have justified it";
+        }
+        return p;
     }
 
     @Override
@@ -149,7 +155,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                     + settings.throttlePasses() + " more pass(es)", h -> { }));
         } else {
             out.add(new Action("throttle not available", "stalled (" + stall + "); " + downtimeNote + "; auto-converge was left off at"
-                    + " start because the plan predicted convergence, and QEMU cannot enable it mid-job", h -> { }));
+                    + " start because " + autoConvergeOffBecause + ", and QEMU cannot enable it mid-job", h -> { }));
             lastResort(s, "stalled, nothing left to try in pre-copy", out);
         }
     }

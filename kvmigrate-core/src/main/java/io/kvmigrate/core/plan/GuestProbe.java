@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongFunction;
 
 /**
  * Measures a running guest for the {@link Planner}: how much of its RAM is non-zero (by reading a fixed, seeded sample
@@ -46,15 +47,15 @@ public final class GuestProbe {
 
     /** Samples memory, then measures the dirty rate; the future completes when the hypervisor has the figure. */
     public CompletableFuture<GuestProfile> measure(HostSession host, String vm) {
-        return measure(host, vm, nonZero -> false);
+        return measure(host, vm, nonZero -> GuestProfile.Rate.MEASURED);
     }
 
     /**
-     * As {@link #measure(HostSession, String)}, but when {@code rateIrrelevant} says the sampled non-zero memory is so
-     * small that no dirty rate could keep pre-copy from converging, completes at once without measuring the rate (a
-     * second saved on every small migration): the profile then carries rate 0 marked saturated, i.e. "any rate".
+     * As {@link #measure(HostSession, String)}, but first asks {@code decide} with the sampled non-zero memory whether the
+     * dirty rate is worth a measurement ({@link GuestProfile.Rate#MEASURED}); any other answer completes at once with
+     * that reason and rate 0 ({@link GuestProfile.Rate#IRRELEVANT} is marked saturated: any rate converges).
      */
-    public CompletableFuture<GuestProfile> measure(HostSession host, String vm, java.util.function.LongPredicate rateIrrelevant) {
+    public CompletableFuture<GuestProfile> measure(HostSession host, String vm, LongFunction<GuestProfile.Rate> decide) {
         VmInfo info = host.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, "plan", host.host().name(), vm,
                 "No VM named '" + vm + "' on host '" + host.host().name() + "'.", "List VMs with 'kvmigrate vms --host " + host.host().name() + "'."));
         if (!info.state().isActive()) {
@@ -63,16 +64,21 @@ public final class GuestProbe {
         }
         long memory = info.spec().memoryKiB() * 1024;
         long nonZero = nonZeroBytes(host, vm, memory);
-        if (rateIrrelevant.test(nonZero)) {
-            return CompletableFuture.completedFuture(new GuestProfile(memory, nonZero, 0, true, chunks * (CHUNK / 4096)));
+        GuestProfile.Rate decision = decide.apply(nonZero);
+        if (decision != GuestProfile.Rate.MEASURED) {
+            return CompletableFuture.completedFuture(new GuestProfile(memory, nonZero, 0, decision == GuestProfile.Rate.IRRELEVANT,
+                    chunks * (CHUNK / 4096), decision));
         }
         long previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
         host.startDirtyRateMeasurement(vm, seconds);
-        Instant deadline = clock.instant().plusSeconds(seconds + 10L);
+        Instant started = clock.instant();
+        // The figure cannot exist before the period is over: ask the hypervisor only from then on, often.
+        Instant firstLook = started.plusMillis(seconds * 1000L - 50);
+        Instant deadline = started.plusSeconds(seconds + 10L);
         CompletableFuture<GuestProfile> result = new CompletableFuture<>();
         AtomicReference<Scheduler.Cancellable> poll = new AtomicReference<>();
-        poll.set(scheduler.every(Duration.ofMillis(100), () -> {
-            if (result.isDone()) return;
+        poll.set(scheduler.every(Duration.ofMillis(25), () -> {
+            if (result.isDone() || clock.instant().isBefore(firstLook)) return;
             try {
                 Optional<DirtyRate> r = host.lastDirtyRate(vm).filter(d -> d.startTime() != previousStart);
                 if (r.isPresent()) {

@@ -7,8 +7,9 @@ import java.util.List;
  * implies, the options fixed at start (auto-converge and post-copy cannot be turned on mid-job) and why.
  *
  * @param plainPreCopy plain pre-copy at the initial downtime limit: the converges/does-not-converge call
- * @param expectedTotalMs wall time of the migrate step expected with the strategy; -1 when it is expected not to finish
- * @param expectedDowntimeMs downtime expected with the strategy; -1 when it is expected not to finish
+ * @param expectedTotalMs wall time of the migrate step expected with the strategy; -1 when it is expected not to finish; a
+ *        lower bound when the dirty rate was not measured ({@link #lowerBoundOnly()})
+ * @param expectedDowntimeMs downtime expected with the strategy; -1 when it is expected not to finish or was not measured
  * @param expectedToComplete whether the strategy is expected to complete (false: runs forever for plain, aborts for safe)
  */
 public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boolean bandwidthAssumed, long initialDowntimeMs,
@@ -19,13 +20,20 @@ public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boo
         reasons = List.copyOf(reasons);
     }
 
+    /** True when the dirty rate was not measured: then the expected total is a lower bound and the convergence call is open. */
+    public boolean lowerBoundOnly() {
+        return guest.rate() == GuestProfile.Rate.SKIPPED_SHORT;
+    }
+
     /** The strategy, named for people. */
     public enum Strategy {
         PRE_COPY("pre-copy"),
         PRE_COPY_RAISED_DOWNTIME("pre-copy, downtime limit raised"),
         AUTO_CONVERGE("pre-copy, then throttle the guest (auto-converge), abort if still stalled"),
         POST_COPY("pre-copy, then post-copy"),
-        UNBOUNDED("plain pre-copy without intervention: does not finish");
+        UNBOUNDED("plain pre-copy without intervention: does not finish"),
+        ABORT_WHEN_STALLED("pre-copy, abort when it stalls (auto-converge not armed)"),
+        PRE_COPY_UNMEASURED("pre-copy, escalating from live statistics (dirty rate not measured)");
 
         private final String label;
 

@@ -16,6 +16,11 @@ public final class Planner {
     /** How much busier than measured a guest may get before a plan counts as having a thin margin. */
     static final double MARGIN = 1.3;
 
+    /** Most of a migration's expected time a dirty-rate measurement before it may cost; above it, the migration starts unmeasured. */
+    static final double MEASUREMENT_BUDGET = 0.10;
+    /** What a measurement costs on top of its period: reading the result and the polling around it. */
+    static final long MEASUREMENT_OVERHEAD_MS = 100;
+
     private final Calibration calibration;
 
     public Planner(Calibration calibration) {
@@ -32,10 +37,32 @@ public final class Planner {
      */
     public Plan plan(GuestProfile g, long bandwidthBps, boolean assumed, long initialDowntimeMs, long maxDowntimeMs, PolicyKind policy,
             boolean postCopySupported) {
+        return plan(g, bandwidthBps, assumed, initialDowntimeMs, maxDowntimeMs, policy, postCopySupported, true);
+    }
+
+    /**
+     * As {@link #plan(GuestProfile, long, boolean, long, long, PolicyKind, boolean)}; with {@code autoConvergeArmable} false
+     * the plan is for a migration that starts without a measurement ({@code kvmigrate plan} for a migration that
+     * {@code migrate} would start unmeasured): auto-converge stays off, so a stall goes straight to the last resort.
+     */
+    public Plan plan(GuestProfile g, long bandwidthBps, boolean assumed, long initialDowntimeMs, long maxDowntimeMs, PolicyKind policy,
+            boolean postCopySupported, boolean autoConvergeArmable) {
         long max = Math.max(initialDowntimeMs, maxDowntimeMs);
         PreCopyModel.Outcome plain = PreCopyModel.simulate(g, bandwidthBps, initialDowntimeMs, calibration);
         long floor = PreCopyModel.floorMs(g, bandwidthBps);
         List<String> why = new ArrayList<>();
+        if (g.rate() == GuestProfile.Rate.SKIPPED_SHORT) {
+            why.add(String.format(Locale.ROOT, "dirty rate not measured: this migration takes at least %s (fixed costs and %s of"
+                    + " non-zero memory at %s%s), and QEMU's shortest measurement would add more than %.0f%% to it",
+                    secs(plain.totalMs()), mib(g.nonZeroBytes()), mibs(bandwidthBps), assumed ? " (assumed: no --bandwidth given)" : "",
+                    MEASUREMENT_BUDGET * 100));
+            why.add(policy == PolicyKind.PLAIN ? "policy plain does not intervene"
+                    : "the policy judges convergence from the live statistics; auto-converge stays off (it can only be enabled at"
+                    + " start, and only a measurement would justify it)" + (policy == PolicyKind.FINISH && postCopySupported
+                    ? "; post-copy is enabled at start as the last resort" : ""));
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_UNMEASURED, false,
+                    policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), -1, true, floor, why);
+        }
         boolean unmeasured = g.dirtyRateSaturated() && g.dirtyRateBps() == 0;
         why.add(String.format(Locale.ROOT, "dirty rate %s%s vs usable bandwidth %s%s; %s of %s RAM is non-zero",
                 unmeasured ? "not measured (irrelevant: sending all non-zero memory fits the downtime limit)" : mibs(g.dirtyRateBps()),
@@ -50,7 +77,11 @@ public final class Planner {
             GuestProfile busier = new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), Math.round(g.dirtyRateBps() * MARGIN),
                     g.dirtyRateSaturated(), g.sampledPages());
             boolean thin = policy != PolicyKind.PLAIN && !PreCopyModel.simulate(busier, bandwidthBps, max, calibration).converges();
-            if (thin) {
+            if (thin && !autoConvergeArmable) {
+                why.add(String.format(Locale.ROOT, "thin margin: at %.1fx the measured dirty rate it would not converge even with %d ms;"
+                        + " migrate starts this short migration unmeasured, so auto-converge stays off (--measure arms it)", MARGIN, max));
+                thin = false;
+            } else if (thin) {
                 why.add(String.format(Locale.ROOT, "thin margin: at %.1fx the measured dirty rate it would not converge even with %d ms;"
                         + " auto-converge is enabled at start as insurance (it cannot be enabled later)", MARGIN, max));
             }
@@ -72,12 +103,25 @@ public final class Planner {
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_RAISED_DOWNTIME,
                     false, policy == PolicyKind.FINISH && postCopySupported, raised.totalMs() + detect, raised.downtimeMs(), true, floor, why);
         }
-        why.add(String.format(Locale.ROOT, "even %d ms of downtime is not enough; auto-converge is enabled at start (it cannot be"
-                + " enabled later; QEMU only throttles once the migration is not converging)", max));
         long pass = Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000);
         long firstPass = pass + Math.round((double) g.zeroBytes() / calibration.zeroScanBps() * 1000);
         long beforeLastResort = calibration.startupMs() + firstPass + stallDetectionMs(g, bandwidthBps)
-                + STALL_PASSES_BEFORE_ESCALATION * pass;
+                + (autoConvergeArmable ? STALL_PASSES_BEFORE_ESCALATION * pass : 0);
+        if (!autoConvergeArmable) {
+            why.add(String.format(Locale.ROOT, "even %d ms of downtime is not enough; migrate starts this short migration unmeasured,"
+                    + " so auto-converge stays off (--measure arms it) and a stall goes straight to the last resort", max));
+            if (policy == PolicyKind.FINISH && postCopySupported) {
+                why.add("switch to post-copy: the guest runs on the target and pulls what is left");
+                return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, false, true,
+                        beforeLastResort + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why);
+            }
+            if (policy == PolicyKind.FINISH) why.add("post-copy is not available on both hosts, so finish falls back to safe");
+            why.add(String.format(Locale.ROOT, "aborts with the VM on the source after about %.0f s", beforeLastResort / 1000.0));
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.ABORT_WHEN_STALLED, false, false,
+                    -1, -1, false, floor, why);
+        }
+        why.add(String.format(Locale.ROOT, "even %d ms of downtime is not enough; auto-converge is enabled at start (it cannot be"
+                + " enabled later; QEMU only throttles once the migration is not converging)", max));
         if (policy == PolicyKind.FINISH && postCopySupported) {
             why.add("if throttling is not enough, switch to post-copy: the guest runs on the target and pulls what is left");
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, true, true,
@@ -101,6 +145,18 @@ public final class Planner {
         return ms * 1.2 + PreCopyModel.SWITCHOVER_MS <= downtimeLimitMs;
     }
 
+    /**
+     * Whether to measure the dirty rate before a migration of a guest with {@code nonZeroBytes}: not when no rate could
+     * matter ({@link GuestProfile.Rate#IRRELEVANT}), nor when the measurement ({@code periodSeconds} plus overhead) would
+     * cost more than {@link #MEASUREMENT_BUDGET} of the shortest time the migration can take ({@link GuestProfile.Rate#SKIPPED_SHORT}).
+     */
+    public GuestProfile.Rate measurementDecision(long nonZeroBytes, long bandwidthBps, long downtimeLimitMs, int periodSeconds) {
+        if (dirtyRateIrrelevant(nonZeroBytes, bandwidthBps, downtimeLimitMs)) return GuestProfile.Rate.IRRELEVANT;
+        double shortestMs = calibration.startupMs() + nonZeroBytes / (bandwidthBps * calibration.linkEfficiency()) * 1000;
+        long costMs = periodSeconds * 1000L + MEASUREMENT_OVERHEAD_MS;
+        return costMs > shortestMs * MEASUREMENT_BUDGET ? GuestProfile.Rate.SKIPPED_SHORT : GuestProfile.Rate.MEASURED;
+    }
+
     /** Time the policy needs after the first pass to call a stall: its rate window, or two passes. */
     private long stallDetectionMs(GuestProfile g, long bandwidthBps) {
         long pass = Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000);
@@ -109,6 +165,10 @@ public final class Planner {
 
     static String mib(long bytes) {
         return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
+    }
+
+    static String secs(long ms) {
+        return String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
     }
 
     static String mibs(long bps) {

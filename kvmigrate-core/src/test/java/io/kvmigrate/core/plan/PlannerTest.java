@@ -78,6 +78,50 @@ class PlannerTest {
     }
 
     @Test
+    void measurementDecision_byShortestPossibleMigration_measuresOnlyWhenItCostsAtMostATenth() {
+        Planner lab = new Planner(new Calibration(2400, 2048 * MIB, 1.0, 100));
+        assertThat(lab.measurementDecision(4 * MIB, 64 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.IRRELEVANT);
+        // 256 MiB at 64 MiB/s: 2.4 + 4 s at least; 1.1 s of measuring would be 17%
+        assertThat(lab.measurementDecision(256 * MIB, 64 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.SKIPPED_SHORT);
+        // 1 GiB at 64 MiB/s: 2.4 + 16 s at least; 1.1 s is 6%
+        assertThat(lab.measurementDecision(1024 * MIB, 64 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.MEASURED);
+        // the boundary: 11 s at least is exactly 10x the 1.1 s a 1 s measurement costs
+        assertThat(lab.measurementDecision(8600 * MIB / 10, 100 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.MEASURED);
+        assertThat(lab.measurementDecision(8500 * MIB / 10, 100 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.SKIPPED_SHORT);
+    }
+
+    @Test
+    void plan_rateNotMeasured_lowerBoundWithoutAutoConvergeAndNoConvergenceCall() {
+        GuestProfile g = new GuestProfile(1024 * MIB, 256 * MIB, 0, false, 2048, GuestProfile.Rate.SKIPPED_SHORT);
+        Plan safe = planner.plan(g, 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true);
+        assertThat(safe.strategy()).isEqualTo(Plan.Strategy.PRE_COPY_UNMEASURED);
+        assertThat(safe.lowerBoundOnly()).isTrue();
+        assertThat(safe.autoConverge()).isFalse();
+        assertThat(safe.postCopy()).isFalse();
+        assertThat(safe.expectedTotalMs()).isEqualTo(4000); // one pass of 256 MiB at 64 MiB/s, no fixed cost in this calibration
+        assertThat(safe.expectedDowntimeMs()).isEqualTo(-1);
+        assertThat(safe.reasons()).anyMatch(r -> r.contains("dirty rate not measured"));
+        assertThat(planner.plan(g, 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true).postCopy()).isTrue();
+    }
+
+    @Test
+    void plan_notConvergingForAMigrationStartedUnmeasured_skipsTheThrottleStage() {
+        Plan armed = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true, true);
+        Plan unarmed = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true, false);
+        assertThat(unarmed.strategy()).isEqualTo(Plan.Strategy.POST_COPY);
+        assertThat(unarmed.autoConverge()).isFalse();
+        assertThat(unarmed.expectedTotalMs()).isLessThan(armed.expectedTotalMs()); // no throttle passes before the switch
+        Plan safe = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true, false);
+        assertThat(safe.strategy()).isEqualTo(Plan.Strategy.ABORT_WHEN_STALLED);
+        assertThat(safe.autoConverge()).isFalse();
+        assertThat(safe.expectedToComplete()).isFalse();
+        // a converging guest with a thin margin gets no insurance either, and the plan says so
+        Plan thin = planner.plan(guest(56), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true, false);
+        assertThat(thin.autoConverge()).isFalse();
+        assertThat(thin.reasons()).anyMatch(r -> r.contains("--measure arms it"));
+    }
+
+    @Test
     void dirtyRateIrrelevant_smallOrLargeNonZeroMemory_onlyWhenAllOfItFitsTheLimit() {
         assertThat(planner.dirtyRateIrrelevant(4 * MIB, 64 * MIB, 300)).isTrue();   // 62 ms x 1.2 + 40 ms
         assertThat(planner.dirtyRateIrrelevant(16 * MIB, 64 * MIB, 300)).isFalse(); // 250 ms x 1.2 + 40 ms

@@ -8,6 +8,10 @@ import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.model.JobStats;
 import io.kvmigrate.core.model.MigrationRequest;
 import io.kvmigrate.core.model.VmState;
+import io.kvmigrate.core.plan.Calibration;
+import io.kvmigrate.core.plan.GuestProfile;
+import io.kvmigrate.core.plan.Plan;
+import io.kvmigrate.core.plan.Planner;
 import io.kvmigrate.core.plan.PolicyKind;
 import io.kvmigrate.testkit.FakeHypervisor;
 import io.kvmigrate.testkit.ManualScheduler;
@@ -225,6 +229,23 @@ class StagedConvergencePolicyTest {
         assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("throttle not available", "switch to post-copy");
         assertThat(decisions().get(0).reason()).contains("cannot enable it mid-job");
         assertThat(src.lastMigration.calls).containsExactly("postcopy");
+    }
+
+    @Test
+    void forPlan_unmeasuredShortMigration_startsWithoutAutoConvergeAndSaysWhyWhenItStalls() {
+        GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
+        Plan plan = new Planner(Calibration.lab()).plan(g, 100 * MIB, false, 300, 1000, PolicyKind.FINISH, true);
+        assertThat(plan.strategy()).isEqualTo(Plan.Strategy.PRE_COPY_UNMEASURED);
+        ConvergencePolicy policy = StagedConvergencePolicy.forPlan(plan, StagedConvergencePolicy.Settings.defaults(), false, 0);
+        new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy)
+                .start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
+        assertThat(src.lastOptions.autoConverge()).isFalse();
+        assertThat(src.lastOptions.postCopyAllowed()).isTrue();
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        assertThat(decisions()).isEmpty();
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("throttle not available", "switch to post-copy");
+        assertThat(decisions().get(0).reason()).contains("too short to spend a second measuring").contains("--measure");
     }
 
     @Test

@@ -30,9 +30,11 @@ class GuestProbeTest {
         host.put(vm(), VmState.RUNNING, true);
         host.scriptDirtyRate("web", 40);
         CompletableFuture<GuestProfile> f = new GuestProbe(clock, scheduler, 16, 1).measure(host, "web");
-        assertThat(f).isNotDone();
-        scheduler.advance(Duration.ofMillis(100), Duration.ofMillis(100));
+        scheduler.advance(Duration.ofMillis(900), Duration.ofMillis(25));
+        assertThat(f).isNotDone(); // the 1 s period is not over: the hypervisor is not asked yet
+        scheduler.advance(Duration.ofMillis(100), Duration.ofMillis(25));
         GuestProfile g = f.join();
+        assertThat(g.rate()).isEqualTo(GuestProfile.Rate.MEASURED);
         assertThat(g.dirtyRateBps()).isEqualTo(40L << 20);
         assertThat(g.memoryBytes()).isEqualTo(1L << 30);
         assertThat(g.nonZeroBytes()).isZero(); // the fake's memory reads as zeros
@@ -51,9 +53,23 @@ class GuestProbeTest {
     void measure_rateIrrelevantForSampledMemory_completesAtOnceWithoutMeasuring() {
         host.put(vm(), VmState.RUNNING, true);
         host.scriptDirtyRate("web", 40);
-        GuestProfile g = new GuestProbe(clock, scheduler, 16, 1).measure(host, "web", nonZero -> nonZero == 0).join();
+        GuestProfile g = new GuestProbe(clock, scheduler, 16, 1).measure(host, "web",
+                nonZero -> nonZero == 0 ? GuestProfile.Rate.IRRELEVANT : GuestProfile.Rate.MEASURED).join();
         assertThat(g.dirtyRateBps()).isZero();
         assertThat(g.dirtyRateSaturated()).isTrue();
+        assertThat(g.rate()).isEqualTo(GuestProfile.Rate.IRRELEVANT);
         assertThat(host.lastDirtyRate("web")).isEmpty();
+    }
+
+    @Test
+    void measure_migrationTooShortForAMeasurement_completesAtOnceWithRateUnknown() {
+        host.put(vm(), VmState.RUNNING, true);
+        host.scriptDirtyRate("web", 40);
+        GuestProfile g = new GuestProbe(clock, scheduler, 16, 1).measure(host, "web", nonZero -> GuestProfile.Rate.SKIPPED_SHORT).join();
+        assertThat(g.rate()).isEqualTo(GuestProfile.Rate.SKIPPED_SHORT);
+        assertThat(g.dirtyRateBps()).isZero();
+        assertThat(g.dirtyRateSaturated()).isFalse();
+        assertThat(host.lastDirtyRate("web")).isEmpty();
+        assertThat(scheduler.activeTasks()).isZero();
     }
 }

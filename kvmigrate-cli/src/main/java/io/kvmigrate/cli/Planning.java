@@ -17,6 +17,7 @@ import io.kvmigrate.core.spi.HypervisorConnector;
 import java.io.PrintWriter;
 import java.time.Clock;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
 /** Measures a guest and plans its migration, for {@code plan}, {@code migrate} and {@code bench}. */
@@ -61,22 +62,27 @@ final class Planning {
             long initial = policy == PolicyKind.PLAIN && maxDowntimeMs > 0 ? maxDowntimeMs : initialDowntime(maxDowntimeMs);
             long max = maxDowntimeMs > 0 ? maxDowntimeMs : initial;
             Planner planner = new Planner(Calibration.lab());
+            // The target's version (for post-copy) is read on its own session while the guest is sampled and measured.
+            CompletableFuture<HostFacts> targetFacts = CompletableFuture.supplyAsync(target::facts);
             java.util.concurrent.atomic.AtomicReference<GuestProfile.Rate> migrateWould = new java.util.concurrent.atomic.AtomicReference<>();
-            var measuring = new GuestProbe(Clock.systemUTC(), scheduler, 64, DIRTY_RATE_SECONDS).measure(source, vm, nonZero -> {
-                GuestProfile.Rate auto = planner.measurementDecision(nonZero, bps, initial, DIRTY_RATE_SECONDS);
-                migrateWould.set(auto);
-                if (mode == Mode.MIGRATE || auto == GuestProfile.Rate.IRRELEVANT) return auto;
-                return GuestProfile.Rate.MEASURED;
-            });
-            // while the hypervisor measures
-            HostFacts sf = source.facts();
-            HostFacts tf = target.facts();
+            HostFacts sf;
+            HostFacts tf;
             GuestProfile g;
             try {
+                var measuring = new GuestProbe(Clock.systemUTC(), scheduler, 64, DIRTY_RATE_SECONDS).measure(source, vm, nonZero -> {
+                    GuestProfile.Rate auto = planner.measurementDecision(nonZero, bps, initial, DIRTY_RATE_SECONDS);
+                    migrateWould.set(auto);
+                    if (mode == Mode.MIGRATE || auto == GuestProfile.Rate.IRRELEVANT) return auto;
+                    return GuestProfile.Rate.MEASURED;
+                });
+                sf = source.facts();
+                tf = targetFacts.join();
                 g = measuring.join();
             } catch (CompletionException e) {
                 throw e.getCause() instanceof KvmigrateException k ? k
                         : new KvmigrateException(ErrorCode.INTERNAL, "plan", from.name(), vm, String.valueOf(e.getCause()), null, e);
+            } finally {
+                targetFacts.exceptionally(e -> null).join(); // never close the session under a running call
             }
             boolean postCopy = sf.hypervisorVersion() >= POSTCOPY_QEMU && tf.hypervisorVersion() >= POSTCOPY_QEMU;
             // kvmigrate plan measures, but migrate will not for a short migration: then it cannot arm auto-converge either.

@@ -36,6 +36,14 @@ public final class Preflight {
                 new StorageCheck(), new CacheModeCheck(), new HostDeviceCheck(), new SnapshotsAndJobsCheck()));
     }
 
+    /**
+     * The checks of an offline move: all but storage sharing, pools and space, which the cold engine plans itself with
+     * the user's {@code --map-pool} (see {@code StoragePlan}); the memory check only warns (the VM is not started here).
+     */
+    public static Preflight forOfflineMove() {
+        return new Preflight(standard().checks.stream().filter(c -> !(c instanceof StorageCheck) && !(c instanceof StoragePoolCheck)).toList());
+    }
+
     /** Gathers facts from both hosts and checks {@code vm} (as the source sees it) for a {@code mode} migration. */
     public PreflightReport run(HostSession source, HostSession target, VmInfo vm, Mode mode) {
         ExecutorService pool = Executors.newFixedThreadPool(2, r -> {
@@ -45,16 +53,24 @@ public final class Preflight {
         });
         HostInventory si;
         HostInventory ti;
+        List<SharedStorageVerifier.Verified> verified = new ArrayList<>();
+        List<DiskStorage> storage;
+        boolean checksStorage = checks.stream().anyMatch(c -> c instanceof StorageCheck);
         try {
             CompletableFuture<HostInventory> s = CompletableFuture.supplyAsync(() -> source.inventory(vm.spec()), pool);
             CompletableFuture<HostInventory> t = CompletableFuture.supplyAsync(() -> target.inventory(vm.spec()), pool);
+            // The sharing probe needs neither inventory: it runs meanwhile, on this thread (between two names for one host
+            // it finds the directory "shared", and the identity check refuses the move anyway).
+            storage = checksStorage ? probe(vm.spec(), source, target, verified) : List.of();
             si = join(s, source, vm);
             ti = join(t, target, vm);
         } finally {
             pool.shutdown();
         }
-        List<SharedStorageVerifier.Verified> verified = new ArrayList<>();
-        List<DiskStorage> storage = sameHost(si, ti) ? List.of() : probe(vm.spec(), source, target, verified);
+        if (sameHost(si, ti)) {
+            storage = List.of();
+            verified.clear();
+        }
         PreflightContext ctx = new PreflightContext(vm, mode, source.host().name(), target.host().name(), si, ti, storage);
         return evaluate(ctx, verified);
     }

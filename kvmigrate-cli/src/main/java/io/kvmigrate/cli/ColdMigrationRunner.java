@@ -24,20 +24,32 @@ final class ColdMigrationRunner {
         this.connector = connector;
     }
 
-    int call(PrintWriter out, boolean json, ColdMigrationRequest request) {
+    int call(PrintWriter out, boolean json, ColdMigrationRequest request, java.util.Set<String> accepted) {
         EventListener human = json ? EventListener.NONE : new ProgressRenderer(out, System.console() != null);
+        java.util.concurrent.atomic.AtomicReference<io.kvmigrate.core.engine.MigrationEvent.PreflightFinished> preflight =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        EventListener listener = e -> {
+            if (e instanceof io.kvmigrate.core.engine.MigrationEvent.PreflightFinished p) preflight.set(p);
+            human.on(e);
+        };
         ColdMigrationReport report;
         try {
-            report = run(request, human);
+            report = run(request, listener, accepted);
         } catch (KvmigrateException e) {
             if (json) {
-                Output.printJson(out, Output.errorJson(e));
+                ObjectNode root = Output.errorJson(e);
+                var p = preflight.get();
+                if (p != null) root.set("preflight", PreflightPrinter.json(p.report(), p.accepted(), 0));
+                Output.printJson(out, root);
                 return e.code().exitCode();
             }
             throw e;
         }
         if (json) {
-            Output.printJson(out, reportJson(report));
+            ObjectNode root = reportJson(report);
+            var p = preflight.get();
+            if (p != null) root.set("preflight", PreflightPrinter.json(p.report(), p.accepted(), 0));
+            Output.printJson(out, root);
         } else {
             printSummary(out, report);
         }
@@ -45,6 +57,10 @@ final class ColdMigrationRunner {
     }
 
     ColdMigrationReport run(ColdMigrationRequest request, EventListener listener) {
+        return run(request, listener, java.util.Set.of());
+    }
+
+    ColdMigrationReport run(ColdMigrationRequest request, EventListener listener, java.util.Set<String> accepted) {
         try (HostSession source = connector.open(request.source());
              HostSession target = connector.open(request.target());
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
@@ -53,7 +69,7 @@ final class ColdMigrationRunner {
             SignalHandler previousInt = install("INT", migration);
             SignalHandler previousTerm = install("TERM", migration);
             try {
-                return migration.run(request);
+                return migration.run(request, accepted);
             } finally {
                 restore("INT", previousInt);
                 restore("TERM", previousTerm);

@@ -67,7 +67,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         if (offline) {
             return new ColdMigrationRunner(new LibvirtConnector()).call(spec.commandLine().getOut(), json, new io.kvmigrate.core.model.ColdMigrationRequest(
                     vm, registry.resolve(from), registry.resolve(to), shutdown, Duration.ofSeconds(shutdownTimeout), forceOff, start, keepSource,
-                    mapPool, mapNetwork));
+                    mapPool, mapNetwork), new java.util.LinkedHashSet<>(accept));
         }
         if (shutdown || forceOff || start || keepSource || mapNetwork != null) {
             throw KvmigrateException.invalidInput("--shutdown, --force-off, --start, --keep-source and --map-network go with --offline.",

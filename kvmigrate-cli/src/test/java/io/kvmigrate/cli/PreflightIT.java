@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.sun.jna.Pointer;
 import io.kvmigrate.core.api.ErrorCode;
 import io.kvmigrate.core.model.HostInventory;
+import io.kvmigrate.core.model.NicSpec;
 import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.lab.Lab;
 import io.kvmigrate.lab.LabVm;
@@ -37,7 +38,7 @@ class PreflightIT {
     @AfterEach
     void cleanUp() {
         for (String vm : vms) ItLab.removeEverywhere(vm);
-        for (String net : transientNetworks) destroyNetwork(0, net);
+        for (String net : transientNetworks) destroyNetwork(Integer.parseInt(net.substring(0, 1)), net.substring(2));
         for (String br : bridges) bridge("delete", br);
     }
 
@@ -161,6 +162,33 @@ class PreflightIT {
     }
 
     @Test
+    void offlineMove_networkMissingOnTarget_refusedUntouchedThenMovesWithMapNetwork() {
+        // Shut off, on shared storage: only the definition would move, and it would not start on the target.
+        bridge("add", "pfbr2");
+        createNetwork(0, "pfoff", "pfbr2");
+        createNetwork(1, "pfoff-t", "pfbr2");
+        vms.add("pf-off");
+        ItLab.removeEverywhere("pf-off");
+        LabVm.Definition d = LabVm.definition("pf-off", ItLab.get().sharedDir(), GUEST, ItLab.get().kvmAvailable());
+        try (HostSession s = ItLab.open(0)) {
+            define(s, d, d.xml().replace("<memballoon", "<interface type='network'><source network='pfoff'/><model type='e1000'/>"
+                    + "</interface><memballoon"));
+        }
+        List<String> before = state();
+        ItLab.Run refused = ItLab.cli("migrate", "pf-off", "--from", "it1", "--to", "it2", "--offline", "--json");
+        assertThat(refused.exit()).as(refused.out()).isEqualTo(ErrorCode.PREFLIGHT_FAILED.exitCode());
+        assertThat(refused.out()).contains("NETWORK_MISSING").contains("'pfoff'").contains("\"preflight\"");
+        assertThat(state()).as("nothing changed on either host").isEqualTo(before);
+
+        ItLab.Run moved = ItLab.cli("migrate", "pf-off", "--from", "it1", "--to", "it2", "--offline", "--map-network", "pfoff=pfoff-t");
+        assertThat(moved.exit()).as(moved.out() + moved.err()).isZero();
+        assertThat(ItLab.vmNames(0)).noneMatch(n -> n.startsWith("pf-off:"));
+        try (HostSession t = ItLab.open(1)) {
+            assertThat(t.findVm("pf-off").orElseThrow().spec().nics()).extracting(NicSpec::source).containsExactly("pfoff-t");
+        }
+    }
+
+    @Test
     void check_healthyGuestOnSharedStorage_passesWithJson() {
         start("pf-ok");
         ItLab.Run run = ItLab.cli("check", "pf-ok", "--from", "it1", "--to", "it2", "--json");
@@ -234,7 +262,7 @@ class PreflightIT {
     }
 
     private void createNetwork(int host, String name, String bridge) {
-        transientNetworks.add(name);
+        transientNetworks.add(host + ":" + name);
         destroyNetwork(host, name);
         withConnection(host, c -> {
             Pointer net = Libvirt.INSTANCE.virNetworkCreateXML(c, "<network><name>" + name + "</name><forward mode='bridge'/>"

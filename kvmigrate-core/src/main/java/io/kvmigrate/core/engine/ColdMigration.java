@@ -4,7 +4,13 @@ import io.kvmigrate.core.api.ErrorCode;
 import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.model.ColdMigrationRequest;
 import io.kvmigrate.core.model.HostFacts;
+import io.kvmigrate.core.model.NicSpec;
 import io.kvmigrate.core.model.VmInfo;
+import io.kvmigrate.core.model.VmSpec;
+import io.kvmigrate.core.model.VmState;
+import io.kvmigrate.core.preflight.Mode;
+import io.kvmigrate.core.preflight.Preflight;
+import io.kvmigrate.core.preflight.PreflightReport;
 import io.kvmigrate.core.spi.DefinitionRewriter;
 import io.kvmigrate.core.spi.HostSession;
 import java.time.Clock;
@@ -14,6 +20,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -57,6 +64,14 @@ public final class ColdMigration {
     }
 
     public ColdMigrationReport run(ColdMigrationRequest r) {
+        return run(r, Set.of());
+    }
+
+    /**
+     * As {@link #run(ColdMigrationRequest)}, letting preflight failures and warnings whose codes are in {@code accepted}
+     * pass where allowed.
+     */
+    public ColdMigrationReport run(ColdMigrationRequest r, Set<String> accepted) {
         Instant startedAt = clock.instant();
         String vm = r.vm();
         String src = source.host().name();
@@ -92,6 +107,13 @@ public final class ColdMigration {
             throw new KvmigrateException(ErrorCode.TARGET_CONFLICT, Phase.CHECK.label(), dst, vm, "VM '" + v.name()
                     + "' on the target has the same UUID " + uuid + ".", "Remove the stale copy on the target.");
         });
+
+        // The rest of preflight (CPU, architecture, machine type, emulator, networks after --map-network, devices, memory):
+        // a VM defined on a target it cannot start on, with its source copy gone, would be a move that failed late.
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.CHECK, "preflight checks for an offline move"));
+        PreflightReport preflight = Preflight.forOfflineMove().run(source, target, asChecked(info, r), Mode.OFFLINE);
+        emit(new MigrationEvent.PreflightFinished(clock.instant(), preflight, Set.copyOf(accepted)));
+        if (!preflight.passes(accepted)) throw preflight.refusal(Phase.CHECK.label(), Set.copyOf(accepted));
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY_STORAGE, info.spec().disks().size() + " disk(s): shared or copied?"));
         StoragePlan.refuseUnsupported(info.spec(), source);
@@ -155,6 +177,22 @@ public final class ColdMigration {
                 Duration.between(startedAt, finishedAt).toMillis(), r.keepSource(), started, placement);
         emit(new MigrationEvent.Decision(finishedAt, "done", report.storage() + ", " + placement));
         return report;
+    }
+
+    /**
+     * The VM as the checks should see it: shut off when this run will shut it down first, and its NICs on the target
+     * networks {@code --map-network} names.
+     */
+    private static VmInfo asChecked(VmInfo info, ColdMigrationRequest r) {
+        VmSpec s = info.spec();
+        List<NicSpec> nics = new ArrayList<>();
+        for (NicSpec n : s.nics()) {
+            String mapped = "network".equals(n.type()) ? r.networkMap().get(n.source()) : null;
+            nics.add(mapped == null ? n : new NicSpec(n.type(), mapped, n.mac(), n.model()));
+        }
+        VmSpec spec = new VmSpec(s.name(), s.uuid(), s.domainType(), s.arch(), s.machine(), s.emulator(), s.memoryKiB(), s.vcpus(),
+                s.cpuMode(), s.disks(), nics, s.hostDevices(), s.xml());
+        return new VmInfo(spec, info.state().isActive() && r.shutdown() ? VmState.SHUTOFF : info.state(), info.persistent());
     }
 
     private boolean isShared(VmInfo info) {

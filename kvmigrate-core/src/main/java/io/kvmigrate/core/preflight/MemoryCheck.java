@@ -21,6 +21,11 @@ public final class MemoryCheck implements Check {
         long overhead = Math.max(MIN_OVERHEAD_KIB, need / 10);
         String s = mib(need);
         String t = mib(free) + " free of " + mib(ctx.target().facts().memoryKiB());
+        if (free < need && !ctx.live()) {
+            return List.of(Finding.warn("TARGET_MEMORY_INSUFFICIENT", name(), s, t, "The VM needs " + mib(need) + " but the target has"
+                    + " only " + mib(free) + " free: it can be moved there offline, but not started until memory is freed.",
+                    "Free memory on the target before starting the VM there."));
+        }
         if (free < need) {
             return List.of(Finding.failOverridable("TARGET_MEMORY_INSUFFICIENT", name(), s, t, "The VM needs " + mib(need)
                     + " but the target has only " + mib(free) + " free.", "Free memory on the target (stop or move VMs), pick another "

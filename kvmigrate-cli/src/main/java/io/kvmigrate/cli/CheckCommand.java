@@ -21,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -30,9 +31,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "check", description = "Check whether a VM can move from one host to another, without moving it.")
 final class CheckCommand implements Callable<Integer>, Main.JsonCapable {
     @Spec CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "VM", description = "VM name.") String vm;
-    @Option(names = "--from", required = true, paramLabel = "HOST", description = "Source: registered host name or libvirt URI.") String from;
-    @Option(names = "--to", required = true, paramLabel = "HOST", description = "Target: registered host name or libvirt URI.") String to;
+    @Mixin VmAndHosts move;
     @ArgGroup(exclusive = true) ModeOption mode;
     @Option(names = "--accept", paramLabel = "CODE", description = "Accept a warning or overridable failure by its code (repeatable), as migrate would.")
     List<String> accept = List.of();
@@ -51,10 +50,10 @@ final class CheckCommand implements Callable<Integer>, Main.JsonCapable {
 
     @Override
     public Integer call() {
-        VmNames.validate(vm);
+        VmNames.validate(move.vm);
         HostRegistry registry = HostRegistry.fromEnvironment();
-        HostRef source = registry.resolve(from);
-        HostRef target = registry.resolve(to);
+        HostRef source = move.source(registry);
+        HostRef target = move.target(registry);
         long started = System.nanoTime();
         Set<String> accepted = new LinkedHashSet<>(accept);
         PreflightReport report = run(new LibvirtConnector(), source, target);
@@ -63,7 +62,7 @@ final class CheckCommand implements Callable<Integer>, Main.JsonCapable {
         if (json) {
             Output.printJson(out, PreflightPrinter.json(report, accepted, elapsedMs));
         } else {
-            out.println("Preflight of VM '" + vm + "': " + source.name() + " -> " + target.name() + " (" + report.mode().name().toLowerCase()
+            out.println("Preflight of VM '" + move.vm + "': " + source.name() + " -> " + target.name() + " (" + report.mode().name().toLowerCase()
                     + "), " + elapsedMs + " ms");
             PreflightPrinter.print(out, report, accepted, true);
         }
@@ -84,8 +83,8 @@ final class CheckCommand implements Callable<Integer>, Main.JsonCapable {
         try {
             HostSession source = join(s);
             HostSession target = join(t);
-            VmInfo info = source.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, "resolve", sourceRef.name(), vm,
-                    "No VM named '" + vm + "' is defined or running on host '" + sourceRef.name() + "'.",
+            VmInfo info = source.findVm(move.vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, "resolve", sourceRef.name(), move.vm,
+                    "No VM named '" + move.vm + "' is defined or running on host '" + sourceRef.name() + "'.",
                     "List the host's VMs with 'kvmigrate vms --host " + sourceRef.name() + "'."));
             Mode m = mode == null ? (info.state().isActive() ? Mode.LIVE : Mode.OFFLINE) : mode.live ? Mode.LIVE : Mode.OFFLINE;
             return Preflight.standard().run(source, target, info, m);

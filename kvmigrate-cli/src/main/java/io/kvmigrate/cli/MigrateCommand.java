@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -28,9 +29,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "migrate", description = "Live-migrate a running VM (shared storage, or --copy-storage), or move it offline (--offline).")
 final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Spec CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "VM", description = "VM name.") String vm;
-    @Option(names = "--from", required = true, paramLabel = "HOST", description = "Source: registered host name or libvirt URI.") String from;
-    @Option(names = "--to", required = true, paramLabel = "HOST", description = "Target: registered host name or libvirt URI.") String to;
+    @Mixin VmAndHosts move;
     @Option(names = "--bandwidth", paramLabel = "MiB/s", description = "Bandwidth cap in MiB/s (default: unlimited).") long bandwidth;
     @Option(names = "--max-downtime", paramLabel = "ms", description = "Most downtime allowed, ms; the migration starts at libvirt's 300 (or this, if lower) and policy safe/finish may raise the limit up to it (default 300).") long maxDowntime;
     @Option(names = "--timeout", paramLabel = "s", description = "Abort after this many seconds; the VM stays on the source.") Long timeout;
@@ -66,7 +65,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         HostRegistry registry = HostRegistry.fromEnvironment();
         if (offline) {
             return new ColdMigrationRunner(new LibvirtConnector()).call(spec.commandLine().getOut(), json, new io.kvmigrate.core.model.ColdMigrationRequest(
-                    vm, registry.resolve(from), registry.resolve(to), shutdown, Duration.ofSeconds(shutdownTimeout), forceOff, start, keepSource,
+                    move.vm, move.source(registry), move.target(registry), shutdown, Duration.ofSeconds(shutdownTimeout), forceOff, start, keepSource,
                     mapPool, mapNetwork), new java.util.LinkedHashSet<>(accept));
         }
         if (shutdown || forceOff || start || keepSource || mapNetwork != null) {
@@ -76,7 +75,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         if (mapPool != null && !copyStorage) {
             throw KvmigrateException.invalidInput("--map-pool goes with --offline or --copy-storage.", "Add one of them.");
         }
-        MigrationRequest request = new MigrationRequest(vm, registry.resolve(from), registry.resolve(to), bandwidth, maxDowntime,
+        MigrationRequest request = new MigrationRequest(move.vm, move.source(registry), move.target(registry), bandwidth, maxDowntime,
                 timeout == null ? null : Duration.ofSeconds(timeout));
         PrintWriter out = spec.commandLine().getOut();
         List<MigrationEvent> kept = new ArrayList<>();
@@ -101,7 +100,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         ConvergencePolicy convergence = ConvergencePolicy.PLAIN;
         if (!noPlan || kind != PolicyKind.PLAIN) {
             // Measure while the engine resolves, checks and verifies storage; it waits for the plan before starting.
-            CompletableFuture<Plan> measuring = CompletableFuture.supplyAsync(() -> Planning.plan(new LibvirtConnector(), vm,
+            CompletableFuture<Plan> measuring = CompletableFuture.supplyAsync(() -> Planning.plan(new LibvirtConnector(), move.vm,
                     request.source(), request.target(), bandwidth, maxDowntime, kind, measure ? Planning.Mode.MIGRATE_MEASURED : Planning.Mode.MIGRATE));
             planned = new PlannedPolicy(measuring, p -> {
                 if (!json) human.on(new MigrationEvent.Decision(java.time.Instant.now(), "plan: " + p.strategy().label(),

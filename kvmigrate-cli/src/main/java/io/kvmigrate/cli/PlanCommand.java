@@ -7,6 +7,7 @@ import io.kvmigrate.libvirt.LibvirtConnector;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -16,9 +17,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "plan", description = "Measure a running VM's dirty rate and memory, predict a live migration and name the strategy.")
 final class PlanCommand implements Callable<Integer>, Main.JsonCapable {
     @Spec CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "VM", description = "VM name.") String vm;
-    @Option(names = "--from", required = true, paramLabel = "HOST", description = "Source: registered host name or libvirt URI.") String from;
-    @Option(names = "--to", required = true, paramLabel = "HOST", description = "Target: registered host name or libvirt URI.") String to;
+    @Mixin VmAndHosts move;
     @Option(names = "--bandwidth", paramLabel = "MiB/s", description = "Bandwidth cap in MiB/s (default: assume a 10 GbE link).") long bandwidth;
     @Option(names = "--max-downtime", paramLabel = "ms", description = "Most downtime the policy may allow (default 300).") long maxDowntime;
     @Option(names = "--policy", defaultValue = "safe", paramLabel = "plain|safe|finish", description = "Convergence policy (default ${DEFAULT-VALUE}).") String policy;
@@ -35,13 +34,13 @@ final class PlanCommand implements Callable<Integer>, Main.JsonCapable {
     public Integer call() {
         HostRegistry registry = HostRegistry.fromEnvironment();
         PolicyKind kind = MigrateCommand.policyKind(policy);
-        Plan p = Planning.plan(new LibvirtConnector(), vm, registry.resolve(from), registry.resolve(to), bandwidth, maxDowntime, kind,
+        Plan p = Planning.plan(new LibvirtConnector(), move.vm, move.source(registry), move.target(registry), bandwidth, maxDowntime, kind,
                 measure ? Planning.Mode.PLAN_FOR_MIGRATE_MEASURED : Planning.Mode.PLAN_FOR_MIGRATE);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             var root = Output.JSON.createObjectNode();
             root.put("ok", true);
-            root.put("vm", vm);
+            root.put("vm", move.vm);
             root.set("plan", Planning.json(p));
             Output.printJson(out, root);
         } else {

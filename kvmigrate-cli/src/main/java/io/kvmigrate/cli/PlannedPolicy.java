@@ -6,12 +6,12 @@ import io.kvmigrate.core.engine.ConvergencePolicy;
 import io.kvmigrate.core.engine.StagedConvergencePolicy;
 import io.kvmigrate.core.model.JobStats;
 import io.kvmigrate.core.model.MigrationRequest;
-import io.kvmigrate.core.plan.Plan;
-import io.kvmigrate.core.spi.MigrationOptions;
-import java.time.Duration;
 import io.kvmigrate.core.plan.Calibration;
 import io.kvmigrate.core.plan.GuestProfile;
+import io.kvmigrate.core.plan.Plan;
 import io.kvmigrate.core.plan.Planner;
+import io.kvmigrate.core.spi.MigrationOptions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -62,11 +62,12 @@ final class PlannedPolicy implements ConvergencePolicy {
         List<Action> actions = d.onStats(stats, elapsed);
         Plan p = resolved;
         if (p != null && p.lowerBoundOnly() && live == null && stats.iteration() >= 2 && stats.dirtyRateBps() > 0) {
-            // Started unmeasured: the first dirty-bitmap sync gives the rate the measurement would have given.
+            // Started unmeasured: the first dirty-bitmap sync gives the rate the measurement would have given. The plan is
+            // for this migration as it runs: auto-converge off, post-copy as armed at start.
             GuestProfile g = p.guest();
             live = new Planner(Calibration.lab()).plan(new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), stats.dirtyRateBps(), false,
-                    g.sampledPages()), p.bandwidthBps(), p.bandwidthAssumed(), p.initialDowntimeMs(), p.maxDowntimeMs(), p.policy(), p.postCopy()
-                    || p.policy() != io.kvmigrate.core.plan.PolicyKind.FINISH);
+                    g.sampledPages()), p.bandwidthBps(), p.bandwidthAssumed(), p.initialDowntimeMs(), p.maxDowntimeMs(), p.policy(),
+                    p.postCopy(), false);
             List<Action> out = new ArrayList<>(actions);
             out.add(0, new Action("prediction from the first pass", String.format(Locale.ROOT, "dirty rate %.0f MiB/s as the hypervisor"
                     + " measured it: ", stats.dirtyRateBps() / 1048576.0) + Planning.expectation(live), h -> { }));

@@ -29,6 +29,10 @@ public interface Libvirt extends Library {
     int VIR_DOMAIN_UNDEFINE_NVRAM = 4;
     int VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA = 16;
     int VIR_MEMORY_PHYSICAL = 2;
+    /** virDomainState / virDomainPausedReason values used to tell a post-copy pause from others. */
+    int VIR_DOMAIN_PAUSED = 3;
+    int VIR_DOMAIN_PAUSED_POSTCOPY = 12;
+    int VIR_DOMAIN_PAUSED_POSTCOPY_FAILED = 13;
     int VIR_DOMAIN_JOB_STATS_COMPLETED = 1;
     int VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED = 2;
 

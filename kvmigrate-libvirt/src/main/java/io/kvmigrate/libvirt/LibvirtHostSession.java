@@ -381,6 +381,10 @@ final class LibvirtHostSession implements HostSession {
             IntByReference max = new IntByReference(0);
             try {
                 if (o.bandwidthMiBps() > 0) LV.virTypedParamsAddULLong(params, n, max, "bandwidth", o.bandwidthMiBps());
+                // QEMU's post-copy phase ignores the pre-copy cap (its own default is unlimited): the user's cap holds for both.
+                if (o.bandwidthMiBps() > 0 && o.postCopyAllowed()) {
+                    LV.virTypedParamsAddULLong(params, n, max, "bandwidth.postcopy", o.bandwidthMiBps());
+                }
                 if (o.parallelConnections() > 0) LV.virTypedParamsAddInt(params, n, max, "parallel.connections", o.parallelConnections());
                 for (String disk : o.copyDisks()) LV.virTypedParamsAddString(params, n, max, "migrate_disks", disk);
                 if (LV.virDomainMigrateToURI3(dom, target.uri(), params.getValue(), n.getValue(), migrateFlags) < 0) {
@@ -1066,6 +1070,24 @@ final class LibvirtHostSession implements HostSession {
     }
 
     // ---- post-copy recovery (issue 5) ----
+
+    @Override
+    public boolean pausedInPostCopy(String vm) {
+        Pointer dom = LV.virDomainLookupByName(conn, vm);
+        if (dom == null) {
+            LV.virResetLastError();
+            return false;
+        }
+        try {
+            IntByReference state = new IntByReference();
+            IntByReference reason = new IntByReference();
+            check(LV.virDomainGetState(dom, state, reason, 0), "read state", vm);
+            return state.getValue() == Libvirt.VIR_DOMAIN_PAUSED && (reason.getValue() == Libvirt.VIR_DOMAIN_PAUSED_POSTCOPY
+                    || reason.getValue() == Libvirt.VIR_DOMAIN_PAUSED_POSTCOPY_FAILED);
+        } finally {
+            LV.virDomainFree(dom);
+        }
+    }
 
     @Override
     public MigrationHandle resumePostCopy(String vm, HostRef target, MigrationOptions o) {

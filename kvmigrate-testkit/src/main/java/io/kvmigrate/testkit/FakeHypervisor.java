@@ -430,6 +430,12 @@ public final class FakeHypervisor implements HypervisorConnector {
         public int postCopyResumes;
 
         @Override
+        public synchronized boolean pausedInPostCopy(String vm) {
+            FakeMigration m = lastMigration;
+            return m != null && m.vm.name().equals(vm) && m.inPostCopy() && findVm(vm).isPresent();
+        }
+
+        @Override
         public synchronized MigrationHandle resumePostCopy(String vm, HostRef target, MigrationOptions options) {
             VmInfo v = require(vm);
             postCopyResumes++;
@@ -447,6 +453,8 @@ public final class FakeHypervisor implements HypervisorConnector {
         private final CompletableFuture<Void> done = new CompletableFuture<>();
         private volatile JobStats stats = JobStats.NONE;
         private volatile boolean ignoreAborts;
+        private volatile boolean postCopyTakesEffect = true;
+        private volatile boolean inPostCopy;
         public final List<String> calls = new ArrayList<>();
 
         FakeMigration(FakeHost source, FakeHost target, VmInfo vm) {
@@ -514,6 +522,17 @@ public final class FakeHypervisor implements HypervisorConnector {
         @Override
         public synchronized void startPostCopy() {
             calls.add("postcopy");
+            if (postCopyTakesEffect) inPostCopy = true;
+        }
+
+        /** The switch to post-copy is asked for but has not taken effect when the migration fails (as on a real link cut). */
+        public void postCopyNotYetInEffect() {
+            postCopyTakesEffect = false;
+        }
+
+        /** Whether the switch to post-copy took effect (a resumed migration is in post-copy from its start). */
+        boolean inPostCopy() {
+            return inPostCopy || calls.contains("resume-postcopy");
         }
 
         @Override

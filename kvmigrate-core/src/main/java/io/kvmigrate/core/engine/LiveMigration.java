@@ -113,8 +113,14 @@ public final class LiveMigration {
         h.completion().whenComplete((ok, err) -> {
             poll.cancel();
             if (err != null && postCopyStarted && abortReason.get() == null) {
-                recoverPostCopy(request, options, unwrap(err), result, startedAt, migrateStart, last);
-                return;
+                if (switchTookEffect(request.vm())) {
+                    recoverPostCopy(request, options, unwrap(err), result, startedAt, migrateStart, last);
+                    return;
+                }
+                // Asked for, but the job failed before the switch: the source still holds the whole VM and runs it again.
+                postCopyStarted = false;
+                emit(new MigrationEvent.Decision(clock.instant(), "post-copy never began", "the job failed before the switch took"
+                        + " effect, so the source still holds the whole VM: nothing to resume forward"));
             }
             try {
                 if (err == null) {
@@ -243,6 +249,19 @@ public final class LiveMigration {
         }));
     }
 
+    /**
+     * Whether the switch to post-copy really happened: the source has the VM paused for post-copy. When the state cannot
+     * be read the answer is yes, the safe side: resuming forward fails harmlessly if there is nothing to resume, while
+     * treating a real post-copy as over would leave the guest split between the hosts.
+     */
+    private boolean switchTookEffect(String vm) {
+        try {
+            return source.pausedInPostCopy(vm);
+        } catch (KvmigrateException e) {
+            return true;
+        }
+    }
+
     /** Attempts to resume an interrupted post-copy forward before giving up, and how far apart. */
     static final int RECOVERY_ATTEMPTS = 12;
     static final Duration RECOVERY_INTERVAL = Duration.ofSeconds(5);
@@ -269,8 +288,9 @@ public final class LiveMigration {
                 KvmigrateException e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(),
                         request.vm(), "Post-copy was interrupted and " + RECOVERY_ATTEMPTS + " attempts to resume it forward failed (last: "
                                 + lastError.get() + "). The VM is paused; its memory is split between '" + source.host().name() + "' and '"
-                                + target.host().name() + "'.", "Restore the link between the hosts, then run the same 'kvmigrate migrate'"
-                                + " again to resume forward. Never resume the VM on the source: its memory there is stale.", cause);
+                                + target.host().name() + "'.", "Restore the link between the hosts, then resume it forward on the source:"
+                                + " 'virsh migrate --live --p2p --postcopy --postcopy-resume " + request.vm() + " " + target.host().uri()
+                                + "'. Never resume the VM on the source: its memory there is stale.", cause);
                 emit(new MigrationEvent.Failed(clock.instant(), e, placement(request.vm())));
                 result.completeExceptionally(e);
                 return;

@@ -166,7 +166,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 + (lastThrottle > 0 ? ", throttle " + lastThrottle + "%" : "") + ", expected downtime " + expectedDowntimeMs(s)
                 + " ms > limit " + limitMs + " ms";
         if (postCopy) {
-            out.add(Action.postCopy("still stalled after throttling (" + stall + "; " + state + "): the guest moves to the target now"
+            out.add(Action.postCopy((autoConverge ? "still stalled after throttling (" : "stalled, and no throttling to try (") + stall + "; " + state + "): the guest moves to the target now"
                     + " and pulls the remaining pages; downtime is one short pause"));
         } else {
             out.add(Action.giveUp("pre-copy cannot converge within --max-downtime " + maxDowntimeMs + " ms (" + stall + "; " + state

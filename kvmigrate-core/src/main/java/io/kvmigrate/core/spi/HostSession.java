@@ -97,6 +97,13 @@ public interface HostSession extends AutoCloseable {
     Optional<io.kvmigrate.core.model.DirtyRate> lastDirtyRate(String vm);
 
     /**
+     * True when {@code vm} is paused on this host because it is in post-copy: the switch took effect, so the guest runs
+     * (or ran) on the target and this host no longer holds all its memory. False when the VM runs here, is gone, or is
+     * paused for any other reason.
+     */
+    boolean pausedInPostCopy(String vm);
+
+    /**
      * Resumes an interrupted post-copy migration of {@code vm} to {@code target} (forward: the target keeps running the
      * guest, the source sends what the target still lacks); returns at once.
      */

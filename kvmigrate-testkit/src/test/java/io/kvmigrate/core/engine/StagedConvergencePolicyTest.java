@@ -286,6 +286,25 @@ class StagedConvergencePolicyTest {
     }
 
     @Test
+    void completion_linkCutBeforeTheSwitchTookEffect_plainFailureVmOnSourceNoResume() {
+        StagedConvergencePolicy policy = new StagedConvergencePolicy(PolicyKind.FINISH, StagedConvergencePolicy.Settings.defaults(), false,
+                true, 300, 1000, false, 0);
+        migration = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy);
+        CompletableFuture<MigrationReport> f = migration.start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
+        src.lastMigration.postCopyNotYetInEffect();
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        assertThat(src.lastMigration.calls).containsExactly("postcopy");
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "Unable to write to socket", null));
+        scheduler.advance(Duration.ofSeconds(30), POLL);
+        assertThat(src.postCopyResumes).isZero();
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).contains("post-copy never began").doesNotContain("recover post-copy");
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class,
+                e -> assertThat(e.getMessage()).contains("Unable to write to socket").contains("still running on 'a'"));
+        assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
+    }
+
+    @Test
     void completion_postCopyResumeKeepsFailing_failsAfterAllAttemptsNamingBothHosts() {
         CompletableFuture<MigrationReport> f = startInPostCopy();
         src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "connection reset by peer", null));
@@ -298,7 +317,7 @@ class StagedConvergencePolicyTest {
         assertThat(src.postCopyResumes).isEqualTo(LiveMigration.RECOVERY_ATTEMPTS);
         assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
             assertThat(e.getMessage()).contains("resume it forward failed").contains("no route to host");
-            assertThat(e.hint()).contains("Never resume the VM on the source");
+            assertThat(e.hint()).contains("--postcopy-resume web").contains("Never resume the VM on the source");
         });
     }
 

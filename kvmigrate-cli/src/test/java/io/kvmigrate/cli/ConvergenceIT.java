@@ -8,8 +8,6 @@ import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.lab.LabVm;
 import io.kvmigrate.lab.guest.IntegrityCheck;
 import io.kvmigrate.lab.guest.TestGuest;
-import java.util.ArrayList;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,7 +34,7 @@ class ConvergenceIT {
             assertThat(j.path("plan").path("dirtyRate").asText()).isEqualTo("MEASURED");
             assertThat(j.path("plan").path("plainPreCopyConverges").asBoolean()).isFalse();
             assertThat(j.path("plan").path("strategy").asText()).isEqualTo("POST_COPY");
-            assertThat(actions(j)).contains("switch to post-copy");
+            assertThat(ItLab.decisionActions(j)).contains("switch to post-copy");
             assertThat(j.path("downtimeMs").asLong()).isBetween(0L, 500L);
             assertThat(ItLab.vmNames(0)).noneMatch(n -> n.startsWith(vm + ":"));
             try (HostSession t = ItLab.open(1)) {
@@ -68,21 +66,15 @@ class ConvergenceIT {
                 assertThat(j.path("downtimeMs").asLong()).isBetween(0L, 500L);
                 assertThat(ItLab.vmNames(1)).contains(vm + ":RUNNING:true");
             } else {
-                assertThat(actions(j)).contains("throttle not available");
+                assertThat(ItLab.decisionActions(j)).contains("throttle not available");
                 assertThat(r.exit()).isEqualTo(ErrorCode.NOT_CONVERGING.exitCode());
                 assertThat(j.path("error").path("message").asText()).contains("cannot converge within --max-downtime 500 ms");
-                assertThat(actions(j)).contains("abort").doesNotContain("switch to post-copy");
+                assertThat(ItLab.decisionActions(j)).contains("abort").doesNotContain("switch to post-copy");
                 assertThat(ItLab.vmNames(0)).contains(vm + ":RUNNING:true");
                 assertThat(ItLab.vmNames(1)).noneMatch(n -> n.startsWith(vm + ":"));
             }
         } finally {
             ItLab.removeEverywhere(vm);
         }
-    }
-
-    private static List<String> actions(JsonNode j) {
-        List<String> out = new ArrayList<>();
-        for (JsonNode d : j.path("decisions")) out.add(d.path("action").asText());
-        return out;
     }
 }

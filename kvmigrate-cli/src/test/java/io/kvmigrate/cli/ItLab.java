@@ -81,6 +81,13 @@ final class ItLab {
         return new Run(exit, out.toString(), err.toString());
     }
 
+    /** The actions of the decisions in a {@code migrate --json} result, in order. */
+    static List<String> decisionActions(com.fasterxml.jackson.databind.JsonNode result) {
+        List<String> out = new java.util.ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode d : result.path("decisions")) out.add(d.path("action").asText());
+        return out;
+    }
+
     static List<String> vmNames(int host) {
         try (HostSession s = open(host)) {
             return s.listVms().stream().map(v -> v.name() + ":" + v.state() + ":" + v.persistent()).sorted().toList();

@@ -522,7 +522,15 @@ public final class FakeHypervisor implements HypervisorConnector {
         @Override
         public synchronized void startPostCopy() {
             calls.add("postcopy");
-            if (postCopyTakesEffect) inPostCopy = true;
+            if (postCopyTakesEffect) {
+                inPostCopy = true;
+                target.put(vm.spec(), VmState.RUNNING, false); // the guest now runs on the target, pulling pages
+            }
+        }
+
+        /** The target's QEMU ends during post-copy: its VM is gone (and with it the pages only it held). */
+        public void targetQemuEnded() {
+            target.removeVm(vm.name());
         }
 
         /** The switch to post-copy is asked for but has not taken effect when the migration fails (as on a real link cut). */

@@ -283,6 +283,20 @@ public final class LiveMigration {
         retry.set(scheduler.every(RECOVERY_INTERVAL, () -> {
             if (result.isDone() || !busy.compareAndSet(false, true)) return;
             int n = attempts.incrementAndGet();
+            if (targetLost(request.vm())) {
+                // The target's QEMU ended (e.g. the stream broke while it was still loading the switch-over state): the part
+                // of the guest's memory it held is gone, and no resume can bring it back. Say so at once, truthfully.
+                retry.get().cancel();
+                KvmigrateException e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(),
+                        request.vm(), "Post-copy was interrupted (" + lastError.get() + ") and the VM no longer exists on '"
+                                + target.host().name() + "': its QEMU ended during post-copy, so the guest's running state is lost. '"
+                                + source.host().name() + "' keeps it paused and defined, with memory that is incomplete and stale.",
+                        "Do not resume it on '" + source.host().name() + "'. Its disks are intact: power it off there ('virsh destroy "
+                                + request.vm() + "') and start it again, as after a crash.", cause);
+                emit(new MigrationEvent.Failed(clock.instant(), e, placement(request.vm())));
+                result.completeExceptionally(e);
+                return;
+            }
             if (n > RECOVERY_ATTEMPTS) {
                 retry.get().cancel();
                 KvmigrateException e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(),
@@ -318,6 +332,15 @@ public final class LiveMigration {
                 busy.set(false);
             }
         }));
+    }
+
+    /** True when the target answers and has no VM of that name (a target that does not answer may come back). */
+    private boolean targetLost(String vm) {
+        try {
+            return target.findVm(vm).isEmpty();
+        } catch (KvmigrateException e) {
+            return false;
+        }
     }
 
     /** True once the policy switched the job to post-copy: the source copy is no longer complete. */

@@ -107,27 +107,23 @@ public final class Planner {
         long firstPass = pass + Math.round((double) g.zeroBytes() / calibration.zeroScanBps() * 1000);
         long beforeLastResort = calibration.startupMs() + firstPass + stallDetectionMs(g, bandwidthBps)
                 + (autoConvergeArmable ? STALL_PASSES_BEFORE_ESCALATION * pass : 0);
+        why.add(String.format(Locale.ROOT, autoConvergeArmable
+                ? "even %d ms of downtime is not enough; auto-converge is enabled at start (it cannot be enabled later; QEMU only"
+                        + " throttles once the migration is not converging)"
+                : "even %d ms of downtime is not enough; migrate starts this short migration unmeasured, so auto-converge stays"
+                        + " off (--measure arms it) and a stall goes straight to the last resort", max));
+        if (policy == PolicyKind.FINISH && postCopySupported) {
+            why.add((autoConvergeArmable ? "if throttling is not enough, switch" : "switch") + " to post-copy: the guest runs on the"
+                    + " target and pulls what is left");
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, autoConvergeArmable,
+                    true, beforeLastResort + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why);
+        }
+        if (policy == PolicyKind.FINISH) why.add("post-copy is not available on both hosts, so finish falls back to safe");
         if (!autoConvergeArmable) {
-            why.add(String.format(Locale.ROOT, "even %d ms of downtime is not enough; migrate starts this short migration unmeasured,"
-                    + " so auto-converge stays off (--measure arms it) and a stall goes straight to the last resort", max));
-            if (policy == PolicyKind.FINISH && postCopySupported) {
-                why.add("switch to post-copy: the guest runs on the target and pulls what is left");
-                return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, false, true,
-                        beforeLastResort + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why);
-            }
-            if (policy == PolicyKind.FINISH) why.add("post-copy is not available on both hosts, so finish falls back to safe");
             why.add(String.format(Locale.ROOT, "aborts with the VM on the source after about %.0f s", beforeLastResort / 1000.0));
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.ABORT_WHEN_STALLED, false, false,
                     -1, -1, false, floor, why);
         }
-        why.add(String.format(Locale.ROOT, "even %d ms of downtime is not enough; auto-converge is enabled at start (it cannot be"
-                + " enabled later; QEMU only throttles once the migration is not converging)", max));
-        if (policy == PolicyKind.FINISH && postCopySupported) {
-            why.add("if throttling is not enough, switch to post-copy: the guest runs on the target and pulls what is left");
-            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, true, true,
-                    beforeLastResort + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why);
-        }
-        if (policy == PolicyKind.FINISH) why.add("post-copy is not available on both hosts, so finish falls back to safe");
         double needed = 1.0 - (double) bandwidthBps * 0.8 / Math.max(1, g.dirtyRateBps());
         why.add(String.format(Locale.ROOT, "completes only if throttling cuts the dirty rate by %.0f%% or more; otherwise aborts with the"
                 + " VM on the source after about %.0f s", needed * 100, beforeLastResort / 1000.0));

@@ -305,6 +305,19 @@ class StagedConvergencePolicyTest {
     }
 
     @Test
+    void completion_postCopyInterruptedAndTargetQemuGone_failsAtOnceSayingTheGuestStateIsLost() {
+        CompletableFuture<MigrationReport> f = startInPostCopy();
+        src.lastMigration.targetQemuEnded();
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "qemu unexpectedly closed the monitor", null));
+        scheduler.advance(LiveMigration.RECOVERY_INTERVAL, POLL);
+        assertThat(src.postCopyResumes).isZero();
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.getMessage()).contains("no longer exists on 'b'").contains("running state is lost");
+            assertThat(e.hint()).contains("Do not resume it on 'a'").contains("virsh destroy web");
+        });
+    }
+
+    @Test
     void completion_postCopyResumeKeepsFailing_failsAfterAllAttemptsNamingBothHosts() {
         CompletableFuture<MigrationReport> f = startInPostCopy();
         src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "connection reset by peer", null));

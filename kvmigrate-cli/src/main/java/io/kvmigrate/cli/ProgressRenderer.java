@@ -17,6 +17,7 @@ final class ProgressRenderer implements EventListener {
     private final boolean terminal;
     private Instant lastLine = Instant.EPOCH;
     private boolean barShown;
+    private Instant first;
 
     ProgressRenderer(PrintWriter out, boolean terminal) {
         this.out = out;
@@ -25,8 +26,11 @@ final class ProgressRenderer implements EventListener {
 
     @Override
     public synchronized void on(MigrationEvent e) {
+        if (first == null) first = e.at();
         if (e instanceof MigrationEvent.PhaseStarted p) {
-            line("> " + p.phase().label() + ": " + p.detail());
+            // When each step began, from the first: where the time of a slow move went.
+            line("> " + p.phase().label() + ": " + p.detail() + String.format(java.util.Locale.ROOT, "  [%.2f s]",
+                    java.time.Duration.between(first, p.at()).toMillis() / 1000.0));
         } else if (e instanceof MigrationEvent.StorageVerified s) {
             line("  disk " + s.disk() + " " + s.path() + ": shared (" + s.how() + ")");
         } else if (e instanceof MigrationEvent.Decision d) {

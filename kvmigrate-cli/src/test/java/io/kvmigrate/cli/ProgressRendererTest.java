@@ -18,6 +18,17 @@ class ProgressRendererTest {
     }
 
     @Test
+    void phases_printedWithTheirStartSinceTheFirstEvent() {
+        java.io.StringWriter w = new java.io.StringWriter();
+        ProgressRenderer r = new ProgressRenderer(new java.io.PrintWriter(w, true), false);
+        Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
+        r.on(new MigrationEvent.PhaseStarted(t0, io.kvmigrate.core.engine.Phase.RESOLVE, "looking up web"));
+        r.on(new MigrationEvent.PhaseStarted(t0.plusMillis(1250), io.kvmigrate.core.engine.Phase.MIGRATE, "a -> b"));
+
+        assertThat(w.toString()).contains("> resolve: looking up web  [0.00 s]").contains("> migrate: a -> b  [1.25 s]");
+    }
+
+    @Test
     void bar_liveMigrationCopyingDisks_showsDiskProgressBesideMemory() {
         long mib = 1 << 20;
         io.kvmigrate.core.model.JobStats s = new io.kvmigrate.core.model.JobStats(1000, 300 * mib, 100 * mib, 200 * mib, 128 * mib, 32 * mib,

@@ -283,7 +283,7 @@ final class BenchCommand {
             Main.run(new PrintWriter(o, true), new PrintWriter(e, true), a.toArray(String[]::new));
             log("$ kvmigrate " + String.join(" ", a));
             try {
-                JsonNode n = Output.JSON.readTree(o.toString());
+                JsonNode n = Output.json().readTree(o.toString());
                 log("  -> " + (n.path("ok").asBoolean() ? "ok" : "failed: " + n.path("error").path("message").asText()));
                 return n;
             } catch (IOException ex) {

@@ -90,7 +90,7 @@ final class ColdMigrationRunner {
     }
 
     static ObjectNode reportJson(ColdMigrationReport r) {
-        ObjectNode root = Output.JSON.createObjectNode();
+        ObjectNode root = Output.json().createObjectNode();
         root.put("ok", true);
         root.put("mode", "offline");
         root.put("vm", r.vm());

@@ -80,7 +80,7 @@ final class HostsCommand {
             List<Row> rows = futures.stream().map(CompletableFuture::join).toList();
             var out = spec.commandLine().getOut();
             if (json) {
-                ArrayNode arr = Output.JSON.createArrayNode();
+                ArrayNode arr = Output.json().createArrayNode();
                 for (Row r : rows) {
                     ObjectNode n = arr.addObject();
                     n.put("name", r.host().name());

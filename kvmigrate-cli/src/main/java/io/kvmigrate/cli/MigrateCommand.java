@@ -182,7 +182,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     }
 
     static ObjectNode reportJson(MigrationReport r) {
-        ObjectNode root = Output.JSON.createObjectNode();
+        ObjectNode root = Output.json().createObjectNode();
         root.put("ok", true);
         root.put("vm", r.vm());
         root.put("source", r.source());

@@ -10,7 +10,14 @@ import java.util.Locale;
 
 /** Shared printing: errors with hints, JSON, human sizes. */
 final class Output {
-    static final ObjectMapper JSON = new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
+    /** The JSON mapper, built on first use: Jackson takes ~50-130 ms to start, which human output need not pay. */
+    static ObjectMapper json() {
+        return JsonHolder.MAPPER;
+    }
+
+    private static final class JsonHolder {
+        static final ObjectMapper MAPPER = new ObjectMapper().disable(SerializationFeature.FAIL_ON_EMPTY_BEANS);
+    }
 
     private Output() {
     }
@@ -22,7 +29,7 @@ final class Output {
     }
 
     static ObjectNode errorJson(KvmigrateException e) {
-        ObjectNode root = JSON.createObjectNode();
+        ObjectNode root = json().createObjectNode();
         root.put("ok", false);
         ObjectNode err = root.putObject("error");
         err.put("code", e.code().name());
@@ -36,7 +43,7 @@ final class Output {
     }
 
     static ObjectNode placementJson(Placement p) {
-        ObjectNode n = JSON.createObjectNode();
+        ObjectNode n = json().createObjectNode();
         n.putPOJO("runningOn", p.runningOn());
         n.putPOJO("persistentOn", p.persistentOn());
         n.putPOJO("presentOn", p.presentOn());
@@ -45,7 +52,7 @@ final class Output {
 
     static void printJson(PrintWriter out, Object node) {
         try {
-            out.println(JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node));
+            out.println(json().writerWithDefaultPrettyPrinter().writeValueAsString(node));
             out.flush();
         } catch (Exception e) {
             throw new IllegalStateException(e);

@@ -38,7 +38,7 @@ final class PlanCommand implements Callable<Integer>, Main.JsonCapable {
                 measure ? Planning.Mode.PLAN_FOR_MIGRATE_MEASURED : Planning.Mode.PLAN_FOR_MIGRATE);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            var root = Output.JSON.createObjectNode();
+            var root = Output.json().createObjectNode();
             root.put("ok", true);
             root.put("vm", move.vm);
             root.set("plan", Planning.json(p));

@@ -121,7 +121,7 @@ final class Planning {
     }
 
     static ObjectNode json(Plan p) {
-        ObjectNode n = Output.JSON.createObjectNode();
+        ObjectNode n = Output.json().createObjectNode();
         n.put("policy", p.policy().label());
         n.put("strategy", p.strategy().name());
         n.put("strategyText", p.strategy().label());

@@ -47,7 +47,7 @@ final class PreflightPrinter {
     }
 
     static ObjectNode json(PreflightReport r, Collection<String> accepted, long elapsedMs) {
-        ObjectNode root = Output.JSON.createObjectNode();
+        ObjectNode root = Output.json().createObjectNode();
         root.put("ok", r.passes(accepted));
         root.put("vm", r.vm());
         root.put("source", r.source());

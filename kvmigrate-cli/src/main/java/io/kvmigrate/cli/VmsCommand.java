@@ -44,7 +44,7 @@ final class VmsCommand implements Callable<Integer>, Main.JsonCapable {
         }
         var out = spec.commandLine().getOut();
         if (json) {
-            ArrayNode arr = Output.JSON.createArrayNode();
+            ArrayNode arr = Output.json().createArrayNode();
             for (Row r : rows) {
                 ObjectNode n = arr.addObject();
                 n.put("host", r.host().name());

@@ -29,7 +29,7 @@ class ConvergenceIT {
             }
             ItLab.Run r = ItLab.cli("migrate", vm, "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "16",
                     "--max-downtime", "500", "--policy", "finish", "--timeout", "300", "--measure", "--json");
-            JsonNode j = Output.JSON.readTree(r.out());
+            JsonNode j = Output.json().readTree(r.out());
             assertThat(r.exit()).as(r.out()).isZero();
             assertThat(j.path("plan").path("dirtyRate").asText()).isEqualTo("MEASURED");
             assertThat(j.path("plan").path("plainPreCopyConverges").asBoolean()).isFalse();
@@ -57,7 +57,7 @@ class ConvergenceIT {
         try {
             ItLab.Run r = ItLab.cli("migrate", vm, "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "16",
                     "--max-downtime", "500", "--policy", "safe", "--timeout", "300", "--json");
-            JsonNode j = Output.JSON.readTree(r.out());
+            JsonNode j = Output.json().readTree(r.out());
             // 64 MiB at 16 MiB/s takes at least ~6 s: too short for a 1 s measurement, so it starts unmeasured, without auto-converge
             assertThat(j.path("plan").path("dirtyRate").asText()).as(r.out()).isEqualTo("SKIPPED_SHORT");
             assertThat(j.path("plan").path("strategy").asText()).isEqualTo("PRE_COPY_UNMEASURED");

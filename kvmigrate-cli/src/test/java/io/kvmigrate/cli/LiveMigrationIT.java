@@ -30,7 +30,7 @@ class LiveMigrationIT {
         ItLab.Run run = ItLab.cli("migrate", d.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--json");
 
         assertThat(run.exit()).as(run.out() + run.err()).isZero();
-        JsonNode json = Output.JSON.readTree(run.out());
+        JsonNode json = Output.json().readTree(run.out());
         assertThat(json.get("ok").asBoolean()).isTrue();
         assertThat(json.get("placement").get("runningOn").get(0).asText()).isEqualTo(ItLab.host(1).name());
         assertThat(json.get("dataSentBytes").asLong()).isGreaterThan(params.spanBytes());
@@ -70,7 +70,7 @@ class LiveMigrationIT {
                     "--bandwidth", "8", "--timeout", "4", "--json");
 
             assertThat(run.exit()).isEqualTo(ErrorCode.TIMEOUT.exitCode());
-            JsonNode json = Output.JSON.readTree(run.out());
+            JsonNode json = Output.json().readTree(run.out());
             assertThat(json.get("ok").asBoolean()).isFalse();
             assertThat(json.get("error").get("code").asText()).isEqualTo("TIMEOUT");
             assertThat(json.get("error").get("message").asText()).contains("did not finish within 4 s").contains("still running on");

@@ -14,7 +14,7 @@ class MainHelpTest {
     @Test
     void help_everyCommand_printsItsUsageAndExitsZero() {
         List<List<String>> paths = new ArrayList<>();
-        collect(new CommandLine(new Main()), new ArrayList<>(), paths);
+        collect(Main.commandLine(), new ArrayList<>(), paths);
         assertThat(paths).hasSizeGreaterThan(10);
         for (List<String> path : paths) {
             List<String> args = new ArrayList<>(path);

@@ -46,7 +46,7 @@ class PostCopyRecoveryIT {
             assertThat(killed).as("a migration connection was cut").contains(ItLab.host(1).address() + ":49");
 
             ItLab.Run r = migrating.get(300, TimeUnit.SECONDS);
-            JsonNode j = Output.JSON.readTree(r.out());
+            JsonNode j = Output.json().readTree(r.out());
             assertThat(r.exit()).as(r.out()).isZero();
             assertThat(ItLab.decisionActions(j)).contains("switch to post-copy", "recover post-copy").doesNotContain("abort");
             assertThat(ItLab.vmNames(0)).noneMatch(n -> n.startsWith(vm + ":"));

@@ -196,8 +196,7 @@ final class BenchCommand {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
             String vm = scenarioVm;
-            JsonNode plan = cliJson("plan", vm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth", String.valueOf(currentCap),
-                    "--policy", "plain").path("plan");
+            JsonNode plan = plans.containsKey("plain") ? plans.get("plain") : plan("plain");
             long floor = plan.path("floorMs").asLong();
             long limit = stopAfterMs > 0 ? stopAfterMs : Math.max(120_000, floor * 30);
             List<String> cmd = List.of("virsh", "-c", from.ref().uri(), "migrate", "--live", "--p2p", "--persistent", "--undefinesource",
@@ -240,8 +239,7 @@ final class BenchCommand {
             Lab.LabHost to = lab.hosts().get(1 - at);
             boolean noPlan = policy.equals(NO_PLAN);
             // The prediction is kvmigrate plan's, taken just before (migrate itself skips the measurement on short migrations).
-            JsonNode plan = noPlan ? null : cliJson("plan", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth",
-                    String.valueOf(currentCap), "--max-downtime", String.valueOf(maxDowntime), "--policy", policy).path("plan");
+            JsonNode plan = noPlan ? null : plans.containsKey(policy) ? plans.get(policy) : plan(policy);
             long t0 = System.nanoTime();
             List<String> args = new ArrayList<>(List.of("migrate", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(),
                     "--bandwidth", String.valueOf(currentCap), "--timeout", "300"));
@@ -273,6 +271,72 @@ final class BenchCommand {
             return add(new Row(scenario, currentCap, rate(g), "kvmigrate --policy " + policy,
                     ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
                     ok ? r.path("dataSentBytes").asLong() : -1, predicted, error, plan.path("floorMs").asLong(), note));
+        }
+
+        /** Predictions of the current scenario by policy, made once before its runs (see {@link #pair}). */
+        private final java.util.Map<String, JsonNode> plans = new java.util.HashMap<>();
+
+        /** {@code kvmigrate plan} for the current guest, direction and cap, with --max-downtime as kvmigrate's runs (plain: none). */
+        private JsonNode plan(String policy) {
+            Lab.LabHost from = lab.hosts().get(at);
+            Lab.LabHost to = lab.hosts().get(1 - at);
+            List<String> a = new ArrayList<>(List.of("plan", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth",
+                    String.valueOf(currentCap), "--policy", policy));
+            if (!policy.equals("plain")) a.addAll(List.of("--max-downtime", String.valueOf(maxDowntime)));
+            return cliJson(a.toArray(String[]::new)).path("plan");
+        }
+
+        /**
+         * kvmigrate as a user runs it: its own JVM (the flags and class-data archive of the ./kvmigrate wrapper), the
+         * process's wall time. The rows above run in the bench's JVM and time the command itself.
+         */
+        private Row kvmigrateProcess(String scenario, GuestProfile g) {
+            Lab.LabHost from = lab.hosts().get(at);
+            Lab.LabHost to = lab.hosts().get(1 - at);
+            Path jar;
+            try {
+                jar = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            } catch (java.net.URISyntaxException ex) {
+                throw new IllegalStateException(ex);
+            }
+            List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"), "-XX:TieredStopAtLevel=1",
+                    "-XX:+UseSerialGC"));
+            // As the wrapper: the first run after a build writes the class-data archive, later runs map it.
+            Path jsa = jar.resolveSibling("kvmigrate.jsa");
+            boolean fresh;
+            try {
+                fresh = Files.isRegularFile(jsa) && Files.getLastModifiedTime(jsa).compareTo(Files.getLastModifiedTime(jar)) > 0;
+            } catch (IOException ex) {
+                fresh = false;
+            }
+            cmd.addAll(List.of(fresh ? "-XX:SharedArchiveFile=" + jsa : "-XX:ArchiveClassesAtExit=" + jsa, "-Xlog:cds=off",
+                    "-Xlog:cds+dynamic=off"));
+            cmd.addAll(List.of("-jar", jar.toString(), "migrate", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth",
+                    String.valueOf(currentCap), "--timeout", "300", "--max-downtime", String.valueOf(maxDowntime), "--policy", "safe", "--json"));
+            ProcessBuilder pb = new ProcessBuilder(cmd);
+            pb.environment().put("KVMIGRATE_CONFIG_DIR", root.resolve("config").toString());
+            long t0 = System.nanoTime();
+            String out;
+            try {
+                Process p = pb.redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                out = new String(p.getInputStream().readAllBytes());
+                if (!p.waitFor(400, TimeUnit.SECONDS)) throw new IllegalStateException("kvmigrate process did not end");
+            } catch (IOException | InterruptedException ex) {
+                throw new IllegalStateException("running kvmigrate: " + ex, ex);
+            }
+            long wall = (System.nanoTime() - t0) / 1_000_000;
+            JsonNode r;
+            try {
+                r = Output.json().readTree(out);
+            } catch (IOException ex) {
+                throw new IllegalStateException("kvmigrate printed no JSON: " + out, ex);
+            }
+            log("$ " + String.join(" ", cmd) + "  -> " + (r.path("ok").asBoolean() ? "ok" : "failed") + " in " + wall + " ms");
+            boolean ok = r.path("ok").asBoolean();
+            if (ok) at = 1 - at;
+            return add(new Row(scenario, currentCap, rate(g), "kvmigrate CLI process, --policy safe", ok, ok ? wall : -1, wall,
+                    ok ? r.path("downtimeMs").asLong() : -1, ok ? r.path("dataSentBytes").asLong() : -1, "-", "-", -1,
+                    "own JVM; total = process wall time" + (ok ? ", of which the command " + secs(r.path("totalMs").asLong()) + " s" : "")));
         }
 
         private JsonNode cliJson(String... args) {
@@ -318,21 +382,33 @@ final class BenchCommand {
          * adds each tool's median run.
          */
         private void pair(String scenario, GuestProfile g, int times) {
+            // The predictions are made once, before the runs: a dirty-rate measurement leaves the guest's QEMU process
+            // slower to migrate for seconds after (seen: +0.8 s on a 2 s migration, also 3 s later), so measuring before
+            // every run would slow the run measured. One untimed move then gives the guest a fresh, unmeasured QEMU.
+            plans.clear();
+            plans.put("plain", plan("plain"));
+            plans.put("safe", plan("safe"));
+            kvmigrate(scenario, g, NO_PLAN);
+            log("(the move above only settles the guest in a fresh QEMU process; not counted)");
             List<Row> v = new ArrayList<>();
             List<Row> k = new ArrayList<>();
             List<Row> e = new ArrayList<>();
+            List<Row> c = new ArrayList<>();
             for (int i = 0; i < times; i++) {
-                for (int slot = 0; slot < 3; slot++) {
-                    switch ((i + slot) % 3) {
+                for (int slot = 0; slot < 4; slot++) {
+                    switch ((i + slot) % 4) {
                         case 0 -> v.add(virsh(scenario, g, 0));
                         case 1 -> k.add(kvmigrate(scenario, g, "safe"));
+                        case 2 -> c.add(kvmigrateProcess(scenario, g));
                         default -> e.add(kvmigrate(scenario, g, NO_PLAN));
                     }
                 }
             }
             rows.add(median(v));
             rows.add(median(k));
+            rows.add(median(c));
             rows.add(median(e));
+            plans.clear();
         }
 
         private static Row median(List<Row> runs) {

@@ -133,15 +133,9 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
             addDecisions(root, kept);
             addPreflight(root, kept);
             if (plan != null) {
-                ObjectNode pj = Planning.json(plan);
-                if (!plan.lowerBoundOnly()) pj.put("totalErrorPercent", plan.expectedTotalMs() > 0 ? (report.totalMs() - plan.expectedTotalMs()) * 100 / plan.expectedTotalMs() : 0);
-                root.set("plan", pj);
+                root.set("plan", planWithError(plan, report, true));
                 Plan live = planned.livePlan();
-                if (live != null) {
-                    ObjectNode lj = Planning.json(live);
-                    if (live.expectedTotalMs() > 0) lj.put("totalErrorPercent", (report.totalMs() - live.expectedTotalMs()) * 100 / live.expectedTotalMs());
-                    root.set("planFromFirstPass", lj);
-                }
+                if (live != null) root.set("planFromFirstPass", planWithError(live, report, false));
             }
             Output.printJson(out, root);
         } else {
@@ -149,6 +143,18 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
             if (plan != null) printPredictionError(out, plan, planned.livePlan(), report);
         }
         return 0;
+    }
+
+    /**
+     * A plan's JSON with the error of its expected total against the actual one; none for a lower bound, and 0 for a plan
+     * that expected no completion when {@code zeroIfNoTotal}.
+     */
+    private static ObjectNode planWithError(Plan p, MigrationReport report, boolean zeroIfNoTotal) {
+        ObjectNode n = Planning.json(p);
+        if (p.lowerBoundOnly()) return n;
+        if (p.expectedTotalMs() > 0) n.put("totalErrorPercent", (report.totalMs() - p.expectedTotalMs()) * 100 / p.expectedTotalMs());
+        else if (zeroIfNoTotal) n.put("totalErrorPercent", 0);
+        return n;
     }
 
     static PolicyKind policyKind(String name) {

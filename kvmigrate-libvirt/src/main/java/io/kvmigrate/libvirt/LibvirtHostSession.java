@@ -53,10 +53,18 @@ final class LibvirtHostSession implements HostSession {
 
     @Override
     public HostFacts facts() {
-        String caps = takeString(LV.virConnectGetCapabilities(conn), "read capabilities");
-        Element root = DomainXml.parseDocument(caps, "capabilities XML").getDocumentElement();
-        Element h = child(root, "host");
-        Element cpu = h == null ? null : child(h, "cpu");
+        CapabilitiesXml.Parsed caps = CapabilitiesXml.parse(takeString(LV.virConnectGetCapabilities(conn), "read capabilities"));
+        int[] running = {0};
+        // Counting needs no domain XML: list the active domains only and free them.
+        list(ref -> LV.virConnectListAllDomains(conn, ref, Libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE), "list running VMs", d -> {
+            running[0]++;
+            LV.virDomainFree(d);
+        });
+        return facts(caps, running[0]);
+    }
+
+    /** The host's facts from its parsed capabilities plus hostname, versions and node figures (read here). */
+    private HostFacts facts(CapabilitiesXml.Parsed caps, int runningVms) {
         String hostname = takeString(LV.virConnectGetHostname(conn), "read hostname");
         LongByReference lib = new LongByReference();
         LongByReference hv = new LongByReference();
@@ -65,15 +73,9 @@ final class LibvirtHostSession implements HostSession {
         Libvirt.NodeInfo node = new Libvirt.NodeInfo();
         check(LV.virNodeGetInfo(conn, node), "read node info", null);
         long free = LV.virNodeGetFreeMemory(conn);
-        int[] running = {0};
-        // Counting needs no domain XML: list the active domains only and free them.
-        list(ref -> LV.virConnectListAllDomains(conn, ref, Libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE), "list running VMs", d -> {
-            running[0]++;
-            LV.virDomainFree(d);
-        });
-        return new HostFacts(hostname, h == null ? null : text(child(h, "uuid")), cpu == null ? null : text(child(cpu, "arch")),
-                cpu == null ? null : text(child(cpu, "vendor")), cpu == null ? null : text(child(cpu, "model")), node.cpus,
-                node.memory.longValue(), free / 1024, lib.getValue(), hv.getValue(), running[0]);
+        HostInventory.Cpu cpu = caps.cpu();
+        return new HostFacts(hostname, caps.hostUuid(), cpu.arch(), cpu.vendor(), cpu.model(), node.cpus, node.memory.longValue(),
+                free / 1024, lib.getValue(), hv.getValue(), runningVms);
     }
 
     @Override
@@ -838,22 +840,13 @@ final class LibvirtHostSession implements HostSession {
     @Override
     public HostInventory inventory(VmSpec guest) {
         CapabilitiesXml.Parsed caps = CapabilitiesXml.parse(takeString(LV.virConnectGetCapabilities(conn), "read capabilities"));
-        String hostname = takeString(LV.virConnectGetHostname(conn), "read hostname");
-        LongByReference lib = new LongByReference();
-        LongByReference hv = new LongByReference();
-        check(LV.virConnectGetLibVersion(conn, lib), "read libvirt version", null);
-        check(LV.virConnectGetVersion(conn, hv), "read hypervisor version", null);
-        Libvirt.NodeInfo node = new Libvirt.NodeInfo();
-        check(LV.virNodeGetInfo(conn, node), "read node info", null);
-        long free = LV.virNodeGetFreeMemory(conn);
         List<HostInventory.Domain> domains = domains();
         HostInventory.Cpu cpu = expandedCpu(caps);
         List<HostInventory.Network> nets = networks();
         List<String> ifs = hostInterfaces();
         List<HostInventory.Pool> pools = inventoryPools();
         HostInventory.GuestView gv = guest == null ? null : guestView(guest);
-        HostFacts facts = new HostFacts(hostname, caps.hostUuid(), cpu.arch(), cpu.vendor(), cpu.model(), node.cpus, node.memory.longValue(),
-                free / 1024, lib.getValue(), hv.getValue(), (int) domains.stream().filter(HostInventory.Domain::active).count());
+        HostFacts facts = facts(caps, (int) domains.stream().filter(HostInventory.Domain::active).count());
         return new HostInventory(facts, cpu, caps.guests(), nets, ifs, pools, domains, gv);
     }
 

@@ -190,9 +190,7 @@ public final class ColdMigration {
             String mapped = "network".equals(n.type()) ? r.networkMap().get(n.source()) : null;
             nics.add(mapped == null ? n : new NicSpec(n.type(), mapped, n.mac(), n.model()));
         }
-        VmSpec spec = new VmSpec(s.name(), s.uuid(), s.domainType(), s.arch(), s.machine(), s.emulator(), s.memoryKiB(), s.vcpus(),
-                s.cpuMode(), s.disks(), nics, s.hostDevices(), s.xml());
-        return new VmInfo(spec, info.state().isActive() && r.shutdown() ? VmState.SHUTOFF : info.state(), info.persistent());
+        return new VmInfo(s.withNics(nics), info.state().isActive() && r.shutdown() ? VmState.SHUTOFF : info.state(), info.persistent());
     }
 
     private boolean isShared(VmInfo info) {

@@ -111,8 +111,7 @@ public final class StoragePlan {
     }
 
     private static boolean sharedDisk(VmSpec vm, DiskSpec disk, HostSession source, HostSession target) {
-        VmSpec one = new VmSpec(vm.name(), vm.uuid(), vm.domainType(), vm.arch(), vm.machine(), vm.emulator(), vm.memoryKiB(), vm.vcpus(),
-                vm.cpuMode(), List.of(disk), List.of(), List.of(), vm.xml());
+        VmSpec one = vm.withDisks(List.of(disk));
         try {
             new SharedStorageVerifier().verify(one, source, target);
             return true;

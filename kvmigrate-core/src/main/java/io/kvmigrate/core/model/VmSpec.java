@@ -11,4 +11,14 @@ public record VmSpec(String name, String uuid, String domainType, String arch, S
         nics = List.copyOf(nics);
         hostDevices = List.copyOf(hostDevices);
     }
+
+    /** The same VM with these disks (probing or checking a subset). */
+    public VmSpec withDisks(List<DiskSpec> newDisks) {
+        return new VmSpec(name, uuid, domainType, arch, machine, emulator, memoryKiB, vcpus, cpuMode, newDisks, nics, hostDevices, xml);
+    }
+
+    /** The same VM with these NICs (checking it as it will be attached on the target). */
+    public VmSpec withNics(List<NicSpec> newNics) {
+        return new VmSpec(name, uuid, domainType, arch, machine, emulator, memoryKiB, vcpus, cpuMode, disks, newNics, hostDevices, xml);
+    }
 }

@@ -97,7 +97,7 @@ public final class Preflight {
         java.util.Map<DiskSpec, DiskStorage> result = new java.util.HashMap<>();
         for (List<DiskSpec> group : byDir.values()) {
             try {
-                List<SharedStorageVerifier.Verified> ok = verifier.verify(withDisks(vm, group), source, target);
+                List<SharedStorageVerifier.Verified> ok = verifier.verify(vm.withDisks(group), source, target);
                 for (int i = 0; i < group.size(); i++) {
                     DiskSpec d = group.get(i);
                     verified.add(ok.get(i));
@@ -109,7 +109,7 @@ public final class Preflight {
                 for (DiskSpec d : group) {
                     long size = size(source, d.sourcePath());
                     try {
-                        SharedStorageVerifier.Verified v = verifier.verify(withDisks(vm, List.of(d)), source, target).get(0);
+                        SharedStorageVerifier.Verified v = verifier.verify(vm.withDisks(List.of(d)), source, target).get(0);
                         verified.add(v);
                         result.put(d, new DiskStorage(d.target(), d.sourcePath(), DiskStorage.Sharing.SHARED, v.how(), null, size));
                     } catch (KvmigrateException one) {
@@ -120,11 +120,6 @@ public final class Preflight {
             }
         }
         return vm.disks().stream().map(result::get).toList();
-    }
-
-    private static VmSpec withDisks(VmSpec vm, List<DiskSpec> disks) {
-        return new VmSpec(vm.name(), vm.uuid(), vm.domainType(), vm.arch(), vm.machine(), vm.emulator(), vm.memoryKiB(), vm.vcpus(),
-                vm.cpuMode(), disks, vm.nics(), vm.hostDevices(), vm.xml());
     }
 
     private static long size(HostSession source, String path) {

@@ -259,11 +259,17 @@ class StagedConvergencePolicyTest {
     private LiveMigration migration;
 
     private CompletableFuture<MigrationReport> startInPostCopy() {
+        return startInPostCopy(true);
+    }
+
+    /** Finish policy, stalled until it asks for post-copy; {@code takesEffect} false: the hypervisor has not switched yet. */
+    private CompletableFuture<MigrationReport> startInPostCopy(boolean takesEffect) {
         StagedConvergencePolicy policy = new StagedConvergencePolicy(PolicyKind.FINISH, StagedConvergencePolicy.Settings.defaults(), false,
                 true, 300, 1000, false, 0);
         migration = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy);
         CompletableFuture<MigrationReport> f = migration.start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000,
                 Duration.ofSeconds(20)));
+        if (!takesEffect) src.lastMigration.postCopyNotYetInEffect();
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
         run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
         assertThat(src.lastMigration.calls).containsExactly("postcopy");
@@ -287,14 +293,7 @@ class StagedConvergencePolicyTest {
 
     @Test
     void completion_linkCutBeforeTheSwitchTookEffect_plainFailureVmOnSourceNoResume() {
-        StagedConvergencePolicy policy = new StagedConvergencePolicy(PolicyKind.FINISH, StagedConvergencePolicy.Settings.defaults(), false,
-                true, 300, 1000, false, 0);
-        migration = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy);
-        CompletableFuture<MigrationReport> f = migration.start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
-        src.lastMigration.postCopyNotYetInEffect();
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
-        assertThat(src.lastMigration.calls).containsExactly("postcopy");
+        CompletableFuture<MigrationReport> f = startInPostCopy(false);
         src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "Unable to write to socket", null));
         scheduler.advance(Duration.ofSeconds(30), POLL);
         assertThat(src.postCopyResumes).isZero();

@@ -41,10 +41,11 @@ public final class Lab {
               mkdir -p "/$d"
               mount --bind "$h/$d" "/$d"
             done
-            exec /usr/sbin/libvirtd -d -l -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid
+            setsid /usr/bin/tini -s -- /usr/sbin/libvirtd -l -f /etc/libvirt/libvirtd.conf -p /run/libvirt/libvirtd.pid \
+              </dev/null >/dev/null 2>&1 &
             """;
     private static final List<String> PACKAGES = List.of("qemu-system-x86", "qemu-utils", "libvirt-daemon",
-            "libvirt-daemon-driver-qemu", "libvirt-clients");
+            "libvirt-daemon-driver-qemu", "libvirt-clients", "tini");
 
     /** Where the lab lives, its first loopback address (last octet), how many hosts, and their name prefix. */
     public record Config(Path root, int firstOctet, int hosts, String namePrefix) {
@@ -294,7 +295,7 @@ public final class Lab {
     }
 
     private void ensurePackages(Consumer<String> log) {
-        boolean present = Stream.of("/usr/sbin/libvirtd", "/usr/bin/qemu-system-x86_64", "/usr/bin/qemu-img", "/usr/bin/virsh")
+        boolean present = Stream.of("/usr/sbin/libvirtd", "/usr/bin/qemu-system-x86_64", "/usr/bin/qemu-img", "/usr/bin/virsh", "/usr/bin/tini")
                 .allMatch(p -> Files.isExecutable(Path.of(p)));
         if (present) return;
         log.accept("installing " + String.join(" ", PACKAGES) + " (apt-get)");

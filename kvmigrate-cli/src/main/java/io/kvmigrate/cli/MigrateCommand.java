@@ -53,7 +53,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--compress", description = "Compress pages (QEMU's XBZRLE delta encoding of re-sent pages).") boolean compress;
     @Option(names = "--no-plan", description = "Skip measuring the guest and the prediction (policy plain only).") boolean noPlan;
     @Option(names = "--measure", description = "Always measure the dirty rate before the start (by default only when the ~1 s"
-            + " measurement costs at most 10%% of the shortest time the migration can take).") boolean measure;
+            + " measurement costs at most 5%% of the shortest time the migration can take).") boolean measure;
 
     @Override
     public boolean json() {

@@ -22,6 +22,6 @@ public record Calibration(long startupMs, long zeroScanBps, double linkEfficienc
      * start, and checked on run 11 (docs/benchmarks.md).
      */
     public static Calibration lab() {
-        return new Calibration(1600, 2048L << 20, 0.95, 100);
+        return new Calibration(600, 2048L << 20, 0.95, 100);
     }
 }

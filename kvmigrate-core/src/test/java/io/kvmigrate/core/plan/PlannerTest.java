@@ -78,16 +78,18 @@ class PlannerTest {
     }
 
     @Test
-    void measurementDecision_byShortestPossibleMigration_measuresOnlyWhenItCostsAtMostATenth() {
+    void measurementDecision_byShortestPossibleMigration_measuresOnlyWhenItCostsAtMostATwentieth() {
         Planner lab = new Planner(new Calibration(2400, 2048 * MIB, 1.0, 100));
         assertThat(lab.measurementDecision(4 * MIB, 64 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.IRRELEVANT);
         // 256 MiB at 64 MiB/s: 2.4 + 4 s at least; 1.1 s of measuring would be 17%
         assertThat(lab.measurementDecision(256 * MIB, 64 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.SKIPPED_SHORT);
         // 1 GiB at 64 MiB/s: 2.4 + 16 s at least; 1.1 s is 6%
-        assertThat(lab.measurementDecision(1024 * MIB, 64 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.MEASURED);
-        // the boundary: 11 s at least is exactly 10x the 1.1 s a 1 s measurement costs
-        assertThat(lab.measurementDecision(8600 * MIB / 10, 100 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.MEASURED);
-        assertThat(lab.measurementDecision(8500 * MIB / 10, 100 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.SKIPPED_SHORT);
+        assertThat(lab.measurementDecision(1024 * MIB, 64 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.SKIPPED_SHORT);
+        // 2 GiB at 64 MiB/s: 2.4 + 32 s at least; 1.1 s is 3%
+        assertThat(lab.measurementDecision(2048 * MIB, 64 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.MEASURED);
+        // the boundary: 22 s at least is exactly 20x the 1.1 s a 1 s measurement costs
+        assertThat(lab.measurementDecision(19700 * MIB / 10, 100 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.MEASURED);
+        assertThat(lab.measurementDecision(19500 * MIB / 10, 100 * MIB, 300, 1)).isEqualTo(GuestProfile.Rate.SKIPPED_SHORT);
     }
 
     @Test

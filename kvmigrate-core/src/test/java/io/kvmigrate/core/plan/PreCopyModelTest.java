@@ -63,6 +63,6 @@ class PreCopyModelTest {
         GuestProfile g = new GuestProfile(1024 * MIB, 300 * MIB, 40 * MIB, false, 2048);
         assertThat(PreCopyModel.simulate(g, 64 * MIB, 300, Calibration.lab()))
                 .isEqualTo(PreCopyModel.simulate(g, 64 * MIB, 300, Calibration.lab()));
-        assertThat(PreCopyModel.simulate(g, 64 * MIB, 300, Calibration.lab()).totalMs() / 1000.0).isCloseTo(17.0, within(1.0));
+        assertThat(PreCopyModel.simulate(g, 64 * MIB, 300, Calibration.lab()).totalMs() / 1000.0).isCloseTo(16.0, within(1.0));
     }
 }

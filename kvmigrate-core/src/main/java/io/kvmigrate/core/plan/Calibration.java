@@ -17,9 +17,9 @@ public record Calibration(long startupMs, long zeroScanBps, double linkEfficienc
     }
 
     /**
-     * Values measured on the 2-core nested-KVM lab machine with QEMU 7.2 / libvirt 9.0. The fixed cost was refitted on
-     * bench run 10 (idle and 0.3x rows: 1.5-1.7 s) once {@code migrate} stopped measuring short migrations before the
-     * start, and checked on run 11 (docs/benchmarks.md).
+     * Values measured on the 2-core nested-KVM lab machine with QEMU 7.2 / libvirt 9.0. The fixed cost (0.6 s) is the
+     * libvirt debug log's timeline of a migration with the lab's QEMUs reaped at once: target QEMU start 0.3 s, source
+     * QEMU stop 0.2 s (libvirt polls every 200 ms), verification; checked on bench run 18 (docs/benchmarks.md).
      */
     public static Calibration lab() {
         return new Calibration(600, 2048L << 20, 0.95, 100);

@@ -49,9 +49,11 @@ final class PlannedPolicy implements ConvergencePolicy {
             throw e.getCause() instanceof KvmigrateException k ? k
                     : new KvmigrateException(ErrorCode.INTERNAL, "plan", request.source().name(), request.vm(), String.valueOf(e.getCause()), null, e);
         }
-        resolved = p;
-        onPlan.accept(p);
-        delegate = StagedConvergencePolicy.forPlan(p, StagedConvergencePolicy.Settings.defaults(), compress, parallel);
+        if (delegate == null) {
+            resolved = p;
+            onPlan.accept(p);
+            delegate = StagedConvergencePolicy.forPlan(p, StagedConvergencePolicy.Settings.defaults(), compress, parallel);
+        }
         return delegate.initialOptions(request);
     }
 
@@ -74,6 +76,12 @@ final class PlannedPolicy implements ConvergencePolicy {
             return out;
         }
         return actions;
+    }
+
+    @Override
+    public void restarted() {
+        ConvergencePolicy d = delegate;
+        if (d != null) d.restarted();
     }
 
     /** The plan, once measured; null before (or when the migration failed before the start options). */

@@ -388,6 +388,9 @@ final class LibvirtHostSession implements HostSession {
                     LV.virTypedParamsAddULLong(params, n, max, "bandwidth.postcopy", o.bandwidthMiBps());
                 }
                 if (o.parallelConnections() > 0) LV.virTypedParamsAddInt(params, n, max, "parallel.connections", o.parallelConnections());
+                if (o.autoConverge() && o.throttleInitialPercent() > 0) {
+                    LV.virTypedParamsAddInt(params, n, max, "auto_converge.initial", o.throttleInitialPercent());
+                }
                 for (String disk : o.copyDisks()) LV.virTypedParamsAddString(params, n, max, "migrate_disks", disk);
                 if (LV.virDomainMigrateToURI3(dom, target.uri(), params.getValue(), n.getValue(), migrateFlags) < 0) {
                     done.completeExceptionally(error("migrate to '" + target.name() + "' (" + target.uri() + ")", vm));

@@ -15,6 +15,13 @@ public interface ConvergencePolicy {
     /** Called on every statistics poll; returns the interventions to make now (usually none). */
     List<Action> onStats(JobStats stats, Duration elapsed);
 
+    /**
+     * After a {@link Kind#RESTART}: the first job was cancelled with the VM verified on the source, and a new one is
+     * about to start with {@link #initialOptions} asked again; its statistics start over at pass 1.
+     */
+    default void restarted() {
+    }
+
     /** One intervention and why; {@code kind} tells the engine what it means for the outcome. */
     record Action(String describe, String reason, Consumer<MigrationHandle> effect, Kind kind) {
         /** A tuning action (downtime, bandwidth, or a note with no effect). */
@@ -31,6 +38,14 @@ public interface ConvergencePolicy {
             return new Action("abort", reason, h -> { }, Kind.ABORT);
         }
 
+        /**
+         * Cancels the job and starts it again with {@link #initialOptions} as they are now: the way to enable what QEMU
+         * accepts only at the start (auto-converge). The VM stays on the source in between.
+         */
+        public static Action restart(String describe, String reason) {
+            return new Action(describe, reason, h -> { }, Kind.RESTART);
+        }
+
         /** Switches to post-copy: from now on the only way is forward (recover, never resume the source). */
         public static Action postCopy(String reason) {
             return new Action("switch to post-copy", reason, MigrationHandle::startPostCopy, Kind.POST_COPY);
@@ -39,7 +54,7 @@ public interface ConvergencePolicy {
 
     /** What an action means for the engine. */
     enum Kind {
-        TUNE, POST_COPY, ABORT
+        TUNE, POST_COPY, ABORT, RESTART
     }
 
     /** No intervention: the request's bandwidth and downtime, nothing else. */

@@ -96,22 +96,34 @@ public final class LiveMigration {
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, source.host().name() + " -> " + target.host().name()));
         Instant migrateStart = clock.instant();
-        MigrationOptions planned = policy.initialOptions(request);
-        final MigrationOptions options = copy != null ? planned.withStorageCopy(copy.disks()) : planned;
-        MigrationHandle h;
+        CompletableFuture<MigrationReport> result = new CompletableFuture<>();
         try {
-            h = source.startLiveMigration(vm, target.host(), options);
+            launch(request, copy, startedAt, migrateStart, result);
         } catch (KvmigrateException e) {
             StoragePlan.removeCreated(target, createdOnTarget);
             throw e;
         }
+        return result;
+    }
+
+    /** Starts one job with the policy's options as they are now, polls it, and completes {@code result} when it ends. */
+    private void launch(MigrationRequest request, StoragePlan.LiveCopy copy, Instant startedAt, Instant migrateStart,
+            CompletableFuture<MigrationReport> result) {
+        String vm = request.vm();
+        List<String> createdOnTarget = copy == null ? List.of() : copy.created();
+        MigrationOptions planned = policy.initialOptions(request);
+        final MigrationOptions options = copy != null ? planned.withStorageCopy(copy.disks()) : planned;
+        MigrationHandle h = source.startLiveMigration(vm, target.host(), options);
         handle = h;
-        CompletableFuture<MigrationReport> result = new CompletableFuture<>();
         AtomicReference<JobStats> last = new AtomicReference<>(JobStats.NONE);
         Scheduler.Cancellable poll = scheduler.every(pollInterval, () -> tick(request, h, migrateStart, last));
         if (abortReason.get() != null) h.abort();
         h.completion().whenComplete((ok, err) -> {
             poll.cancel();
+            if (err != null && restartRequested && abortReason.get() == null && !postCopyStarted) {
+                startAgain(request, copy, startedAt, migrateStart, result, unwrap(err), last.get());
+                return;
+            }
             if (err != null && postCopyStarted && abortReason.get() == null) {
                 if (switchTookEffect(request.vm())) {
                     recoverPostCopy(request, options, unwrap(err), result, startedAt, migrateStart, last);
@@ -134,7 +146,31 @@ public final class LiveMigration {
                 result.completeExceptionally(e);
             }
         });
-        return result;
+    }
+
+    /**
+     * The job cancelled for a policy restart has ended: only when the VM runs on the source alone and nothing of it is
+     * on the target does a new job start; otherwise this is a failure that says where the VM is.
+     */
+    private void startAgain(MigrationRequest request, StoragePlan.LiveCopy copy, Instant startedAt, Instant migrateStart,
+            CompletableFuture<MigrationReport> result, Throwable err, JobStats lastSeen) {
+        restartRequested = false;
+        lastAbortAt = null;
+        try {
+            Placement p = placement(request.vm());
+            if (!p.runsOnlyOn(source.host().name()) || p.presentOn().contains(target.host().name())) {
+                result.completeExceptionally(failed(request, err, lastSeen));
+                return;
+            }
+            emit(new MigrationEvent.Decision(clock.instant(), "started again", "the cancelled attempt left the VM running on "
+                    + source.host().name() + " only; new attempt with auto-converge on"));
+            policy.restarted();
+            launch(request, copy, startedAt, migrateStart, result);
+        } catch (RuntimeException e) {
+            List<String> left = StoragePlan.removeCreated(target, copy == null ? List.of() : copy.created());
+            if (!left.isEmpty()) emit(new MigrationEvent.Decision(clock.instant(), "cleanup", StoragePlan.leftText(left)));
+            result.completeExceptionally(failed(request, e, lastSeen));
+        }
     }
 
     /**
@@ -204,12 +240,21 @@ public final class LiveMigration {
     // ---- convergence actions (issue 5) ----
     private volatile String gaveUpBecause;
     private volatile boolean postCopyStarted;
+    private volatile boolean restartRequested;
 
     /** Applies one policy action; a failing action is reported as a decision and the migration goes on. */
     private void act(ConvergencePolicy.Action a, MigrationHandle h) {
         if (a.kind() == ConvergencePolicy.Kind.ABORT) {
             gaveUpBecause = a.reason();
             abort(ErrorCode.NOT_CONVERGING, a.reason());
+            return;
+        }
+        if (a.kind() == ConvergencePolicy.Kind.RESTART) {
+            // Cancel this job (resent if ignored, as any abort); its end starts the next one (see startAgain).
+            emit(new MigrationEvent.Decision(clock.instant(), a.describe(), a.reason()));
+            restartRequested = true;
+            lastAbortAt = clock.instant();
+            h.abort();
             return;
         }
         emit(new MigrationEvent.Decision(clock.instant(), a.describe(), a.reason()));

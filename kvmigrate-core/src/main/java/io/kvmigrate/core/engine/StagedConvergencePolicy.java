@@ -26,8 +26,10 @@ import java.util.Locale;
  * {@code elapsed} the engine passes in; this class never reads a clock. Not thread-safe: the engine polls from one thread.
  *
  * <p>Auto-converge and post-copy are fixed when the migration starts (QEMU accepts those capabilities only before it):
- * the {@link Plan} decides. When the plan predicted convergence, auto-converge stays off so a guest that converges is
- * never throttled; if it stalls anyway the throttle stage is skipped with a decision saying so.
+ * the {@link Plan} decides. When the plan predicted convergence (or the migration started unmeasured), auto-converge
+ * stays off so a guest that converges is never throttled; if it stalls anyway, the throttle stage starts the job
+ * again with auto-converge on (a {@link ConvergencePolicy.Kind#RESTART}: cancelled, VM on the source, started anew
+ * at the downtime limit reached), once.
  */
 public final class StagedConvergencePolicy implements ConvergencePolicy {
 
@@ -43,7 +45,9 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
 
     private final PolicyKind kind;
     private final Settings settings;
-    private final boolean autoConverge;
+    private boolean autoConverge;
+    private boolean restartedForThrottle;
+    private int throttleInitial; // 0 = QEMU's default
     private final boolean postCopy;
     private final long initialDowntimeMs;
     private final long maxDowntimeMs;
@@ -102,9 +106,22 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         return p;
     }
 
+    /** The options of the first job, and after a restart of the new one (with the downtime limit reached so far). */
     @Override
     public MigrationOptions initialOptions(MigrationRequest r) {
-        return new MigrationOptions(r.bandwidthMiBps(), initialDowntimeMs, true, autoConverge, postCopy, compressed, parallel);
+        return new MigrationOptions(r.bandwidthMiBps(), limitMs, true, autoConverge, postCopy, compressed, parallel)
+                .withThrottleInitial(throttleInitial);
+    }
+
+    @Override
+    public void restarted() {
+        windowStartIteration = -1;
+        currentIteration = -1;
+        currentPeak = 0;
+        lastThrottle = 0;
+        passPeaks.clear();
+        rateSince = null;
+        bestPeak = Long.MAX_VALUE;
     }
 
     /** The downtime limit now in force. */
@@ -117,6 +134,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         List<Action> out = new ArrayList<>();
         if (stage == Stage.DONE) return out;
         if (s.autoConvergeThrottle() > lastThrottle) {
+            // A job started again for the throttle: its throttle stage counts from QEMU's first throttle, not from its start.
+            if (restartedForThrottle && lastThrottle == 0) restart(s, elapsed);
             lastThrottle = s.autoConvergeThrottle();
             out.add(new Action("throttle at " + lastThrottle + "%", "QEMU's auto-converge slows the guest's vCPUs while dirty pages outpace"
                     + " the link (" + mibs(s.dirtyRateBps()) + " dirtied vs " + mibs(s.memoryBps()) + " sent)", h -> { }));
@@ -153,11 +172,30 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             out.add(new Action("throttle the guest", "stalled (" + stall + "); " + downtimeNote + "; auto-converge (enabled at start) "
                     + (lastThrottle > 0 ? "is throttling at " + lastThrottle + "%" : "throttles the vCPUs") + ", watching "
                     + settings.throttlePasses() + " more pass(es)", h -> { }));
+        } else if (!restartedForThrottle) {
+            restartedForThrottle = true;
+            autoConverge = true;
+            throttleInitial = initialThrottleFor(s);
+            out.add(Action.restart("restart with auto-converge", "stalled (" + stall + "); " + downtimeNote + "; auto-converge was left"
+                    + " off at start because " + autoConvergeOffBecause + ", and QEMU cannot enable it mid-job: this attempt is cancelled"
+                    + " (the VM keeps running on the source) and the migration starts again with auto-converge on"
+                    + (throttleInitial > 0 ? ", throttling from " + throttleInitial + "% (what " + mibs(s.dirtyRateBps()) + " dirtied against "
+                            + mibs(s.memoryBps()) + " sent calls for)" : "") + " and a downtime limit of " + limitMs + " ms, watching "
+                    + settings.throttlePasses() + " pass(es) under throttle"));
         } else {
-            out.add(new Action("throttle not available", "stalled (" + stall + "); " + downtimeNote + "; auto-converge was left off at"
-                    + " start because " + autoConvergeOffBecause + ", and QEMU cannot enable it mid-job", h -> { }));
             lastResort(s, "stalled, nothing left to try in pre-copy", out);
         }
+    }
+
+    /**
+     * The throttle a job started again should begin at: the attempt before measured the guest, so instead of QEMU's 20%
+     * and +10% a pass, the share of vCPU time that brings the dirty rate under 80% of what the link carried (20..90%).
+     */
+    static int initialThrottleFor(JobStats s) {
+        if (s.dirtyRateBps() <= 0 || s.memoryBps() <= 0) return 0;
+        double needed = 1.0 - 0.8 * s.memoryBps() / (double) s.dirtyRateBps();
+        long pct = Math.round(needed * 100);
+        return pct <= 20 ? 0 : (int) Math.min(90, pct);
     }
 
     private void lastResort(JobStats s, String stall, List<Action> out) {
@@ -204,6 +242,12 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private String stalled(JobStats s, Duration elapsed) {
         if (s.iteration() < 2 || expectedDowntimeMs(s) <= limitMs) return null;
         if (stage == Stage.THROTTLE) {
+            if (restartedForThrottle && lastThrottle == 0) {
+                // QEMU throttles only after two passes in which the guest dirtied more than half of what was sent.
+                Duration waited = elapsed.minus(windowStart);
+                return waited.compareTo(settings.throttleWindow().multipliedBy(2)) >= 0
+                        ? "QEMU did not start throttling within " + waited.toSeconds() + " s of the new attempt" : null;
+            }
             // The throttle stage gets its own budget: QEMU raises the throttle once per pass while the job is stalled.
             if (passPeaks.size() >= settings.throttlePasses()) return settings.throttlePasses() + " pass(es) under throttle without converging";
             if (elapsed.minus(windowStart).compareTo(settings.throttleWindow()) >= 0) {

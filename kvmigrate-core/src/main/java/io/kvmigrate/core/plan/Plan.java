@@ -32,7 +32,7 @@ public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boo
         AUTO_CONVERGE("pre-copy, then throttle the guest (auto-converge), abort if still stalled"),
         POST_COPY("pre-copy, then post-copy"),
         UNBOUNDED("plain pre-copy without intervention: does not finish"),
-        ABORT_WHEN_STALLED("pre-copy, abort when it stalls (auto-converge not armed)"),
+        RESTART_AUTO_CONVERGE("pre-copy; when it stalls, start again with auto-converge (QEMU takes it only at the start), abort if still stalled"),
         PRE_COPY_UNMEASURED("pre-copy, escalating from live statistics (dirty rate not measured)");
 
         private final String label;

@@ -46,7 +46,8 @@ public final class Planner {
     /**
      * As {@link #plan(GuestProfile, long, boolean, long, long, PolicyKind, boolean)}; with {@code autoConvergeArmable} false
      * the plan is for a migration that starts without a measurement ({@code kvmigrate plan} for a migration that
-     * {@code migrate} would start unmeasured): auto-converge stays off, so a stall goes straight to the last resort.
+     * {@code migrate} would start unmeasured): auto-converge stays off, so a stall that the downtime limit cannot cure
+     * cancels the job and starts it again with auto-converge, before the last resort.
      */
     public Plan plan(GuestProfile g, long bandwidthBps, boolean assumed, long initialDowntimeMs, long maxDowntimeMs, PolicyKind policy,
             boolean postCopySupported, boolean autoConvergeArmable) {
@@ -61,7 +62,8 @@ public final class Planner {
                     MEASUREMENT_BUDGET * 100));
             why.add(policy == PolicyKind.PLAIN ? "policy plain does not intervene"
                     : "the policy judges convergence from the live statistics; auto-converge stays off (it can only be enabled at"
-                    + " start, and only a measurement would justify it)" + (policy == PolicyKind.FINISH && postCopySupported
+                    + " start, and only a measurement would justify it); if pre-copy stalls beyond the downtime limit, the job is"
+                    + " cancelled and started again with it" + (policy == PolicyKind.FINISH && postCopySupported
                     ? "; post-copy is enabled at start as the last resort" : ""));
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_UNMEASURED, false,
                     policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), -1, true, floor, why);
@@ -82,7 +84,8 @@ public final class Planner {
             boolean thin = policy != PolicyKind.PLAIN && !PreCopyModel.simulate(busier, bandwidthBps, max, calibration).converges();
             if (thin && !autoConvergeArmable) {
                 why.add(String.format(Locale.ROOT, "thin margin: at %.1fx the measured dirty rate it would not converge even with %d ms;"
-                        + " migrate starts this short migration unmeasured, so auto-converge stays off (--measure arms it)", MARGIN, max));
+                        + " migrate starts this migration unmeasured, so auto-converge stays off; if it stalls, migrate starts it again"
+                        + " with auto-converge (--measure arms it from the start)", MARGIN, max));
                 thin = false;
             } else if (thin) {
                 why.add(String.format(Locale.ROOT, "thin margin: at %.1fx the measured dirty rate it would not converge even with %d ms;"
@@ -108,29 +111,26 @@ public final class Planner {
         }
         long pass = Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000);
         long firstPass = pass + Math.round((double) g.zeroBytes() / calibration.zeroScanBps() * 1000);
-        long beforeLastResort = calibration.startupMs() + firstPass + stallDetectionMs(g, bandwidthBps)
-                + (autoConvergeArmable ? STALL_PASSES_BEFORE_ESCALATION * pass : 0);
+        long attempt = calibration.startupMs() + firstPass + stallDetectionMs(g, bandwidthBps);
+        // Unarmed: a first attempt runs until the stall, then the job starts again with auto-converge.
+        long beforeLastResort = (autoConvergeArmable ? 0 : attempt) + attempt + STALL_PASSES_BEFORE_ESCALATION * pass;
         why.add(String.format(Locale.ROOT, autoConvergeArmable
                 ? "even %d ms of downtime is not enough; auto-converge is enabled at start (it cannot be enabled later; QEMU only"
                         + " throttles once the migration is not converging)"
-                : "even %d ms of downtime is not enough; migrate starts this short migration unmeasured, so auto-converge stays"
-                        + " off (--measure arms it) and a stall goes straight to the last resort", max));
+                : "even %d ms of downtime is not enough; migrate starts this migration unmeasured, so auto-converge is off: when it"
+                        + " stalls (after about %.0f s) the job is cancelled, the VM still on the source, and started again with"
+                        + " auto-converge (--measure arms it from the start and saves the first attempt)", max, attempt / 1000.0));
         if (policy == PolicyKind.FINISH && postCopySupported) {
-            why.add((autoConvergeArmable ? "if throttling is not enough, switch" : "switch") + " to post-copy: the guest runs on the"
-                    + " target and pulls what is left");
+            why.add("if throttling is not enough, switch to post-copy: the guest runs on the target and pulls what is left");
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, autoConvergeArmable,
                     true, beforeLastResort + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why);
         }
         if (policy == PolicyKind.FINISH) why.add("post-copy is not available on both hosts, so finish falls back to safe");
-        if (!autoConvergeArmable) {
-            why.add(String.format(Locale.ROOT, "aborts with the VM on the source after about %.0f s", beforeLastResort / 1000.0));
-            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.ABORT_WHEN_STALLED, false, false,
-                    -1, -1, false, floor, why);
-        }
         double needed = 1.0 - (double) bandwidthBps * 0.8 / Math.max(1, g.dirtyRateBps());
         why.add(String.format(Locale.ROOT, "completes only if throttling cuts the dirty rate by %.0f%% or more; otherwise aborts with the"
                 + " VM on the source after about %.0f s", needed * 100, beforeLastResort / 1000.0));
-        return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.AUTO_CONVERGE, true, false,
+        return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain,
+                autoConvergeArmable ? Plan.Strategy.AUTO_CONVERGE : Plan.Strategy.RESTART_AUTO_CONVERGE, autoConvergeArmable, false,
                 -1, -1, false, floor, why);
     }
 

@@ -12,12 +12,20 @@ import java.util.List;
  * @param parallelConnections 0 = single stream, else multifd channels
  * @param copyDisks guest targets (vda, ...) whose content the hypervisor copies to pre-created target volumes
  *        during the migration (non-shared storage); empty = no storage copy
+ * @param throttleInitialPercent with auto-converge: the throttle QEMU starts at, 0 = its default (20%)
  */
 public record MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
-        boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections, List<String> copyDisks) {
+        boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections, List<String> copyDisks,
+        int throttleInitialPercent) {
 
     public MigrationOptions {
         copyDisks = copyDisks == null ? List.of() : List.copyOf(copyDisks);
+        if (throttleInitialPercent < 0 || throttleInitialPercent > 99) throw new IllegalArgumentException("throttle 0..99");
+    }
+
+    public MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
+            boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections, List<String> copyDisks) {
+        this(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed, parallelConnections, copyDisks, 0);
     }
 
     /** Options without storage copy. */
@@ -33,6 +41,12 @@ public record MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean 
     /** The same options, copying the given disks' storage during the migration. */
     public MigrationOptions withStorageCopy(List<String> disks) {
         return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
-                parallelConnections, disks);
+                parallelConnections, disks, throttleInitialPercent);
+    }
+
+    /** The same options, auto-converge starting its throttle at {@code percent} (0 = QEMU's default). */
+    public MigrationOptions withThrottleInitial(int percent) {
+        return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
+                parallelConnections, copyDisks, percent);
     }
 }

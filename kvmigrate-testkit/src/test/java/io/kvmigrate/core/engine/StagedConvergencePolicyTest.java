@@ -222,17 +222,105 @@ class StagedConvergencePolicyTest {
     }
 
     @Test
-    void onStats_autoConvergeOffAtStart_saysThrottleUnavailableAndGoesToLastResort() {
-        start(PolicyKind.FINISH, false, true);
+    void onStats_autoConvergeOffAtStart_startsAgainWithItThenThrottlesThenPostCopy() {
+        CompletableFuture<MigrationReport> f = start(PolicyKind.FINISH, false, true);
+        FakeHypervisor.FakeMigration first = src.lastMigration;
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("throttle not available", "switch to post-copy");
-        assertThat(decisions().get(0).reason()).contains("cannot enable it mid-job");
-        assertThat(src.lastMigration.calls).containsExactly("postcopy");
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3000));
+        assertThat(first.aborted()).isFalse();
+        // the stall (rate window over at 7.5 s): 400 MiB a pass needs 4 s, above --max-downtime: no raise, restart
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(500));
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("restart with auto-converge", "started again");
+        assertThat(decisions().get(0).reason()).contains("cannot enable it mid-job").contains("keeps running on the source");
+        assertThat(first.aborted()).isTrue();
+        assertThat(first.calls).doesNotContain("postcopy");
+        FakeHypervisor.FakeMigration second = src.lastMigration;
+        assertThat(second).isNotSameAs(first);
+        assertThat(src.lastOptions.autoConverge()).isTrue();
+        assertThat(src.lastOptions.postCopyAllowed()).isTrue();
+        assertThat(src.lastOptions.maxDowntimeMs()).isEqualTo(300);
+        assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
+        // the new job: its first pass, then passes before QEMU throttles are not counted against the throttle stage
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        run(stats(2, 400, 100, 4000, 0), Duration.ofSeconds(4));
+        run(stats(3, 400, 100, 4000, 0), Duration.ofSeconds(4));
+        assertThat(decisions()).hasSize(2);
+        run(stats(4, 400, 100, 4000, 20), Duration.ofSeconds(4));
+        run(stats(5, 400, 100, 4000, 30), Duration.ofSeconds(4));
+        run(stats(6, 400, 100, 4000, 40), Duration.ofSeconds(4));
+        assertThat(second.calls).doesNotContain("postcopy");
+        // the second complete pass under throttle ends without convergence: post-copy
+        run(stats(7, 400, 100, 4000, 50), Duration.ofMillis(500));
+        assertThat(second.calls).containsExactly("postcopy");
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).endsWith("switch to post-copy");
+        assertThat(decisions().get(decisions().size() - 1).reason()).contains("still stalled after throttling");
+        second.succeed(stats(7, 0, 0, 80, 0));
+        assertThat(f.join().placement().runsOnlyOn("b")).isTrue();
     }
 
     @Test
-    void forPlan_unmeasuredShortMigration_startsWithoutAutoConvergeAndSaysWhyWhenItStalls() {
+    void onStats_restartAfterAFastDirtier_startsTheThrottleAtWhatTheFirstAttemptCallsFor() {
+        start(PolicyKind.SAFE, false, false);
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        // 400 MiB/s dirtied against 100 MiB/s sent: the rate must drop to 80 MiB/s, so 80% of the vCPU time
+        run(stats(2, 400, 400, 4000, 0), Duration.ofMillis(3500));
+        assertThat(src.lastOptions.autoConverge()).isTrue();
+        assertThat(src.lastOptions.throttleInitialPercent()).isEqualTo(80);
+        assertThat(decisions().get(0).reason()).contains("throttling from 80%");
+        assertThat(StagedConvergencePolicy.initialThrottleFor(stats(2, 400, 100, 4000, 0))).isZero(); // QEMU's 20% is enough
+        assertThat(StagedConvergencePolicy.initialThrottleFor(stats(2, 400, 4000, 4000, 0))).isEqualTo(90);
+    }
+
+    @Test
+    void onStats_safeStartedAgainAndStillStalled_abortsWithReasonAndVmStaysOnSource() {
+        CompletableFuture<MigrationReport> f = start(PolicyKind.SAFE, false, false);
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("restart with auto-converge", "started again");
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        run(stats(2, 400, 100, 4000, 20), Duration.ofSeconds(4));
+        run(stats(3, 400, 100, 4000, 30), Duration.ofSeconds(4));
+        run(stats(4, 400, 100, 4000, 40), Duration.ofSeconds(4));
+        assertThat(src.lastMigration.aborted()).isFalse();
+        run(stats(5, 400, 100, 4000, 50), Duration.ofMillis(500));
+        assertThat(src.lastMigration.aborted()).isTrue();
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.NOT_CONVERGING);
+            assertThat(e.getMessage()).contains("under throttle without converging").contains("still running on 'a'");
+        });
+        assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
+        assertThat(dst.findVm("web")).isEmpty();
+    }
+
+    @Test
+    void onStats_jobCompletesBeforeTheRestartAbortLands_isASuccess() {
+        CompletableFuture<MigrationReport> f = start(PolicyKind.SAFE, false, false);
+        src.lastMigration.ignoreAborts();
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        assertThat(src.lastMigration.aborted()).isTrue();
+        src.lastMigration.succeed(stats(3, 0, 0, 250, 0));
+        assertThat(f.join().placement().runsOnlyOn("b")).isTrue();
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).doesNotContain("started again");
+    }
+
+    @Test
+    void cancel_whileAJobIsStartedAgain_cancelsTheNewJobAndTheVmStaysOnSource() {
+        StagedConvergencePolicy policy = new StagedConvergencePolicy(PolicyKind.SAFE, StagedConvergencePolicy.Settings.defaults(), false,
+                false, 300, 1000, false, 0);
+        LiveMigration m = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy);
+        CompletableFuture<MigrationReport> f = m.start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        m.cancel();
+        assertThat(src.lastMigration.aborted()).isTrue();
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.CANCELLED));
+        assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
+    }
+
+    @Test
+    void forPlan_unmeasuredShortMigration_startsWithoutAutoConvergeAndStartsAgainWithItWhenItStalls() {
         GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
         Plan plan = new Planner(Calibration.lab()).plan(g, 100 * MIB, false, 300, 1000, PolicyKind.FINISH, true);
         assertThat(plan.strategy()).isEqualTo(Plan.Strategy.PRE_COPY_UNMEASURED);
@@ -244,13 +332,15 @@ class StagedConvergencePolicyTest {
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
         assertThat(decisions()).isEmpty();
         run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("throttle not available", "switch to post-copy");
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("restart with auto-converge", "started again");
         assertThat(decisions().get(0).reason()).contains("too short to spend a second measuring").contains("--measure");
+        assertThat(src.lastOptions.autoConverge()).isTrue();
+        assertThat(src.lastOptions.postCopyAllowed()).isTrue();
     }
 
     @Test
     void onStats_afterLastResort_firesNothingMore() {
-        start(PolicyKind.FINISH, false, true);
+        start(PolicyKind.FINISH, true, true);
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
         run(stats(2, 400, 100, 4000, 0), Duration.ofSeconds(60));
         assertThat(src.lastMigration.calls).containsExactly("postcopy");
@@ -264,14 +354,17 @@ class StagedConvergencePolicyTest {
 
     /** Finish policy, stalled until it asks for post-copy; {@code takesEffect} false: the hypervisor has not switched yet. */
     private CompletableFuture<MigrationReport> startInPostCopy(boolean takesEffect) {
-        StagedConvergencePolicy policy = new StagedConvergencePolicy(PolicyKind.FINISH, StagedConvergencePolicy.Settings.defaults(), false,
+        StagedConvergencePolicy policy = new StagedConvergencePolicy(PolicyKind.FINISH, StagedConvergencePolicy.Settings.defaults(), true,
                 true, 300, 1000, false, 0);
         migration = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy);
         CompletableFuture<MigrationReport> f = migration.start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000,
                 Duration.ofSeconds(20)));
         if (!takesEffect) src.lastMigration.postCopyNotYetInEffect();
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500)); // throttle stage
+        run(stats(3, 400, 100, 4000, 20), Duration.ofSeconds(4));
+        run(stats(4, 400, 100, 4000, 30), Duration.ofSeconds(4));
+        run(stats(5, 400, 100, 4000, 40), Duration.ofMillis(500)); // 16 s: post-copy
         assertThat(src.lastMigration.calls).containsExactly("postcopy");
         assertThat(migration.postCopyStarted()).isTrue();
         return f;

@@ -391,6 +391,9 @@ final class LibvirtHostSession implements HostSession {
                 if (o.autoConverge() && o.throttleInitialPercent() > 0) {
                     LV.virTypedParamsAddInt(params, n, max, "auto_converge.initial", o.throttleInitialPercent());
                 }
+                if (o.autoConverge() && o.throttleIncrementPercent() > 0) {
+                    LV.virTypedParamsAddInt(params, n, max, "auto_converge.increment", o.throttleIncrementPercent());
+                }
                 for (String disk : o.copyDisks()) LV.virTypedParamsAddString(params, n, max, "migrate_disks", disk);
                 if (LV.virDomainMigrateToURI3(dom, target.uri(), params.getValue(), n.getValue(), migrateFlags) < 0) {
                     done.completeExceptionally(error("migrate to '" + target.name() + "' (" + target.uri() + ")", vm));

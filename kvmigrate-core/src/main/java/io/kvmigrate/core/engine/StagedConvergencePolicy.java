@@ -48,6 +48,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private boolean autoConverge;
     private boolean restartedForThrottle;
     private int throttleInitial; // 0 = QEMU's default
+    private int throttleIncrement; // 0 = QEMU's default
     private final boolean postCopy;
     private final long initialDowntimeMs;
     private final long maxDowntimeMs;
@@ -110,7 +111,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     @Override
     public MigrationOptions initialOptions(MigrationRequest r) {
         return new MigrationOptions(r.bandwidthMiBps(), limitMs, true, autoConverge, postCopy, compressed, parallel)
-                .withThrottleInitial(throttleInitial);
+                .withThrottle(throttleInitial, throttleIncrement);
     }
 
     @Override
@@ -175,28 +176,25 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         } else if (!restartedForThrottle) {
             restartedForThrottle = true;
             autoConverge = true;
-            throttleInitial = initialThrottleFor(s);
+            boolean saturated = s.dirtyRateBps() >= settings.rateRatio() * s.memoryBps();
+            // A guest that dirtied all a pass could carry has an unknown real rate (at least the link's): QEMU's 20% plus 10% a
+            // pass would spend the throttle stage's two passes far below what it needs, so start high and climb fast.
+            throttleInitial = saturated ? SATURATED_THROTTLE_INITIAL : 0;
+            throttleIncrement = saturated ? SATURATED_THROTTLE_INCREMENT : 0;
+            String throttle = saturated ? ", throttling from " + throttleInitial + "% plus " + throttleIncrement + "% a pass (the guest"
+                    + " rewrote all each pass could carry, so its real rate is unknown: at least " + mibs(s.dirtyRateBps()) + ")" : "";
             out.add(Action.restart("restart with auto-converge", "stalled (" + stall + "); " + downtimeNote + "; auto-converge was left"
                     + " off at start because " + autoConvergeOffBecause + ", and QEMU cannot enable it mid-job: this attempt is cancelled"
-                    + " (the VM keeps running on the source) and the migration starts again with auto-converge on"
-                    + (throttleInitial > 0 ? ", throttling from " + throttleInitial + "% (what " + mibs(s.dirtyRateBps()) + " dirtied against "
-                            + mibs(s.memoryBps()) + " sent calls for)" : "") + " and a downtime limit of " + limitMs + " ms, watching "
-                    + settings.throttlePasses() + " pass(es) under throttle"));
+                    + " (the VM keeps running on the source) and the migration starts again with auto-converge on" + throttle
+                    + " and a downtime limit of " + limitMs + " ms, watching " + settings.throttlePasses() + " pass(es) under throttle"));
         } else {
             lastResort(s, "stalled, nothing left to try in pre-copy", out);
         }
     }
 
-    /**
-     * The throttle a job started again should begin at: the attempt before measured the guest, so instead of QEMU's 20%
-     * and +10% a pass, the share of vCPU time that brings the dirty rate under 80% of what the link carried (20..90%).
-     */
-    static int initialThrottleFor(JobStats s) {
-        if (s.dirtyRateBps() <= 0 || s.memoryBps() <= 0) return 0;
-        double needed = 1.0 - 0.8 * s.memoryBps() / (double) s.dirtyRateBps();
-        long pct = Math.round(needed * 100);
-        return pct <= 20 ? 0 : (int) Math.min(90, pct);
-    }
+    /** Throttle start and step of a job started again after a guest that dirtied all a pass could carry (rate unknown). */
+    static final int SATURATED_THROTTLE_INITIAL = 50;
+    static final int SATURATED_THROTTLE_INCREMENT = 20;
 
     private void lastResort(JobStats s, String stall, List<Action> out) {
         stage = Stage.DONE;

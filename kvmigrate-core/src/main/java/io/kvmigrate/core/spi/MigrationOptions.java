@@ -13,19 +13,22 @@ import java.util.List;
  * @param copyDisks guest targets (vda, ...) whose content the hypervisor copies to pre-created target volumes
  *        during the migration (non-shared storage); empty = no storage copy
  * @param throttleInitialPercent with auto-converge: the throttle QEMU starts at, 0 = its default (20%)
+ * @param throttleIncrementPercent with auto-converge: what QEMU adds to it per pass, 0 = its default (10%)
  */
 public record MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
         boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections, List<String> copyDisks,
-        int throttleInitialPercent) {
+        int throttleInitialPercent, int throttleIncrementPercent) {
 
     public MigrationOptions {
         copyDisks = copyDisks == null ? List.of() : List.copyOf(copyDisks);
-        if (throttleInitialPercent < 0 || throttleInitialPercent > 99) throw new IllegalArgumentException("throttle 0..99");
+        if (throttleInitialPercent < 0 || throttleInitialPercent > 99 || throttleIncrementPercent < 0 || throttleIncrementPercent > 99) {
+            throw new IllegalArgumentException("throttle 0..99");
+        }
     }
 
     public MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
             boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections, List<String> copyDisks) {
-        this(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed, parallelConnections, copyDisks, 0);
+        this(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed, parallelConnections, copyDisks, 0, 0);
     }
 
     /** Options without storage copy. */
@@ -41,12 +44,12 @@ public record MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean 
     /** The same options, copying the given disks' storage during the migration. */
     public MigrationOptions withStorageCopy(List<String> disks) {
         return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
-                parallelConnections, disks, throttleInitialPercent);
+                parallelConnections, disks, throttleInitialPercent, throttleIncrementPercent);
     }
 
-    /** The same options, auto-converge starting its throttle at {@code percent} (0 = QEMU's default). */
-    public MigrationOptions withThrottleInitial(int percent) {
+    /** The same options, auto-converge starting its throttle at {@code initial} and adding {@code increment} a pass (0 = QEMU's defaults). */
+    public MigrationOptions withThrottle(int initial, int increment) {
         return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
-                parallelConnections, copyDisks, percent);
+                parallelConnections, copyDisks, initial, increment);
     }
 }

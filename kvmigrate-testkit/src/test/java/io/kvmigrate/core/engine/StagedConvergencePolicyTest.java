@@ -239,6 +239,9 @@ class StagedConvergencePolicyTest {
         assertThat(src.lastOptions.autoConverge()).isTrue();
         assertThat(src.lastOptions.postCopyAllowed()).isTrue();
         assertThat(src.lastOptions.maxDowntimeMs()).isEqualTo(300);
+        // dirtying all the link carried: the real rate is unknown, so the throttle starts high and climbs fast
+        assertThat(src.lastOptions.throttleInitialPercent()).isEqualTo(50);
+        assertThat(src.lastOptions.throttleIncrementPercent()).isEqualTo(20);
         assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
         // the new job: its first pass, then passes before QEMU throttles are not counted against the throttle stage
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
@@ -259,16 +262,25 @@ class StagedConvergencePolicyTest {
     }
 
     @Test
-    void onStats_restartAfterAFastDirtier_startsTheThrottleAtWhatTheFirstAttemptCallsFor() {
+    void onStats_restartAfterAGuestDirtyingAllThePassCarries_startsTheThrottleHighAndClimbsFast() {
         start(PolicyKind.SAFE, false, false);
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        // 400 MiB/s dirtied against 100 MiB/s sent: the rate must drop to 80 MiB/s, so 80% of the vCPU time
         run(stats(2, 400, 400, 4000, 0), Duration.ofMillis(3500));
         assertThat(src.lastOptions.autoConverge()).isTrue();
-        assertThat(src.lastOptions.throttleInitialPercent()).isEqualTo(80);
-        assertThat(decisions().get(0).reason()).contains("throttling from 80%");
-        assertThat(StagedConvergencePolicy.initialThrottleFor(stats(2, 400, 100, 4000, 0))).isZero(); // QEMU's 20% is enough
-        assertThat(StagedConvergencePolicy.initialThrottleFor(stats(2, 400, 4000, 4000, 0))).isEqualTo(90);
+        assertThat(src.lastOptions.throttleInitialPercent()).isEqualTo(50);
+        assertThat(src.lastOptions.throttleIncrementPercent()).isEqualTo(20);
+        assertThat(decisions().get(0).reason()).contains("throttling from 50% plus 20% a pass");
+    }
+
+    @Test
+    void onStats_restartAfterPassesStoppedShrinking_keepsQemusThrottleSteps() {
+        start(PolicyKind.SAFE, false, false);
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        for (int pass = 2; pass <= 5; pass++) run(stats(pass, 400, 10, 4000, 0), Duration.ofSeconds(2));
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).contains("restart with auto-converge");
+        assertThat(src.lastOptions.autoConverge()).isTrue();
+        assertThat(src.lastOptions.throttleInitialPercent()).isZero();
+        assertThat(src.lastOptions.throttleIncrementPercent()).isZero();
     }
 
     @Test

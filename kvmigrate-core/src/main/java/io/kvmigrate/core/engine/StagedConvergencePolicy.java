@@ -186,7 +186,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             out.add(Action.restart("restart with auto-converge", "stalled (" + stall + "); " + downtimeNote + "; auto-converge was left"
                     + " off at start because " + autoConvergeOffBecause + ", and QEMU cannot enable it mid-job: this attempt is cancelled"
                     + " (the VM keeps running on the source) and the migration starts again with auto-converge on" + throttle
-                    + " and a downtime limit of " + limitMs + " ms, watching " + settings.throttlePasses() + " pass(es) under throttle"));
+                    + " and a downtime limit of " + limitMs + " ms, watching " + (settings.throttlePasses() + 1) + " pass(es) under throttle"));
         } else {
             lastResort(s, "stalled, nothing left to try in pre-copy", out);
         }
@@ -246,8 +246,10 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 return waited.compareTo(settings.throttleWindow().multipliedBy(2)) >= 0
                         ? "QEMU did not start throttling within " + waited.toSeconds() + " s of the new attempt" : null;
             }
-            // The throttle stage gets its own budget: QEMU raises the throttle once per pass while the job is stalled.
-            if (passPeaks.size() >= settings.throttlePasses()) return settings.throttlePasses() + " pass(es) under throttle without converging";
+            // The throttle stage gets its own budget: QEMU raises the throttle once per pass while the job is stalled. A job
+            // started again for it gets one pass more: its first throttled pass began before the throttle took hold.
+            int budget = settings.throttlePasses() + (restartedForThrottle ? 1 : 0);
+            if (passPeaks.size() >= budget) return budget + " pass(es) under throttle without converging";
             if (elapsed.minus(windowStart).compareTo(settings.throttleWindow()) >= 0) {
                 return "no convergence after " + settings.throttleWindow().toSeconds() + " s of throttling";
             }

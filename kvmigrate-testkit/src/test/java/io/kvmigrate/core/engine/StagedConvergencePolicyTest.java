@@ -251,13 +251,14 @@ class StagedConvergencePolicyTest {
         run(stats(4, 400, 100, 4000, 20), Duration.ofSeconds(4));
         run(stats(5, 400, 100, 4000, 30), Duration.ofSeconds(4));
         run(stats(6, 400, 100, 4000, 40), Duration.ofSeconds(4));
+        run(stats(7, 400, 100, 4000, 50), Duration.ofSeconds(4));
         assertThat(second.calls).doesNotContain("postcopy");
-        // the second complete pass under throttle ends without convergence: post-copy
-        run(stats(7, 400, 100, 4000, 50), Duration.ofMillis(500));
+        // the third complete pass under throttle (one more than a job that had it from the start) ends unconverged: post-copy
+        run(stats(8, 400, 100, 4000, 60), Duration.ofMillis(500));
         assertThat(second.calls).containsExactly("postcopy");
         assertThat(decisions()).extracting(MigrationEvent.Decision::action).endsWith("switch to post-copy");
         assertThat(decisions().get(decisions().size() - 1).reason()).contains("still stalled after throttling");
-        second.succeed(stats(7, 0, 0, 80, 0));
+        second.succeed(stats(8, 0, 0, 80, 0));
         assertThat(f.join().placement().runsOnlyOn("b")).isTrue();
     }
 
@@ -293,8 +294,9 @@ class StagedConvergencePolicyTest {
         run(stats(2, 400, 100, 4000, 20), Duration.ofSeconds(4));
         run(stats(3, 400, 100, 4000, 30), Duration.ofSeconds(4));
         run(stats(4, 400, 100, 4000, 40), Duration.ofSeconds(4));
+        run(stats(5, 400, 100, 4000, 50), Duration.ofSeconds(4));
         assertThat(src.lastMigration.aborted()).isFalse();
-        run(stats(5, 400, 100, 4000, 50), Duration.ofMillis(500));
+        run(stats(6, 400, 100, 4000, 60), Duration.ofMillis(500));
         assertThat(src.lastMigration.aborted()).isTrue();
         assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
             assertThat(e.code()).isEqualTo(ErrorCode.NOT_CONVERGING);

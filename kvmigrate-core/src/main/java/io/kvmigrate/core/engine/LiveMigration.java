@@ -138,8 +138,7 @@ public final class LiveMigration {
                 if (err == null) {
                     result.complete(finish(request, startedAt, migrateStart, last.get()));
                 } else {
-                    List<String> left = StoragePlan.removeCreated(target, createdOnTarget); // storage copy: drop our volumes
-                    if (!left.isEmpty()) emit(new MigrationEvent.Decision(clock.instant(), "cleanup", StoragePlan.leftText(left)));
+                    dropCreatedVolumes(createdOnTarget);
                     result.completeExceptionally(failed(request, unwrap(err), last.get()));
                 }
             } catch (RuntimeException e) {
@@ -167,10 +166,15 @@ public final class LiveMigration {
             policy.restarted();
             launch(request, copy, startedAt, migrateStart, result);
         } catch (RuntimeException e) {
-            List<String> left = StoragePlan.removeCreated(target, copy == null ? List.of() : copy.created());
-            if (!left.isEmpty()) emit(new MigrationEvent.Decision(clock.instant(), "cleanup", StoragePlan.leftText(left)));
+            dropCreatedVolumes(copy == null ? List.of() : copy.created());
             result.completeExceptionally(failed(request, e, lastSeen));
         }
+    }
+
+    /** Storage copy: removes the target volumes this migration pre-created, saying which it could not. */
+    private void dropCreatedVolumes(List<String> created) {
+        List<String> left = StoragePlan.removeCreated(target, created);
+        if (!left.isEmpty()) emit(new MigrationEvent.Decision(clock.instant(), "cleanup", StoragePlan.leftText(left)));
     }
 
     /**

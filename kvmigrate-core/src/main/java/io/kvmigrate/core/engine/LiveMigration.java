@@ -91,7 +91,6 @@ public final class LiveMigration {
             copy = StoragePlan.prepareLiveCopy(info.spec(), source, target, copyPoolMap);
             for (String path : copy.created()) emit(new MigrationEvent.Decision(clock.instant(), "created " + path, "target volume for the storage copy"));
         }
-        final List<String> createdOnTarget = copy == null ? List.of() : copy.created();
         // ---- end storage ----
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, source.host().name() + " -> " + target.host().name()));
@@ -100,7 +99,7 @@ public final class LiveMigration {
         try {
             launch(request, copy, startedAt, migrateStart, result);
         } catch (KvmigrateException e) {
-            StoragePlan.removeCreated(target, createdOnTarget);
+            StoragePlan.removeCreated(target, created(copy));
             throw e;
         }
         return result;
@@ -110,7 +109,7 @@ public final class LiveMigration {
     private void launch(MigrationRequest request, StoragePlan.LiveCopy copy, Instant startedAt, Instant migrateStart,
             CompletableFuture<MigrationReport> result) {
         String vm = request.vm();
-        List<String> createdOnTarget = copy == null ? List.of() : copy.created();
+        List<String> createdOnTarget = created(copy);
         MigrationOptions planned = policy.initialOptions(request);
         final MigrationOptions options = copy != null ? planned.withStorageCopy(copy.disks()) : planned;
         MigrationHandle h = source.startLiveMigration(vm, target.host(), options);
@@ -166,9 +165,13 @@ public final class LiveMigration {
             policy.restarted();
             launch(request, copy, startedAt, migrateStart, result);
         } catch (RuntimeException e) {
-            dropCreatedVolumes(copy == null ? List.of() : copy.created());
+            dropCreatedVolumes(created(copy));
             result.completeExceptionally(failed(request, e, lastSeen));
         }
+    }
+
+    private static List<String> created(StoragePlan.LiveCopy copy) {
+        return copy == null ? List.of() : copy.created();
     }
 
     /** Storage copy: removes the target volumes this migration pre-created, saying which it could not. */

@@ -114,15 +114,13 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 .withThrottle(throttleInitial, throttleIncrement);
     }
 
+    /** The new job's passes count from 1: its first statistics open a new observation window (see {@link #observe}). */
     @Override
     public void restarted() {
         windowStartIteration = -1;
         currentIteration = -1;
         currentPeak = 0;
         lastThrottle = 0;
-        passPeaks.clear();
-        rateSince = null;
-        bestPeak = Long.MAX_VALUE;
     }
 
     /** The downtime limit now in force. */

@@ -65,6 +65,12 @@ class StagedConvergencePolicyTest {
         scheduler.advance(d, POLL);
     }
 
+    /** A first pass of 4 s, then 400 MiB a pass with the guest dirtying all that is sent: stalled at 7.5 s (rate window). */
+    private void stallAfterTheRateWindow() {
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+    }
+
     private List<MigrationEvent.Decision> decisions() {
         return events.stream().filter(e -> e instanceof MigrationEvent.Decision).map(e -> (MigrationEvent.Decision) e).toList();
     }
@@ -168,8 +174,7 @@ class StagedConvergencePolicyTest {
     @Test
     void onStats_neededDowntimeAboveMax_skipsRaisingAndThrottles() {
         start(PolicyKind.FINISH, true, true);
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        stallAfterTheRateWindow();
         assertThat(src.lastMigration.calls).isEmpty();
         assertThat(decisions()).singleElement().satisfies(d -> {
             assertThat(d.action()).isEqualTo("throttle the guest");
@@ -204,8 +209,7 @@ class StagedConvergencePolicyTest {
     @Test
     void onStats_safePolicyStillStalled_abortsWithReasonAndVmStaysOnSource() {
         CompletableFuture<MigrationReport> f = start(PolicyKind.SAFE, true, false);
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        stallAfterTheRateWindow();
         run(stats(3, 400, 100, 4000, 20), Duration.ofSeconds(4));
         run(stats(4, 400, 100, 4000, 30), Duration.ofSeconds(4));
         assertThat(src.lastMigration.aborted()).isFalse();
@@ -287,8 +291,7 @@ class StagedConvergencePolicyTest {
     @Test
     void onStats_safeStartedAgainAndStillStalled_abortsWithReasonAndVmStaysOnSource() {
         CompletableFuture<MigrationReport> f = start(PolicyKind.SAFE, false, false);
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        stallAfterTheRateWindow();
         assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("restart with auto-converge", "started again");
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
         run(stats(2, 400, 100, 4000, 20), Duration.ofSeconds(4));
@@ -310,8 +313,7 @@ class StagedConvergencePolicyTest {
     void onStats_jobCompletesBeforeTheRestartAbortLands_isASuccess() {
         CompletableFuture<MigrationReport> f = start(PolicyKind.SAFE, false, false);
         src.lastMigration.ignoreAborts();
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        stallAfterTheRateWindow();
         assertThat(src.lastMigration.aborted()).isTrue();
         src.lastMigration.succeed(stats(3, 0, 0, 250, 0));
         assertThat(f.join().placement().runsOnlyOn("b")).isTrue();
@@ -324,8 +326,7 @@ class StagedConvergencePolicyTest {
                 false, 300, 1000, false, 0);
         LiveMigration m = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy);
         CompletableFuture<MigrationReport> f = m.start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        stallAfterTheRateWindow();
         m.cancel();
         assertThat(src.lastMigration.aborted()).isTrue();
         assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class,

@@ -105,6 +105,11 @@ public final class Lab {
         return config.root().resolve("shared");
     }
 
+    /** Where the real Linux guest's boot files are built: outside the hosts' private mounts, so every host sees them. */
+    public Path linuxGuestDir() {
+        return config.root().resolve("linux-guest");
+    }
+
     /** A directory visible at the same path on every lab host but outside any storage pool. */
     public Path plainDir() {
         return config.root().resolve("plain");

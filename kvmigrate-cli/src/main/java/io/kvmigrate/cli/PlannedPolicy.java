@@ -69,7 +69,7 @@ final class PlannedPolicy implements ConvergencePolicy {
             GuestProfile g = p.guest();
             live = new Planner(Calibration.lab()).plan(new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), stats.dirtyRateBps(), false,
                     g.sampledPages()), p.bandwidthBps(), p.bandwidthAssumed(), p.initialDowntimeMs(), p.maxDowntimeMs(), p.policy(),
-                    p.postCopy(), false);
+                    p.postCopy(), false, p.throttleAvoided());
             List<Action> out = new ArrayList<>(actions);
             out.add(0, new Action("prediction from the first pass", String.format(Locale.ROOT, "dirty rate %.0f MiB/s as the hypervisor"
                     + " measured it: ", stats.dirtyRateBps() / 1048576.0) + Planning.expectation(live), h -> { }));

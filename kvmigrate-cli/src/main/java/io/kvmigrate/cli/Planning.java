@@ -9,6 +9,7 @@ import io.kvmigrate.core.model.HostRef;
 import io.kvmigrate.core.plan.Calibration;
 import io.kvmigrate.core.plan.GuestProbe;
 import io.kvmigrate.core.plan.GuestProfile;
+import io.kvmigrate.core.plan.KnownBugs;
 import io.kvmigrate.core.plan.Plan;
 import io.kvmigrate.core.plan.Planner;
 import io.kvmigrate.core.plan.PolicyKind;
@@ -87,7 +88,9 @@ final class Planning {
             boolean postCopy = sf.hypervisorVersion() >= POSTCOPY_QEMU && tf.hypervisorVersion() >= POSTCOPY_QEMU;
             // kvmigrate plan measures, but migrate will not for a short migration: then it cannot arm auto-converge either.
             boolean armable = mode != Mode.PLAN_FOR_MIGRATE || migrateWould.get() != GuestProfile.Rate.SKIPPED_SHORT;
-            return planner.plan(g, bps, assumed, initial, max, policy, postCopy, armable);
+            String domainType = source.findVm(vm).map(v -> v.spec().domainType()).orElse(null);
+            return planner.plan(g, bps, assumed, initial, max, policy, postCopy, armable,
+                    KnownBugs.throttleBeforePostCopy(domainType, sf.hypervisorVersion()));
         }
     }
 
@@ -146,6 +149,7 @@ final class Planning {
         n.put("floorMs", p.floorMs());
         n.put("autoConverge", p.autoConverge());
         n.put("postCopy", p.postCopy());
+        if (p.throttleAvoided() != null) n.put("throttleAvoided", p.throttleAvoided());
         var r = n.putArray("reasons");
         p.reasons().forEach(r::add);
         return n;

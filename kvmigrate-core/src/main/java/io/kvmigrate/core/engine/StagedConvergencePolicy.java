@@ -56,6 +56,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private final int parallel;
 
     private String autoConvergeOffBecause = "the plan predicted convergence";
+    /** Why the guest must not be throttled before post-copy (a known hypervisor bug), or null. */
+    private String throttleAvoided;
     private Stage stage = Stage.PRE_COPY;
     private long limitMs;
     private long lastThrottle;
@@ -100,6 +102,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         }
         StagedConvergencePolicy p = new StagedConvergencePolicy(plan.policy(), settings, plan.autoConverge(), plan.postCopy(),
                 plan.initialDowntimeMs(), plan.maxDowntimeMs(), compressed, parallel);
+        p.throttleAvoided = plan.throttleAvoided();
         if (plan.lowerBoundOnly()) {
             p.autoConvergeOffBecause = "the migration looked too short to spend a second measuring the guest first (--measure does),"
                     + " and only a measurement would have justified it";
@@ -165,6 +168,11 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         String downtimeNote = limitMs >= maxDowntimeMs ? "downtime limit already at --max-downtime " + maxDowntimeMs + " ms"
                 : "raising the downtime limit cannot help: " + mib(Math.max(currentPeak, s.memoryRemaining())) + " per pass needs about " + needed
                         + " ms, above --max-downtime " + maxDowntimeMs + " ms";
+        if (throttleAvoided != null && postCopy && !autoConverge) {
+            out.add(new Action("throttle skipped", throttleAvoided, h -> { }));
+            lastResort(s, stall + "; " + downtimeNote, out);
+            return;
+        }
         stage = Stage.THROTTLE;
         restart(s, elapsed);
         if (autoConverge) {

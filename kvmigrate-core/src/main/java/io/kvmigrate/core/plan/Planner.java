@@ -51,6 +51,19 @@ public final class Planner {
      */
     public Plan plan(GuestProfile g, long bandwidthBps, boolean assumed, long initialDowntimeMs, long maxDowntimeMs, PolicyKind policy,
             boolean postCopySupported, boolean autoConvergeArmable) {
+        return plan(g, bandwidthBps, assumed, initialDowntimeMs, maxDowntimeMs, policy, postCopySupported, autoConvergeArmable, null);
+    }
+
+    /**
+     * As {@link #plan(GuestProfile, long, boolean, long, long, PolicyKind, boolean, boolean)}; {@code throttleHazard} (from
+     * {@link KnownBugs}, or null) forbids throttling the guest when post-copy may follow: then {@code finish} skips the
+     * throttle stage and switches to post-copy as soon as pre-copy stalls.
+     */
+    public Plan plan(GuestProfile g, long bandwidthBps, boolean assumed, long initialDowntimeMs, long maxDowntimeMs, PolicyKind policy,
+            boolean postCopySupported, boolean autoConvergeArmable, String throttleHazard) {
+        // The hazard matters only where post-copy may follow a throttle: finish with post-copy on both hosts.
+        String throttleAvoided = policy == PolicyKind.FINISH && postCopySupported ? throttleHazard : null;
+        if (throttleAvoided != null) autoConvergeArmable = false;
         long max = Math.max(initialDowntimeMs, maxDowntimeMs);
         PreCopyModel.Outcome plain = PreCopyModel.simulate(g, bandwidthBps, initialDowntimeMs, calibration);
         long floor = PreCopyModel.floorMs(g, bandwidthBps);
@@ -65,8 +78,9 @@ public final class Planner {
                     + " start, and only a measurement would justify it); if pre-copy stalls beyond the downtime limit, the job is"
                     + " cancelled and started again with it" + (policy == PolicyKind.FINISH && postCopySupported
                     ? "; post-copy is enabled at start as the last resort" : ""));
+            if (throttleAvoided != null) why.add("throttle skipped: " + throttleAvoided + "; a stall switches straight to post-copy");
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_UNMEASURED, false,
-                    policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), -1, true, floor, why);
+                    policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), -1, true, floor, why, throttleAvoided);
         }
         boolean unmeasured = g.dirtyRateSaturated() && g.dirtyRateBps() == 0;
         why.add(String.format(Locale.ROOT, "dirty rate %s%s vs usable bandwidth %s%s; %s of %s RAM is non-zero",
@@ -82,7 +96,10 @@ public final class Planner {
             GuestProfile busier = new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), Math.round(g.dirtyRateBps() * MARGIN),
                     g.dirtyRateSaturated(), g.sampledPages());
             boolean thin = policy != PolicyKind.PLAIN && !PreCopyModel.simulate(busier, bandwidthBps, max, calibration).converges();
-            if (thin && !autoConvergeArmable) {
+            if (thin && throttleAvoided != null) {
+                why.add("thin margin, but no auto-converge as insurance: " + throttleAvoided + "; post-copy is the last resort");
+                thin = false;
+            } else if (thin && !autoConvergeArmable) {
                 why.add(String.format(Locale.ROOT, "thin margin: at %.1fx the measured dirty rate it would not converge even with %d ms;"
                         + " migrate starts this migration unmeasured, so auto-converge stays off; if it stalls, migrate starts it again"
                         + " with auto-converge (--measure arms it from the start)", MARGIN, max));
@@ -92,14 +109,14 @@ public final class Planner {
                         + " auto-converge is enabled at start as insurance (it cannot be enabled later)", MARGIN, max));
             }
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY, thin,
-                    policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), plain.downtimeMs(), true, floor, why);
+                    policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), plain.downtimeMs(), true, floor, why, throttleAvoided);
         }
         why.add(String.format(Locale.ROOT, "plain pre-copy does not converge: it stalls with about %s left, which needs %d ms of downtime"
                 + " (limit %d ms)", mib(plain.stallRemainingBytes()), plain.neededDowntimeMs(), initialDowntimeMs));
         if (policy == PolicyKind.PLAIN) {
             why.add("policy plain does not intervene: the migration runs until it is stopped");
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.UNBOUNDED, false, false,
-                    -1, -1, false, floor, why);
+                    -1, -1, false, floor, why, throttleAvoided);
         }
         PreCopyModel.Outcome raised = PreCopyModel.simulate(g, bandwidthBps, max, calibration);
         if (raised.converges()) {
@@ -107,13 +124,19 @@ public final class Planner {
                     raised.downtimeMs()));
             long detect = stallDetectionMs(g, bandwidthBps);
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_RAISED_DOWNTIME,
-                    false, policy == PolicyKind.FINISH && postCopySupported, raised.totalMs() + detect, raised.downtimeMs(), true, floor, why);
+                    false, policy == PolicyKind.FINISH && postCopySupported, raised.totalMs() + detect, raised.downtimeMs(), true, floor, why, throttleAvoided);
         }
         long pass = Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000);
         long firstPass = pass + Math.round((double) g.zeroBytes() / calibration.zeroScanBps() * 1000);
         long attempt = calibration.startupMs() + firstPass + stallDetectionMs(g, bandwidthBps);
         // Unarmed: a first attempt runs until the stall, then the job starts again with auto-converge.
         long beforeLastResort = (autoConvergeArmable ? 0 : attempt) + attempt + STALL_PASSES_BEFORE_ESCALATION * pass;
+        if (throttleAvoided != null) {
+            why.add("even " + max + " ms of downtime is not enough; throttle skipped: " + throttleAvoided + "; post-copy starts as soon as pre-copy stalls (after about "
+                    + Math.round(attempt / 1000.0) + " s)");
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY_NO_THROTTLE, false,
+                    true, attempt + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided);
+        }
         why.add(String.format(Locale.ROOT, autoConvergeArmable
                 ? "even %d ms of downtime is not enough; auto-converge is enabled at start (it cannot be enabled later; QEMU only"
                         + " throttles once the migration is not converging)"
@@ -123,7 +146,7 @@ public final class Planner {
         if (policy == PolicyKind.FINISH && postCopySupported) {
             why.add("if throttling is not enough, switch to post-copy: the guest runs on the target and pulls what is left");
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, autoConvergeArmable,
-                    true, beforeLastResort + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why);
+                    true, beforeLastResort + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided);
         }
         if (policy == PolicyKind.FINISH) why.add("post-copy is not available on both hosts, so finish falls back to safe");
         double needed = 1.0 - (double) bandwidthBps * 0.8 / Math.max(1, g.dirtyRateBps());
@@ -131,7 +154,7 @@ public final class Planner {
                 + " VM on the source after about %.0f s", needed * 100, beforeLastResort / 1000.0));
         return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain,
                 autoConvergeArmable ? Plan.Strategy.AUTO_CONVERGE : Plan.Strategy.RESTART_AUTO_CONVERGE, autoConvergeArmable, false,
-                -1, -1, false, floor, why);
+                -1, -1, false, floor, why, throttleAvoided);
     }
 
     /**

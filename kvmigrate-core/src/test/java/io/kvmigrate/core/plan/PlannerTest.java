@@ -51,6 +51,23 @@ class PlannerTest {
     }
 
     @Test
+    void plan_finishNotConvergingEmulatedGuestOnOldQemu_postCopyWithoutThrottle() {
+        String hazard = KnownBugs.throttleBeforePostCopy("qemu", 7_002_000);
+        Plan p = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true, true, hazard);
+        assertThat(p.strategy()).isEqualTo(Plan.Strategy.POST_COPY_NO_THROTTLE);
+        assertThat(p.autoConverge()).isFalse();
+        assertThat(p.postCopy()).isTrue();
+        assertThat(p.throttleAvoided()).isEqualTo(hazard);
+        assertThat(p.reasons()).anyMatch(r -> r.contains("throttle skipped"));
+        // no throttle stage to sit through: sooner than the plan with one
+        assertThat(p.expectedTotalMs()).isLessThan(planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true).expectedTotalMs());
+        // the hazard is about post-copy after a throttle: safe (no post-copy) keeps its throttle
+        Plan safe = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true, true, hazard);
+        assertThat(safe.autoConverge()).isTrue();
+        assertThat(safe.throttleAvoided()).isNull();
+    }
+
+    @Test
     void plan_finishWithoutPostCopySupport_fallsBackToSafe() {
         Plan p = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, false);
         assertThat(p.strategy()).isEqualTo(Plan.Strategy.AUTO_CONVERGE);

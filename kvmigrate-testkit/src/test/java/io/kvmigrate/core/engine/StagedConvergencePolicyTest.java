@@ -354,6 +354,43 @@ class StagedConvergencePolicyTest {
     }
 
     @Test
+    void forPlan_emulatedGuestOnQemuBefore9Finish_neverThrottlesAndSwitchesToPostCopyAtTheFirstStall() {
+        GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
+        String hazard = io.kvmigrate.core.plan.KnownBugs.throttleBeforePostCopy("qemu", 7_002_022);
+        Plan plan = new Planner(Calibration.lab()).plan(g, 100 * MIB, false, 300, 1000, PolicyKind.FINISH, true, true, hazard);
+        assertThat(plan.throttleAvoided()).isEqualTo(hazard);
+        ConvergencePolicy policy = StagedConvergencePolicy.forPlan(plan, StagedConvergencePolicy.Settings.defaults(), false, 0);
+        new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy)
+                .start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
+        FakeHypervisor.FakeMigration only = src.lastMigration;
+        assertThat(src.lastOptions.autoConverge()).isFalse();
+        assertThat(src.lastOptions.postCopyAllowed()).isTrue();
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        assertThat(decisions()).isEmpty();
+        // the stall (rate window over at 7.5 s): 400 MiB a pass needs 4 s, above --max-downtime: straight to post-copy
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("throttle skipped", "switch to post-copy");
+        assertThat(decisions().get(0).reason()).contains("software-emulated").contains("7.2.22");
+        assertThat(src.lastMigration).isSameAs(only);
+        assertThat(only.aborted()).isFalse();
+        assertThat(only.calls).containsExactly("postcopy");
+    }
+
+    @Test
+    void forPlan_kvmGuestOrFixedQemu_keepsTheThrottleStage() {
+        assertThat(io.kvmigrate.core.plan.KnownBugs.throttleBeforePostCopy("kvm", 7_002_022)).isNull();
+        assertThat(io.kvmigrate.core.plan.KnownBugs.throttleBeforePostCopy("qemu", 9_000_000)).isNull();
+        GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
+        Plan plan = new Planner(Calibration.lab()).plan(g, 100 * MIB, false, 300, 1000, PolicyKind.FINISH, true, true, null);
+        ConvergencePolicy policy = StagedConvergencePolicy.forPlan(plan, StagedConvergencePolicy.Settings.defaults(), false, 0);
+        new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy)
+                .start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("restart with auto-converge", "started again");
+    }
+
+    @Test
     void onStats_afterLastResort_firesNothingMore() {
         start(PolicyKind.FINISH, true, true);
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));

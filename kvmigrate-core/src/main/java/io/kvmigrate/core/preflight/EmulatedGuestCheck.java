@@ -1,0 +1,34 @@
+package io.kvmigrate.core.preflight;
+
+import io.kvmigrate.core.model.HostFacts;
+import io.kvmigrate.core.plan.KnownBugs;
+import java.util.List;
+
+/**
+ * A software-emulated guest moved live by a QEMU that can lose its dirty pages ({@link KnownBugs#throttleBeforePostCopy}):
+ * a warning, since kvmigrate avoids the combination that corrupted a real guest (throttle, then post-copy) but the
+ * hypervisor bug itself remains; an offline move, or QEMU 9.0 or later on the source, avoids it.
+ */
+public final class EmulatedGuestCheck implements Check {
+    @Override
+    public String name() {
+        return "EMULATED_GUEST";
+    }
+
+    @Override
+    public List<Finding> check(PreflightContext ctx) {
+        String type = ctx.vm().spec().domainType();
+        HostFacts s = ctx.source().facts();
+        String sv = HostFacts.version(s.hypervisorVersion());
+        String hazard = KnownBugs.throttleBeforePostCopy(type, s.hypervisorVersion());
+        if (!ctx.live() || hazard == null) {
+            return List.of(Finding.pass(name(), type + ", QEMU " + sv, null, "No known hypervisor bug applies to this "
+                    + (ctx.live() ? "live" : "offline") + " move."));
+        }
+        return List.of(Finding.warn("TCG_DIRTY_TRACKING", name(), type + ", QEMU " + sv, null, "The VM is software-emulated (domain"
+                + " type qemu) and the source's QEMU " + sv + " predates 9.0, which fixed lost dirty pages of such guests during"
+                + " live migration. The guest is never throttled before post-copy (that combination corrupted a real guest's"
+                + " memory); plain pre-copy and post-copy were not seen to corrupt it.",
+                "Move it offline, or upgrade the source's QEMU to 9.0 or later."));
+    }
+}

@@ -34,8 +34,8 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
  * host (and the target QEMU of a migration) sees them at the same path.
  */
 public final class LinuxGuestImages {
-    /** Kernel modules the guest needs for its virtio disk, in load order (the Debian kernel builds them as modules). */
-    static final List<String> MODULES = List.of("virtio", "virtio_ring", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci",
+    /** Kernel modules the guest needs for its virtio disk, in load order (each after what its modinfo "depends" names). */
+    static final List<String> MODULES = List.of("virtio_ring", "virtio", "virtio_pci_legacy_dev", "virtio_pci_modern_dev", "virtio_pci",
             "virtio_blk");
 
     /** The boot files of one build. */

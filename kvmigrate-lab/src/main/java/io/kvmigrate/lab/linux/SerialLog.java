@@ -48,7 +48,7 @@ public record SerialLog(int ticks, long lastPass, boolean ready, List<String> mi
                 last = Long.parseLong(m.group(1));
             } else if (line.contains("KVMREADY")) {
                 ready = true;
-            } else if (line.contains("MISMATCH")) {
+            } else if (line.contains("MISMATCH") || line.contains("KVMDISKMISSING") || line.startsWith("insmod:")) {
                 mismatches.add(line.strip());
             } else if (line.contains("KVMDISK ok=")) {
                 disk = line.strip();

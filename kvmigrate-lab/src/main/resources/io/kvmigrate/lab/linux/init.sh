@@ -20,8 +20,12 @@ mount -t tmpfs -o size=$((blocks * bs + 8))m w /w
 
 disksum() { dd if=/dev/vda bs=1M skip=$1 count=1 2>/dev/null | md5sum; }
 if [ "$disk" -gt 0 ]; then
-  for m in virtio virtio_ring virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do insmod /lib/modules/$m.ko; done
+  for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk; do insmod /lib/modules/$m.ko; done
   n=0; while [ ! -b /dev/vda ] && [ $n -lt 50 ]; do sleep 0.2; n=$((n + 1)); done
+  # never write a disk that is not there (devtmpfs would take the writes as a plain file)
+  [ -b /dev/vda ] || { echo "KVMDISKMISSING no /dev/vda"; disk=0; }
+fi
+if [ "$disk" -gt 0 ]; then
   if [ "$(dd if=/dev/vda bs=8 count=1 2>/dev/null)" != "KVMDISK1" ]; then
     # First boot: blocks 1..disk get random content; block 0 holds their sums, written last.
     i=1; : > /w/disk.sums

@@ -50,9 +50,10 @@ public final class SharedStorageVerifier {
             String file = path.substring(slash + 1);
             boolean dirShared = sharedDirs.computeIfAbsent(dir, d -> probe(vm, disk, d, source, target));
             if (!dirShared) {
-                throw notShared(vm, disk, target, "a probe file written into " + dir + " through host '" + source.host().name()
-                        + "' cannot be read through host '" + target.host().name() + "'",
-                        "Mount the same shared storage (NFS, CephFS, GlusterFS) at " + dir + " on both hosts, or move the disk with storage copy.");
+                throw new DirectoryNotShared(target.host().name(), vm.name(), "Disk " + disk.target() + " (" + path + ") is not shared storage: "
+                        + "a probe file written into " + dir + " through host '" + source.host().name() + "' cannot be read through host '"
+                        + target.host().name() + "'.",
+                        "Mount the same shared storage (NFS, CephFS, GlusterFS) at " + dir + " on both hosts, or move the disk with storage copy.", dir);
             }
             Optional<Long> sourceSize = source.fileSize(dir, file);
             Optional<Long> targetSize = target.fileSize(dir, file);
@@ -73,21 +74,68 @@ public final class SharedStorageVerifier {
     }
 
     private boolean probe(VmSpec vm, DiskSpec disk, String dir, HostSession source, HostSession target) {
-        byte[] content = new byte[64];
-        random.nextBytes(content);
-        String name = ".kvmigrate-probe-" + HexFormat.of().formatHex(content, 0, 8);
+        Probe p;
         try {
-            source.writeProbe(dir, name, content);
+            p = writeProbe(dir, source);
         } catch (KvmigrateException e) {
             throw new KvmigrateException(ErrorCode.STORAGE_NOT_SHARED, Phase.VERIFY_STORAGE.label(), source.host().name(), vm.name(),
                     "Tried to write a sharing probe into " + dir + " (disk " + disk.target() + ") but failed because: " + e.getMessage(),
                     "kvmigrate needs write access to the disk's directory through libvirt to prove it is shared.", e);
         }
-        try {
-            Optional<byte[]> seen = target.readProbe(dir, name, content.length);
+        try (p) {
+            return p.seenThrough(target);
+        }
+    }
+
+    /**
+     * Writes a random probe file into {@code dir} through {@code writer}'s storage API (throws what that throws). Look for
+     * it through other hosts with {@link Probe#seenThrough}; closing the probe deletes it through the writer.
+     */
+    public Probe writeProbe(String dir, HostSession writer) {
+        byte[] content = new byte[64];
+        random.nextBytes(content);
+        String name = ".kvmigrate-probe-" + HexFormat.of().formatHex(content, 0, 8);
+        writer.writeProbe(dir, name, content);
+        return new Probe(dir, name, content, writer);
+    }
+
+    /** A probe file written through one host; it proves a directory shared with each host that sees the same bytes. */
+    public static final class Probe implements AutoCloseable {
+        private final String dir;
+        private final String name;
+        private final byte[] content;
+        private final HostSession writer;
+
+        private Probe(String dir, String name, byte[] content, HostSession writer) {
+            this.dir = dir;
+            this.name = name;
+            this.content = content;
+            this.writer = writer;
+        }
+
+        /** Whether {@code reader} sees this very file (same random bytes) in the same directory. */
+        public boolean seenThrough(HostSession reader) {
+            Optional<byte[]> seen = reader.readProbe(dir, name, content.length);
             return seen.isPresent() && Arrays.equals(seen.get(), content);
-        } finally {
-            source.deleteProbe(dir, name);
+        }
+
+        @Override
+        public void close() {
+            writer.deleteProbe(dir, name);
+        }
+    }
+
+    /** STORAGE_NOT_SHARED because the disk's directory itself is not shared (not the file, not the disk type): {@link #directory()} is the one to share. */
+    public static final class DirectoryNotShared extends KvmigrateException {
+        private final String directory;
+
+        DirectoryNotShared(String host, String vm, String message, String hint, String directory) {
+            super(ErrorCode.STORAGE_NOT_SHARED, Phase.VERIFY_STORAGE.label(), host, vm, message, hint);
+            this.directory = directory;
+        }
+
+        public String directory() {
+            return directory;
         }
     }
 

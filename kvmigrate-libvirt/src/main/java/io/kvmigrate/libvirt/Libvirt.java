@@ -327,4 +327,14 @@ public interface Libvirt extends Library {
     int virTypedParamsGetLLong(Pointer params, int nparams, String name, LongByReference value);
 
     int virTypedParamsGetString(Pointer params, int nparams, String name, PointerByReference value);
+
+    // ---- storage pools as their own role (issue 15: storage share / list) ----
+    /** virStoragePoolCreateFlags: build the pool first (an NFS pool's mount point is created when missing). */
+    int VIR_STORAGE_POOL_CREATE_WITH_BUILD = 1;
+
+    int virStoragePoolUndefine(Pointer pool);
+
+    int virStoragePoolGetAutostart(Pointer pool, IntByReference autostart);
+
+    int virStoragePoolIsPersistent(Pointer pool);
 }

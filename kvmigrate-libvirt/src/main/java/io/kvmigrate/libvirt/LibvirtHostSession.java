@@ -343,6 +343,11 @@ final class LibvirtHostSession implements HostSession {
         }
     }
 
+    @Override
+    public io.kvmigrate.core.spi.StoragePools storagePools() {
+        return new LibvirtStoragePools(host, conn);
+    }
+
     // ---- migration ----
 
     /** What every move shares: live, peer-to-peer, persistent on the target, undefined on the source; TLS and UNSAFE as due. */

@@ -229,6 +229,15 @@ public final class FakeHypervisor implements HypervisorConnector {
         public void ensureDirPool(String name, String directory) {
         }
 
+        private FakeStoragePools storagePools;
+
+        /** The host's pools for {@link io.kvmigrate.core.storage} logic (apart from {@link #addPool}, which cold migration reads). */
+        @Override
+        public synchronized FakeStoragePools storagePools() {
+            if (storagePools == null) storagePools = new FakeStoragePools(ref.name(), calls::add);
+            return storagePools;
+        }
+
         @Override
         public synchronized MigrationHandle startLiveMigration(String vm, HostRef target, MigrationOptions options) {
             VmInfo v = require(vm);

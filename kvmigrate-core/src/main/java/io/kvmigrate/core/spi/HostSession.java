@@ -57,6 +57,9 @@ public interface HostSession extends AutoCloseable {
     /** Makes sure a persistent, autostarted, active directory pool {@code name} exists on {@code directory}. */
     void ensureDirPool(String name, String directory);
 
+    /** This host's storage pools as their own role (list, define, start, autostart, undo); valid while this session is open. */
+    StoragePools storagePools();
+
     /** Starts a live migration of {@code vm} to {@code target}; returns at once. */
     MigrationHandle startLiveMigration(String vm, io.kvmigrate.core.model.HostRef target, MigrationOptions options);
 

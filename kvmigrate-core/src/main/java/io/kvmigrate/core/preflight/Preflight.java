@@ -114,7 +114,8 @@ public final class Preflight {
                         result.put(d, new DiskStorage(d.target(), d.sourcePath(), DiskStorage.Sharing.SHARED, v.how(), null, size));
                     } catch (KvmigrateException one) {
                         if (one.code() != ErrorCode.STORAGE_NOT_SHARED) throw one;
-                        result.put(d, new DiskStorage(d.target(), d.sourcePath(), DiskStorage.Sharing.NOT_SHARED, one.getMessage(), one.hint(), size));
+                        result.put(d, new DiskStorage(d.target(), d.sourcePath(), DiskStorage.Sharing.NOT_SHARED, one.getMessage(), one.hint(), size,
+                                one instanceof SharedStorageVerifier.DirectoryNotShared dns ? dns.directory() : null));
                     }
                 }
             }

@@ -27,8 +27,10 @@ public final class StorageCheck implements Check {
                 case NO_LOCAL_SOURCE -> out.add(Finding.pass(name(), d.path(), null, "Disk " + d.disk() + ": " + d.detail() + "."));
                 default -> {
                     if (!ctx.copiesStorage()) {
-                        out.add(Finding.fail("STORAGE_NOT_SHARED", name(), d.path(), null, d.detail(), d.hint() != null ? d.hint()
-                                : "Put the disk on storage both hosts share (NFS, CephFS, GlusterFS), or move it offline with a copy."));
+                        Finding f = Finding.fail("STORAGE_NOT_SHARED", name(), d.path(), null, d.detail(), d.hint() != null ? d.hint()
+                                : "Put the disk on storage both hosts share (NFS, CephFS, GlusterFS), or move it offline with a copy.");
+                        out.add(d.unsharedDirectory() == null ? f : f.withRemedy(new Remedy.SharePool(poolFor(ctx, d.unsharedDirectory()),
+                                d.unsharedDirectory(), List.of(ctx.sourceName(), ctx.targetName()))));
                     } else {
                         toCopy.add(d);
                         copyBytes += d.sizeBytes();
@@ -62,6 +64,16 @@ public final class StorageCheck implements Check {
                     + pool.get().name() + "', or pick another target.");
         }
         return Finding.pass(name(), mib(needed), mib(free), "Pool '" + pool.get().name() + "' on the target has room for the copy.");
+    }
+
+    /** The source's pool on {@code dir} (so the target gets the same one), else a pool name made from the directory's last component. */
+    static String poolFor(PreflightContext ctx, String dir) {
+        if (ctx.source().pools() != null) {
+            Optional<Pool> p = ctx.source().pools().stream().filter(x -> dir.equals(x.path())).findFirst();
+            if (p.isPresent()) return p.get().name();
+        }
+        String last = dir.substring(dir.lastIndexOf('/') + 1).replaceAll("[^A-Za-z0-9_.+-]", "_").replaceAll("^[.+-]+", "");
+        return last.isEmpty() ? "shared" : last.length() > 64 ? last.substring(0, 64) : last;
     }
 
     static String mib(long bytes) {

@@ -102,6 +102,34 @@ class PreflightTest {
     }
 
     @Test
+    void run_diskInDirectoryNotShared_failureOffersSharingThatDirectoryOnBothHosts() {
+        FakeHypervisor.FakeHost a = hv.addHost("a");
+        FakeHypervisor.FakeHost b = hv.addHost("b");
+        a.put(vm("/var/lib/libvirt/images/web.img"), VmState.RUNNING, true);
+        a.putFile("/var/lib/libvirt/images/web.img", new byte[4096]);
+
+        PreflightReport r = Preflight.standard().run(a, b, a.findVm("web").orElseThrow(), Mode.LIVE);
+
+        Finding f = r.with(Severity.FAIL).get(0);
+        assertThat(f.code()).isEqualTo("STORAGE_NOT_SHARED");
+        assertThat(f.remedy()).isEqualTo(new Remedy.SharePool("images", "/var/lib/libvirt/images", List.of("a", "b")));
+        assertThat(f.hint()).contains("/var/lib/libvirt/images").doesNotContain("--");
+    }
+
+    @Test
+    void run_blockDeviceDisk_notSharedWithoutSharingRemedy() {
+        FakeHypervisor.FakeHost a = hv.addHost("a");
+        FakeHypervisor.FakeHost b = hv.addHost("b");
+        VmSpec base = vm("/dev/vg0/web");
+        a.put(base.withDisks(List.of(new DiskSpec("vda", "disk", "block", "/dev/vg0/web", "raw", null, null, false, false))), VmState.RUNNING, true);
+
+        PreflightReport r = Preflight.standard().run(a, b, a.findVm("web").orElseThrow(), Mode.LIVE);
+
+        Finding f = r.with(Severity.FAIL).stream().filter(x -> x.code().equals("STORAGE_NOT_SHARED")).findFirst().orElseThrow();
+        assertThat(f.remedy()).isNull();
+    }
+
+    @Test
     void liveMigrationStart_overridableFailureAccepted_migratesElseRefuses() {
         FakeHypervisor.FakeHost a = hv.addHost("a");
         FakeHypervisor.FakeHost b = hv.addHost("b");

@@ -19,6 +19,7 @@ public final class Main {
         m.put("migrate", MigrateCommand::new);
         m.put("check", CheckCommand::new);
         m.put("plan", PlanCommand::new);
+        m.put("storage", StorageCommand::new);
         m.put("bench", BenchCommand::new);
         m.put("lab", LabCommand::new);
         m.put("demo", DemoCommand::new);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmigrate.core.preflight.Finding;
 import io.kvmigrate.core.preflight.PreflightReport;
+import io.kvmigrate.core.preflight.Remedy;
 import io.kvmigrate.core.preflight.Severity;
 import java.io.PrintWriter;
 import java.util.Collection;
@@ -33,6 +34,7 @@ final class PreflightPrinter {
                     out.println("  " + pad("") + "source: " + dash(f.sourceValue()) + " | target: " + dash(f.targetValue()));
                 }
                 if (f.hint() != null) out.println("  " + pad("") + "fix: " + f.hint());
+                if (f.remedy() instanceof Remedy.SharePool share) out.println("  " + pad("") + "fix: " + StorageCommand.shareCommand(share));
             }
         }
         for (String code : r.ineffectiveAccepts(accepted)) {
@@ -68,6 +70,15 @@ final class PreflightPrinter {
             n.put("targetValue", f.targetValue());
             n.put("message", f.message());
             n.put("hint", f.hint());
+            if (f.remedy() instanceof Remedy.SharePool share) {
+                ObjectNode remedy = n.putObject("remedy");
+                remedy.put("kind", "share-pool");
+                remedy.put("pool", share.pool());
+                remedy.put("path", share.path());
+                ArrayNode hosts = remedy.putArray("hosts");
+                share.hosts().forEach(hosts::add);
+                remedy.put("command", StorageCommand.shareCommand(share));
+            }
             n.put("overridable", f.overridable());
             n.put("accepted", f.severity() != Severity.PASS && f.overridable() && accepted.contains(f.code()));
         }

@@ -94,6 +94,8 @@ class PreflightIT {
         start("pf-local", xml -> xml.replaceFirst("<source file='[^']*'/>", "<source file='/var/lib/libvirt/images/pf-local.img'/>"));
         String out = assertReportedAndRefused("pf-local", "STORAGE_NOT_SHARED", ErrorCode.STORAGE_NOT_SHARED);
         assertThat(out).contains("/var/lib/libvirt/images");
+        // The fix names the command that would share the directory, under the source's pool on it.
+        assertThat(out).contains("fix: kvmigrate storage share local --path /var/lib/libvirt/images --hosts it1,it2 --nfs SERVER:/EXPORT");
     }
 
     @Test

@@ -150,7 +150,7 @@ public final class ShareStorage {
                     current = s;
                     apply(h, wanted, s);
                     done.add(s);
-                    listener.on(new Event(p.host(), s.label(), describe(wanted)));
+                    listener.on(new Event(p.host(), s.label(), null));
                 }
                 outcomes.set(i, new HostOutcome(p, done, Status.CHANGED, null));
             } catch (KvmigrateException e) {
@@ -317,7 +317,9 @@ public final class ShareStorage {
 
     private static KvmigrateException stepFailed(PoolSpec wanted, String host, Step step, KvmigrateException e, String undoProblem,
             List<HostOutcome> outcomes) {
-        String msg = "Host '" + host + "', pool '" + wanted.name() + "' (" + describe(wanted) + "), step " + step.label() + ": " + e.getMessage()
+        // libvirt's messages may hold a command's multi-line output (mount's): one line reads better in every front end.
+        String msg = "Host '" + host + "', pool '" + wanted.name() + "' (" + describe(wanted) + "), step " + step.label() + ": "
+                + e.getMessage().strip().replaceAll("\\s*\\R\\s*", " ")
                 + (undoProblem == null ? " Host '" + host + "' was left as it was." : " " + undoProblem) + others(outcomes, host);
         String hint = step == Step.START && wanted.isNfs()
                 ? "Check that host '" + host + "' can mount " + wanted.sourceHost() + ":" + wanted.sourceDir() + " with NFS version "

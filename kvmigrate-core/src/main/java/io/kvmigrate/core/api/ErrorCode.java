@@ -19,6 +19,8 @@ public enum ErrorCode {
     LIBVIRT_ERROR(16),
     /** The convergence policy gave up: the guest dirties memory faster than the migration can carry it. */
     NOT_CONVERGING(17),
+    /** The job store could not be opened, migrated, read or written. */
+    STORE_FAILED(18),
     INTERNAL(70);
 
     private final int exitCode;

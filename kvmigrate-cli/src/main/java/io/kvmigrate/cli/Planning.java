@@ -90,7 +90,7 @@ final class Planning {
             boolean armable = mode != Mode.PLAN_FOR_MIGRATE || migrateWould.get() != GuestProfile.Rate.SKIPPED_SHORT;
             String domainType = source.findVm(vm).map(v -> v.spec().domainType()).orElse(null);
             return planner.plan(g, bps, assumed, initial, max, policy, postCopy, armable,
-                    KnownBugs.throttleBeforePostCopy(domainType, sf.hypervisorVersion()));
+                    KnownBugs.throttleHazard(domainType, sf.hypervisorVersion()));
         }
     }
 

@@ -62,7 +62,8 @@ class RealGuestIT {
                         "--bandwidth", BUSY_CAP, "--max-downtime", "500", "--policy", "finish", "--timeout", "300", "--json");
                 JsonNode j = Output.json().readTree(r.out());
                 assertThat(r.exit()).as("move " + move + ": " + r.out()).isZero();
-                assertThat(ItLab.decisionActions(j)).as("move " + move).contains("switch to post-copy");
+                assertThat(ItLab.decisionActions(j)).as("move " + move).contains("throttle skipped", "switch to post-copy")
+                        .noneMatch(a -> a.startsWith("throttle at") || a.equals("restart with auto-converge"));
                 on = 1 - on;
                 assertHealthyOn(d, on, before, 3);
             }
@@ -78,6 +79,10 @@ class RealGuestIT {
             SerialLog before = SerialLog.read(d.serialLog());
             ItLab.Run r = ItLab.cli("migrate", d.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(),
                     "--bandwidth", BUSY_CAP, "--max-downtime", "500", "--policy", "safe", "--timeout", "300", "--json");
+            JsonNode j = Output.json().readTree(r.out());
+            // QEMU 7.2 loses dirty pages of a throttled emulated guest: safe must not throttle it (docs/reliability.md)
+            assertThat(ItLab.decisionActions(j)).as(r.out()).contains("throttle skipped")
+                    .noneMatch(a -> a.startsWith("throttle at") || a.equals("restart with auto-converge"));
             if (r.exit() == 0) {
                 assertHealthyOn(d, 1, before, 3);
             } else {

@@ -56,7 +56,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private final int parallel;
 
     private String autoConvergeOffBecause = "the plan predicted convergence";
-    /** Why the guest must not be throttled before post-copy (a known hypervisor bug), or null. */
+    /** Why the guest must not be throttled (a known hypervisor bug), or null. */
     private String throttleAvoided;
     private Stage stage = Stage.PRE_COPY;
     private long limitMs;
@@ -168,7 +168,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         String downtimeNote = limitMs >= maxDowntimeMs ? "downtime limit already at --max-downtime " + maxDowntimeMs + " ms"
                 : "raising the downtime limit cannot help: " + mib(Math.max(currentPeak, s.memoryRemaining())) + " per pass needs about " + needed
                         + " ms, above --max-downtime " + maxDowntimeMs + " ms";
-        if (throttleAvoided != null && postCopy && !autoConverge) {
+        if (throttleAvoided != null && !autoConverge) {
             out.add(new Action("throttle skipped", throttleAvoided, h -> { }));
             lastResort(s, stall + "; " + downtimeNote, out);
             return;

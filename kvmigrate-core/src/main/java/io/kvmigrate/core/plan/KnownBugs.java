@@ -14,18 +14,18 @@ public final class KnownBugs {
     }
 
     /**
-     * Why a software-emulated guest ({@code <domain type='qemu'>}) must not be throttled by auto-converge when post-copy may
-     * follow, or null when the source QEMU is not affected. Before QEMU 9.0 ("physmem: Fix migration dirty bitmap
+     * Why a software-emulated guest ({@code <domain type='qemu'>}) must not be throttled by auto-converge, or null when the
+     * source QEMU is not affected. Before QEMU 9.0 ("physmem: Fix migration dirty bitmap
      * coherency with TCG memory access") clearing the dirty bitmap for a migration pass did not reset the TCG vCPUs'
      * softmmu TLB, so writes through a cached TLB entry were not logged again and such pages could stay stale on the
-     * target. Post-copy never resends a page that is not dirty in the final sync. In the lab a real Linux guest crashed
-     * after auto-converge (throttle 50-90%) followed by post-copy; without the throttle no run did (docs/reliability.md).
+     * target (post-copy never resends a page that is not dirty in the final sync). In the lab a real Linux guest's kernel
+     * crashed after auto-converge (throttle 50-90%), with and without post-copy after it; the runs without a throttle did
+     * not (docs/reliability.md). Throttled, the vCPU sleeps most of each slice with its TLB intact while passes go by.
      * KVM guests are not affected: KVM logs their writes itself.
      */
-    public static String throttleBeforePostCopy(String domainType, long sourceQemuVersion) {
+    public static String throttleHazard(String domainType, long sourceQemuVersion) {
         if (!"qemu".equals(domainType) || sourceQemuVersion <= 0 || sourceQemuVersion >= TCG_DIRTY_TRACKING_FIXED) return null;
         return "the VM is software-emulated (domain type qemu) and QEMU " + HostFacts.version(sourceQemuVersion)
-                + " (before 9.0) can lose dirty pages of such guests; throttling them and then switching to post-copy corrupted"
-                + " a real guest's memory";
+                + " (before 9.0) can lose dirty pages of such guests; throttling one (auto-converge) corrupted a real guest's memory";
     }
 }

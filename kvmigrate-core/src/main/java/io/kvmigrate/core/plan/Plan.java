@@ -11,7 +11,7 @@ import java.util.List;
  *        lower bound when the dirty rate was not measured ({@link #lowerBoundOnly()})
  * @param expectedDowntimeMs downtime expected with the strategy; -1 when it is expected not to finish or was not measured
  * @param expectedToComplete whether the strategy is expected to complete (false: runs forever for plain, aborts for safe)
- * @param throttleAvoided why the guest must not be throttled before post-copy ({@link KnownBugs}), or null
+ * @param throttleAvoided why the guest must not be throttled ({@link KnownBugs}), or null
  */
 public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boolean bandwidthAssumed, long initialDowntimeMs,
         long maxDowntimeMs, PreCopyModel.Outcome plainPreCopy, Strategy strategy, boolean autoConverge, boolean postCopy,
@@ -34,6 +34,7 @@ public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boo
         AUTO_CONVERGE("pre-copy, then throttle the guest (auto-converge), abort if still stalled"),
         POST_COPY("pre-copy, then post-copy"),
         POST_COPY_NO_THROTTLE("pre-copy, then post-copy as soon as it stalls (no throttle: a known hypervisor bug)"),
+        PRE_COPY_NO_THROTTLE("pre-copy, abort if it stalls (no throttle: a known hypervisor bug)"),
         UNBOUNDED("plain pre-copy without intervention: does not finish"),
         RESTART_AUTO_CONVERGE("pre-copy; when it stalls, start again with auto-converge (QEMU takes it only at the start), abort if still stalled"),
         PRE_COPY_UNMEASURED("pre-copy, escalating from live statistics (dirty rate not measured)");

@@ -56,13 +56,13 @@ public final class Planner {
 
     /**
      * As {@link #plan(GuestProfile, long, boolean, long, long, PolicyKind, boolean, boolean)}; {@code throttleHazard} (from
-     * {@link KnownBugs}, or null) forbids throttling the guest when post-copy may follow: then {@code finish} skips the
-     * throttle stage and switches to post-copy as soon as pre-copy stalls.
+     * {@link KnownBugs}, or null) forbids throttling the guest: then {@code finish} skips the throttle stage and
+     * switches to post-copy as soon as pre-copy stalls, and {@code safe} aborts there.
      */
     public Plan plan(GuestProfile g, long bandwidthBps, boolean assumed, long initialDowntimeMs, long maxDowntimeMs, PolicyKind policy,
             boolean postCopySupported, boolean autoConvergeArmable, String throttleHazard) {
-        // The hazard matters only where post-copy may follow a throttle: finish with post-copy on both hosts.
-        String throttleAvoided = policy == PolicyKind.FINISH && postCopySupported ? throttleHazard : null;
+        // The hazard matters wherever the policy would throttle: safe and finish (plain never intervenes).
+        String throttleAvoided = policy != PolicyKind.PLAIN ? throttleHazard : null;
         if (throttleAvoided != null) autoConvergeArmable = false;
         long max = Math.max(initialDowntimeMs, maxDowntimeMs);
         PreCopyModel.Outcome plain = PreCopyModel.simulate(g, bandwidthBps, initialDowntimeMs, calibration);
@@ -78,7 +78,10 @@ public final class Planner {
                     + " start, and only a measurement would justify it); if pre-copy stalls beyond the downtime limit, the job is"
                     + " cancelled and started again with it" + (policy == PolicyKind.FINISH && postCopySupported
                     ? "; post-copy is enabled at start as the last resort" : ""));
-            if (throttleAvoided != null) why.add("throttle skipped: " + throttleAvoided + "; a stall switches straight to post-copy");
+            if (throttleAvoided != null) {
+                why.add("throttle skipped: " + throttleAvoided + (policy == PolicyKind.FINISH && postCopySupported
+                        ? "; a stall switches straight to post-copy" : "; a stall the downtime limit cannot cure aborts"));
+            }
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_UNMEASURED, false,
                     policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), -1, true, floor, why, throttleAvoided);
         }
@@ -131,11 +134,18 @@ public final class Planner {
         long attempt = calibration.startupMs() + firstPass + stallDetectionMs(g, bandwidthBps);
         // Unarmed: a first attempt runs until the stall, then the job starts again with auto-converge.
         long beforeLastResort = (autoConvergeArmable ? 0 : attempt) + attempt + STALL_PASSES_BEFORE_ESCALATION * pass;
-        if (throttleAvoided != null) {
-            why.add("even " + max + " ms of downtime is not enough; throttle skipped: " + throttleAvoided + "; post-copy starts as soon as pre-copy stalls (after about "
-                    + Math.round(attempt / 1000.0) + " s)");
+        if (throttleAvoided != null && policy == PolicyKind.FINISH && postCopySupported) {
+            why.add("even " + max + " ms of downtime is not enough; throttle skipped: " + throttleAvoided + "; post-copy starts as soon"
+                    + " as pre-copy stalls (after about " + Math.round(attempt / 1000.0) + " s)");
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY_NO_THROTTLE, false,
                     true, attempt + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided);
+        }
+        if (throttleAvoided != null) {
+            why.add("even " + max + " ms of downtime is not enough; throttle skipped: " + throttleAvoided + "; aborts with the VM on"
+                    + " the source when pre-copy stalls (after about " + Math.round(attempt / 1000.0) + " s)"
+                    + (policy == PolicyKind.FINISH ? "; post-copy is not available on both hosts" : ""));
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_NO_THROTTLE, false,
+                    false, -1, -1, false, floor, why, throttleAvoided);
         }
         why.add(String.format(Locale.ROOT, autoConvergeArmable
                 ? "even %d ms of downtime is not enough; auto-converge is enabled at start (it cannot be enabled later; QEMU only"

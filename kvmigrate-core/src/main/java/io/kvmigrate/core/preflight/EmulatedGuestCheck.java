@@ -5,8 +5,8 @@ import io.kvmigrate.core.plan.KnownBugs;
 import java.util.List;
 
 /**
- * A software-emulated guest moved live by a QEMU that can lose its dirty pages ({@link KnownBugs#throttleBeforePostCopy}):
- * a warning, since kvmigrate avoids the combination that corrupted a real guest (throttle, then post-copy) but the
+ * A software-emulated guest moved live by a QEMU that can lose its dirty pages ({@link KnownBugs#throttleHazard}):
+ * a warning, since kvmigrate avoids what corrupted a real guest (auto-converge's throttle) but the
  * hypervisor bug itself remains; an offline move, or QEMU 9.0 or later on the source, avoids it.
  */
 public final class EmulatedGuestCheck implements Check {
@@ -20,15 +20,15 @@ public final class EmulatedGuestCheck implements Check {
         String type = ctx.vm().spec().domainType();
         HostFacts s = ctx.source().facts();
         String sv = HostFacts.version(s.hypervisorVersion());
-        String hazard = KnownBugs.throttleBeforePostCopy(type, s.hypervisorVersion());
+        String hazard = KnownBugs.throttleHazard(type, s.hypervisorVersion());
         if (!ctx.live() || hazard == null) {
             return List.of(Finding.pass(name(), type + ", QEMU " + sv, null, "No known hypervisor bug applies to this "
                     + (ctx.live() ? "live" : "offline") + " move."));
         }
         return List.of(Finding.warn("TCG_DIRTY_TRACKING", name(), type + ", QEMU " + sv, null, "The VM is software-emulated (domain"
                 + " type qemu) and the source's QEMU " + sv + " predates 9.0, which fixed lost dirty pages of such guests during"
-                + " live migration. The guest is never throttled before post-copy (that combination corrupted a real guest's"
-                + " memory); plain pre-copy and post-copy were not seen to corrupt it.",
+                + " live migration. kvmigrate never throttles such a guest (auto-converge corrupted a real guest's memory here,"
+                + " with and without post-copy after it); pre-copy and post-copy without a throttle were not seen to corrupt it.",
                 "Move it offline, or upgrade the source's QEMU to 9.0 or later."));
     }
 }

@@ -52,7 +52,7 @@ class PlannerTest {
 
     @Test
     void plan_finishNotConvergingEmulatedGuestOnOldQemu_postCopyWithoutThrottle() {
-        String hazard = KnownBugs.throttleBeforePostCopy("qemu", 7_002_000);
+        String hazard = KnownBugs.throttleHazard("qemu", 7_002_000);
         Plan p = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true, true, hazard);
         assertThat(p.strategy()).isEqualTo(Plan.Strategy.POST_COPY_NO_THROTTLE);
         assertThat(p.autoConverge()).isFalse();
@@ -61,10 +61,14 @@ class PlannerTest {
         assertThat(p.reasons()).anyMatch(r -> r.contains("throttle skipped"));
         // no throttle stage to sit through: sooner than the plan with one
         assertThat(p.expectedTotalMs()).isLessThan(planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true).expectedTotalMs());
-        // the hazard is about post-copy after a throttle: safe (no post-copy) keeps its throttle
+        // the throttle itself corrupts such a guest: safe does not throttle either, it aborts when pre-copy stalls
         Plan safe = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true, true, hazard);
-        assertThat(safe.autoConverge()).isTrue();
-        assertThat(safe.throttleAvoided()).isNull();
+        assertThat(safe.strategy()).isEqualTo(Plan.Strategy.PRE_COPY_NO_THROTTLE);
+        assertThat(safe.autoConverge()).isFalse();
+        assertThat(safe.expectedToComplete()).isFalse();
+        assertThat(safe.throttleAvoided()).isEqualTo(hazard);
+        // a converging guest with a thin margin gets no auto-converge as insurance either
+        assertThat(planner.plan(guest(56), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true, true, hazard).autoConverge()).isFalse();
     }
 
     @Test

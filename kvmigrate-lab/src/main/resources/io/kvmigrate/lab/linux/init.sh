@@ -33,7 +33,9 @@ if [ "$disk" -gt 0 ]; then
       dd if=/dev/urandom of=/dev/vda bs=1M seek=$i count=1 conv=fsync 2>/dev/null
       echo "$i $(disksum $i)" >> /w/disk.sums; i=$((i + 1))
     done
-    { printf 'KVMDISK1\n'; cat /w/disk.sums; } | dd of=/dev/vda bs=1M count=1 conv=sync,fsync 2>/dev/null
+    # from a file, not a pipe: dd would take the pipe's first short read as the whole block
+    { printf 'KVMDISK1\n'; cat /w/disk.sums; } > /w/disk.table
+    dd if=/w/disk.table of=/dev/vda bs=1M count=1 conv=sync,fsync 2>/dev/null
     echo "KVMDISK written=$disk"
   fi
   dd if=/dev/vda bs=1M count=1 2>/dev/null | head -n $((disk + 1)) | tail -n $disk > /w/disk.sums

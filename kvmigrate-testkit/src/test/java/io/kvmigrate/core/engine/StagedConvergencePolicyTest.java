@@ -356,7 +356,7 @@ class StagedConvergencePolicyTest {
     @Test
     void forPlan_emulatedGuestOnQemuBefore9Finish_neverThrottlesAndSwitchesToPostCopyAtTheFirstStall() {
         GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
-        String hazard = io.kvmigrate.core.plan.KnownBugs.throttleBeforePostCopy("qemu", 7_002_022);
+        String hazard = io.kvmigrate.core.plan.KnownBugs.throttleHazard("qemu", 7_002_022);
         Plan plan = new Planner(Calibration.lab()).plan(g, 100 * MIB, false, 300, 1000, PolicyKind.FINISH, true, true, hazard);
         assertThat(plan.throttleAvoided()).isEqualTo(hazard);
         ConvergencePolicy policy = StagedConvergencePolicy.forPlan(plan, StagedConvergencePolicy.Settings.defaults(), false, 0);
@@ -377,9 +377,29 @@ class StagedConvergencePolicyTest {
     }
 
     @Test
+    void forPlan_emulatedGuestOnQemuBefore9Safe_neverThrottlesAndAbortsAtTheStallWithVmOnSource() {
+        GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
+        String hazard = io.kvmigrate.core.plan.KnownBugs.throttleHazard("qemu", 7_002_022);
+        Plan plan = new Planner(Calibration.lab()).plan(g, 100 * MIB, false, 300, 1000, PolicyKind.SAFE, true, true, hazard);
+        ConvergencePolicy policy = StagedConvergencePolicy.forPlan(plan, StagedConvergencePolicy.Settings.defaults(), false, 0);
+        CompletableFuture<MigrationReport> f = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy)
+                .start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
+        FakeHypervisor.FakeMigration only = src.lastMigration;
+        assertThat(src.lastOptions.autoConverge()).isFalse();
+        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
+        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
+        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("throttle skipped", "abort");
+        assertThat(src.lastMigration).isSameAs(only);
+        assertThat(only.aborted()).isTrue();
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_CONVERGING));
+        assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
+    }
+
+    @Test
     void forPlan_kvmGuestOrFixedQemu_keepsTheThrottleStage() {
-        assertThat(io.kvmigrate.core.plan.KnownBugs.throttleBeforePostCopy("kvm", 7_002_022)).isNull();
-        assertThat(io.kvmigrate.core.plan.KnownBugs.throttleBeforePostCopy("qemu", 9_000_000)).isNull();
+        assertThat(io.kvmigrate.core.plan.KnownBugs.throttleHazard("kvm", 7_002_022)).isNull();
+        assertThat(io.kvmigrate.core.plan.KnownBugs.throttleHazard("qemu", 9_000_000)).isNull();
         GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
         Plan plan = new Planner(Calibration.lab()).plan(g, 100 * MIB, false, 300, 1000, PolicyKind.FINISH, true, true, null);
         ConvergencePolicy policy = StagedConvergencePolicy.forPlan(plan, StagedConvergencePolicy.Settings.defaults(), false, 0);

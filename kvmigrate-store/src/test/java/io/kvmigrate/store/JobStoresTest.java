@@ -1,0 +1,125 @@
+package io.kvmigrate.store;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kvmigrate.core.api.ErrorCode;
+import io.kvmigrate.core.api.KvmigrateException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class JobStoresTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void dataDir_propertyThenEnvThenXdgThenHome() {
+        assertThat(JobStores.dataDir("/p", Map.of("KVMIGRATE_DATA_DIR", "/e", "XDG_DATA_HOME", "/x"), "/h")).isEqualTo(Path.of("/p"));
+        assertThat(JobStores.dataDir(" ", Map.of("KVMIGRATE_DATA_DIR", "/e", "XDG_DATA_HOME", "/x"), "/h")).isEqualTo(Path.of("/e"));
+        assertThat(JobStores.dataDir(null, Map.of("XDG_DATA_HOME", "/x"), "/h")).isEqualTo(Path.of("/x/kvmigrate"));
+        assertThat(JobStores.dataDir(null, Map.of(), "/h")).isEqualTo(Path.of("/h/.local/share/kvmigrate"));
+    }
+
+    @Test
+    void open_null_createsTheDefaultFileUnderTheDataDirectory() {
+        String before = System.getProperty("kvmigrate.data.dir");
+        System.setProperty("kvmigrate.data.dir", dir.resolve("data").toString());
+        try (JdbcJobStore s = JobStores.open(null)) {
+            assertThat(s.location()).isEqualTo(dir.resolve("data/jobs.db").toString());
+            assertThat(dir.resolve("data/jobs.db")).exists();
+        } finally {
+            if (before == null) System.clearProperty("kvmigrate.data.dir");
+            else System.setProperty("kvmigrate.data.dir", before);
+        }
+    }
+
+    @Test
+    void open_unwritableLocation_throwsStoreFailedNamingTheFile() throws IOException {
+        Path notADir = Files.writeString(dir.resolve("plain-file"), "x");
+        assertThatThrownBy(() -> JobStores.open("jdbc:sqlite:" + notADir.resolve("jobs.db"))).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILED);
+            assertThat(e.code().exitCode()).isEqualTo(18);
+            assertThat(e.getMessage()).startsWith("Tried to open the job store " + notADir.resolve("jobs.db")).contains("because");
+            assertThat(e.hint()).contains("writable").contains("kvmigrate.data.dir");
+        });
+    }
+
+    @Test
+    void open_fileThatIsNotADatabase_throwsStoreFailed() throws IOException {
+        Path junk = Files.writeString(dir.resolve("jobs.db"), "this is not an SQLite file, it is text ".repeat(200));
+        assertThatThrownBy(() -> JobStores.open("jdbc:sqlite:" + junk)).isInstanceOfSatisfying(KvmigrateException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILED));
+    }
+
+    @Test
+    void open_unsupportedOrInMemoryUrl_isInvalidInput() {
+        assertThatThrownBy(() -> JobStores.open("jdbc:mysql://db/x?password=secret")).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.INVALID_INPUT);
+            assertThat(e.getMessage()).doesNotContain("secret").contains("password=***");
+        });
+        assertThatThrownBy(() -> JobStores.open("jdbc:sqlite::memory:")).isInstanceOfSatisfying(KvmigrateException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_INPUT));
+    }
+
+    @Test
+    void open_postgresWithWrongPassword_throwsStoreFailedWithoutThePassword() {
+        String url = PostgresServer.shared().wrongPasswordUrl();
+        String password = url.substring(url.indexOf("password=") + 9);
+        assertThatThrownBy(() -> JobStores.open(url)).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILED);
+            assertThat(e.getMessage()).doesNotContain(password).contains("password=***").contains("authentication failed");
+            assertThat(e.hint()).contains("user and password");
+        });
+    }
+
+    @Test
+    void open_postgresNobodyListening_throwsStoreFailedQuickly() throws IOException {
+        int port;
+        try (var s = new java.net.ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        long t0 = System.nanoTime();
+        String url = "jdbc:postgresql://127.0.0.1:" + port + "/x";
+        assertThatThrownBy(() -> JobStores.open(url)).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.STORE_FAILED);
+            assertThat(e.getMessage()).contains(url).contains("refused");
+        });
+        assertThat((System.nanoTime() - t0) / 1_000_000).as("ms").isLessThan(5_000);
+    }
+
+    @Test
+    void redact_masksPasswordsInQueryAndUserInfo() {
+        assertThat(JobStores.redact("jdbc:postgresql://h/db?user=u&password=s3cr&ssl=true")).isEqualTo("jdbc:postgresql://h/db?user=u&password=***&ssl=true");
+        assertThat(JobStores.redact("jdbc:postgresql://u:s3cr@h/db")).isEqualTo("jdbc:postgresql://u:***@h/db");
+        assertThat(JobStores.redact("jdbc:sqlite:/x/jobs.db")).isEqualTo("jdbc:sqlite:/x/jobs.db");
+    }
+
+    @Test
+    void open_twoStoresOnANewFileAtOnce_bothMigrateAndWork() throws Exception {
+        String url = "jdbc:sqlite:" + dir.resolve("race/jobs.db");
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            var a = pool.submit(() -> JobStores.open(url));
+            var b = pool.submit(() -> JobStores.open(url));
+            try (JdbcJobStore sa = a.get(); JdbcJobStore sb = b.get()) {
+                sa.create(JobStoreContract.queued("j-1", "web01", null, JobStoreContract.T0));
+                assertThat(sb.job("j-1")).isPresent();
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void migrations_areTheVersionsTheStoreExpects() throws Exception {
+        Path migrations = Path.of(JobStoresTest.class.getResource("/db/migration").toURI());
+        try (Stream<Path> files = Files.list(migrations)) {
+            assertThat(files.map(p -> p.getFileName().toString())).allMatch(n -> n.matches("V\\d+__[a-z0-9_]+\\.sql"));
+        }
+    }
+}

@@ -1,5 +1,7 @@
 package io.kvmigrate.cli;
 
+import io.kvmigrate.core.plan.Planning;
+import io.kvmigrate.core.engine.PlannedPolicy;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kvmigrate.core.config.HostRegistry;
 import io.kvmigrate.core.engine.ExecutorScheduler;

@@ -3,7 +3,11 @@ package io.kvmigrate.cli;
 import io.kvmigrate.core.api.ErrorCode;
 import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.engine.MigrationReport;
-import io.kvmigrate.core.model.MigrationRequest;
+import io.kvmigrate.core.api.JobHandle;
+import io.kvmigrate.core.api.Kvmigrate;
+import io.kvmigrate.core.api.MoveRequest;
+import io.kvmigrate.core.job.JobKind;
+import io.kvmigrate.core.plan.PolicyKind;
 import io.kvmigrate.core.model.VmInfo;
 import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.lab.Lab;
@@ -64,10 +68,15 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     private static MigrationReport migrate(LibvirtConnector connector, PrintWriter out, Lab.LabHost from, Lab.LabHost to) {
-        MigrationRequest req = new MigrationRequest(Lab.DEMO_VM, from.ref(), to.ref(), DEMO_BANDWIDTH_MIBPS, 0, Duration.ofMinutes(5));
-        MigrationReport r = new MigrationRunner(connector).run(req, new ProgressRenderer(out, System.console() != null));
-        MigrateCommand.printSummary(out, r);
-        return r;
+        MoveRequest req = new MoveRequest(Lab.DEMO_VM, from.ref(), to.ref(), JobKind.LIVE, PolicyKind.PLAIN, DEMO_BANDWIDTH_MIBPS, 0,
+                Duration.ofMinutes(5), 0, false, null, null, java.util.Set.of(), false, null, false, false, false, false, true);
+        try (Kvmigrate k = Facade.open(null, out)) {
+            JobHandle job = k.submit(req.validate(), new ProgressRenderer(out, System.console() != null));
+            out.println("Job " + job.id());
+            MigrationReport r = job.await().live();
+            MigrateCommand.printSummary(out, r);
+            return r;
+        }
     }
 
     private static LabVm.Position position(LibvirtConnector connector, Lab.LabHost host) {

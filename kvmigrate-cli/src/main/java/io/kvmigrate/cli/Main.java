@@ -17,6 +17,7 @@ public final class Main {
         m.put("hosts", HostsCommand::new);
         m.put("vms", VmsCommand::new);
         m.put("migrate", MigrateCommand::new);
+        m.put("jobs", JobsCommand::new);
         m.put("check", CheckCommand::new);
         m.put("plan", PlanCommand::new);
         m.put("storage", StorageCommand::new);

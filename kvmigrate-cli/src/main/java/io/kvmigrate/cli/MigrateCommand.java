@@ -1,23 +1,25 @@
 package io.kvmigrate.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmigrate.core.api.JobHandle;
+import io.kvmigrate.core.api.Kvmigrate;
+import io.kvmigrate.core.api.MoveRequest;
+import io.kvmigrate.core.job.JobKind;
+import io.kvmigrate.core.plan.Planning;
+import sun.misc.Signal;
+import sun.misc.SignalHandler;
 import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.config.HostRegistry;
-import io.kvmigrate.core.engine.ConvergencePolicy;
 import io.kvmigrate.core.engine.EventListener;
-import io.kvmigrate.core.engine.StagedConvergencePolicy;
 import io.kvmigrate.core.plan.Plan;
 import io.kvmigrate.core.plan.PolicyKind;
 import io.kvmigrate.core.engine.MigrationEvent;
 import io.kvmigrate.core.engine.MigrationReport;
-import io.kvmigrate.core.model.MigrationRequest;
-import io.kvmigrate.libvirt.LibvirtConnector;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,7 +36,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--max-downtime", paramLabel = "ms", description = "Most downtime allowed, ms; the migration starts at libvirt's 300 (or this, if lower) and policy safe/finish may raise the limit up to it (default 300).") long maxDowntime;
     @Option(names = "--timeout", paramLabel = "s", description = "Abort after this many seconds; the VM stays on the source.") Long timeout;
     @Option(names = "--json", description = "Print one JSON object with the result, nothing else.") boolean json;
-    // ---- cold migration and storage copy (see ColdMigrationRunner and docs/cold-migration.md) ----
+    // ---- cold migration and storage copy (see OfflineOutput and docs/cold-migration.md) ----
     @Option(names = "--offline", description = "Move a shut-off VM: definition only on shared storage, else copy and verify its disks.") boolean offline;
     @Option(names = "--shutdown", description = "With --offline: shut a running VM down gracefully first.") boolean shutdown;
     @Option(names = "--shutdown-timeout", paramLabel = "s", defaultValue = "120", description = "Seconds to wait for the guest to power off (default ${DEFAULT-VALUE}).") long shutdownTimeout;
@@ -60,89 +62,101 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         return json;
     }
 
+    @Mixin Facade.DbOption db;
+
     @Override
     public Integer call() {
         HostRegistry registry = HostRegistry.fromEnvironment();
-        if (offline) {
-            return new ColdMigrationRunner(new LibvirtConnector()).call(spec.commandLine().getOut(), json, new io.kvmigrate.core.model.ColdMigrationRequest(
-                    move.vm, move.source(registry), move.target(registry), shutdown, Duration.ofSeconds(shutdownTimeout), forceOff, start, keepSource,
-                    mapPool, mapNetwork), new java.util.LinkedHashSet<>(accept));
-        }
-        if (shutdown || forceOff || start || keepSource || mapNetwork != null) {
-            throw KvmigrateException.invalidInput("--shutdown, --force-off, --start, --keep-source and --map-network go with --offline.",
-                    "Add --offline for a cold move, or drop them for a live migration.");
-        }
-        if (mapPool != null && !copyStorage) {
-            throw KvmigrateException.invalidInput("--map-pool goes with --offline or --copy-storage.", "Add one of them.");
-        }
-        MigrationRequest request = new MigrationRequest(move.vm, move.source(registry), move.target(registry), bandwidth, maxDowntime,
-                timeout == null ? null : Duration.ofSeconds(timeout));
+        JobKind kind = offline ? JobKind.OFFLINE : copyStorage ? JobKind.LIVE_COPY_STORAGE : JobKind.LIVE;
+        MoveRequest request = new MoveRequest(move.vm, move.source(registry), move.target(registry), kind, policyKind(policy), bandwidth,
+                maxDowntime, timeout == null ? null : Duration.ofSeconds(timeout), parallel, compress, mapPool, mapNetwork,
+                new java.util.LinkedHashSet<>(accept), shutdown, Duration.ofSeconds(shutdownTimeout), forceOff, start, keepSource, measure,
+                noPlan).validate();
         PrintWriter out = spec.commandLine().getOut();
         List<MigrationEvent> kept = new ArrayList<>();
         EventListener human = json ? EventListener.NONE : new ProgressRenderer(out, System.console() != null);
         EventListener listener = e -> {
-            if (!(e instanceof MigrationEvent.Progress)) {
+            if (!(e instanceof MigrationEvent.Progress) && !(e instanceof MigrationEvent.DiskProgress)) {
                 synchronized (kept) {
                     kept.add(e);
                 }
             }
             human.on(e);
         };
-        PolicyKind kind = policyKind(policy);
-        if (measure && noPlan) throw KvmigrateException.invalidInput("--measure and --no-plan contradict each other.", "Give one of them.");
-        if (parallel < 0) throw KvmigrateException.invalidInput("--parallel must be >= 0, got " + parallel + ".", "Give a number of connections, e.g. 4.");
-        if (parallel > 0 && kind == PolicyKind.FINISH) {
-            // QEMU 7.2 refuses the postcopy-ram and multifd capabilities together, and finish must be able to switch.
-            throw KvmigrateException.invalidInput("--parallel cannot be combined with --policy finish: QEMU cannot switch a multifd"
-                    + " migration to post-copy.", "Use --policy safe with --parallel, or --policy finish without it.");
-        }
-        PlannedPolicy planned = null;
-        ConvergencePolicy convergence = ConvergencePolicy.PLAIN;
-        if (!noPlan || kind != PolicyKind.PLAIN) {
-            // Measure while the engine resolves, checks and verifies storage; it waits for the plan before starting.
-            CompletableFuture<Plan> measuring = CompletableFuture.supplyAsync(() -> Planning.plan(new LibvirtConnector(), move.vm,
-                    request.source(), request.target(), bandwidth, maxDowntime, kind, measure ? Planning.Mode.MIGRATE_MEASURED : Planning.Mode.MIGRATE));
-            planned = new PlannedPolicy(measuring, p -> {
-                if (!json) human.on(new MigrationEvent.Decision(java.time.Instant.now(), "plan: " + p.strategy().label(),
-                        String.join("; ", p.reasons()) + "; " + Planning.expectation(p)));
-            }, compress, parallel);
-            convergence = planned;
-        }
-        MigrationReport report;
-        Plan plan = null;
-        try {
-            report = new MigrationRunner(new LibvirtConnector()).run(request, listener,
-                    copyStorage ? (mapPool == null ? java.util.Map.of() : mapPool) : null, new java.util.LinkedHashSet<>(accept), convergence);
-            plan = planned == null ? null : planned.plan();
-        } catch (KvmigrateException e) {
-            plan = planned == null ? null : planned.plan();
+        try (Kvmigrate k = Facade.open(db, spec.commandLine().getErr())) {
+            JobHandle job = k.submit(request, listener);
+            if (!json) {
+                out.println("Job " + job.id() + " (kvmigrate jobs show " + job.id() + ")");
+                out.flush();
+            }
+            JobHandle.Outcome outcome;
+            SignalHandler previousInt = installCancel("INT", job);
+            SignalHandler previousTerm = installCancel("TERM", job);
+            try {
+                outcome = job.await();
+            } catch (KvmigrateException e) {
+                if (json) {
+                    ObjectNode root = Output.errorJson(e);
+                    root.put("jobId", job.id());
+                    kept.stream().filter(ev -> ev instanceof MigrationEvent.Failed).map(ev -> ((MigrationEvent.Failed) ev).placement())
+                            .filter(java.util.Objects::nonNull).findFirst().ifPresent(p -> root.set("placement", Output.placementJson(p)));
+                    if (!offline) addDecisions(root, kept);
+                    addPreflight(root, kept);
+                    if (job.plan() != null) root.set("plan", PlanOutput.json(job.plan()));
+                    Output.printJson(out, root);
+                    return e.code().exitCode();
+                }
+                throw e;
+            } finally {
+                restore("INT", previousInt);
+                restore("TERM", previousTerm);
+                k.awaitRunning();
+            }
+            if (outcome.offline() != null) return offlineResult(out, outcome.offline(), kept, job.id());
+            MigrationReport report = outcome.live();
+            Plan plan = job.plan();
             if (json) {
-                ObjectNode root = Output.errorJson(e);
-                kept.stream().filter(ev -> ev instanceof MigrationEvent.Failed).map(ev -> ((MigrationEvent.Failed) ev).placement())
-                        .findFirst().ifPresent(p -> root.set("placement", Output.placementJson(p)));
+                ObjectNode root = reportJson(report);
+                root.put("jobId", job.id());
                 addDecisions(root, kept);
                 addPreflight(root, kept);
-                if (plan != null) root.set("plan", Planning.json(plan));
+                if (plan != null) {
+                    root.set("plan", planWithError(plan, report, true));
+                    Plan live = job.livePlan();
+                    if (live != null) root.set("planFromFirstPass", planWithError(live, report, false));
+                }
                 Output.printJson(out, root);
-                return e.code().exitCode();
+            } else {
+                printSummary(out, report);
+                if (plan != null) printPredictionError(out, plan, job.livePlan(), report);
             }
-            throw e;
+            return 0;
         }
+    }
+
+    private int offlineResult(PrintWriter out, io.kvmigrate.core.engine.ColdMigrationReport r, List<MigrationEvent> kept, String jobId) {
         if (json) {
-            ObjectNode root = reportJson(report);
-            addDecisions(root, kept);
+            ObjectNode root = OfflineOutput.reportJson(r);
+            root.put("jobId", jobId);
             addPreflight(root, kept);
-            if (plan != null) {
-                root.set("plan", planWithError(plan, report, true));
-                Plan live = planned.livePlan();
-                if (live != null) root.set("planFromFirstPass", planWithError(live, report, false));
-            }
             Output.printJson(out, root);
         } else {
-            printSummary(out, report);
-            if (plan != null) printPredictionError(out, plan, planned.livePlan(), report);
+            OfflineOutput.printSummary(out, r);
         }
         return 0;
+    }
+
+    /** Ctrl-C and SIGTERM abort the job cleanly (the VM stays on the source), as {@code jobs cancel} from elsewhere does. */
+    private static SignalHandler installCancel(String name, JobHandle job) {
+        try {
+            return Signal.handle(new Signal(name), sig -> job.cancel());
+        } catch (IllegalArgumentException e) {
+            return null; // signal not available on this platform
+        }
+    }
+
+    private static void restore(String name, SignalHandler previous) {
+        if (previous != null) Signal.handle(new Signal(name), previous);
     }
 
     /**
@@ -150,7 +164,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
      * that expected no completion when {@code zeroIfNoTotal}.
      */
     private static ObjectNode planWithError(Plan p, MigrationReport report, boolean zeroIfNoTotal) {
-        ObjectNode n = Planning.json(p);
+        ObjectNode n = PlanOutput.json(p);
         if (p.lowerBoundOnly()) return n;
         if (p.expectedTotalMs() > 0) n.put("totalErrorPercent", (report.totalMs() - p.expectedTotalMs()) * 100 / p.expectedTotalMs());
         else if (zeroIfNoTotal) n.put("totalErrorPercent", 0);

@@ -23,8 +23,8 @@ final class Output {
     }
 
     static void printError(PrintWriter err, KvmigrateException e) {
-        err.println("kvmigrate: error: " + e.describe());
-        if (e.hint() != null) err.println("  hint: " + e.hint());
+        err.println("kvmigrate: error: " + Facade.words(e.describe()));
+        if (e.hint() != null) err.println("  hint: " + Facade.words(e.hint()));
         err.flush();
     }
 
@@ -37,8 +37,8 @@ final class Output {
         err.put("step", e.step());
         err.put("host", e.host());
         err.put("vm", e.vm());
-        err.put("message", e.getMessage());
-        err.put("hint", e.hint());
+        err.put("message", Facade.words(e.getMessage()));
+        err.put("hint", Facade.words(e.hint()));
         return root;
     }
 

@@ -1,5 +1,7 @@
 package io.kvmigrate.cli;
 
+import io.kvmigrate.core.plan.Planning;
+import io.kvmigrate.core.engine.PlannedPolicy;
 import io.kvmigrate.core.config.HostRegistry;
 import io.kvmigrate.core.plan.Plan;
 import io.kvmigrate.core.plan.PolicyKind;
@@ -41,10 +43,10 @@ final class PlanCommand implements Callable<Integer>, Main.JsonCapable {
             var root = Output.json().createObjectNode();
             root.put("ok", true);
             root.put("vm", move.vm);
-            root.set("plan", Planning.json(p));
+            root.set("plan", PlanOutput.json(p));
             Output.printJson(out, root);
         } else {
-            Planning.print(out, p);
+            PlanOutput.print(out, p);
         }
         return 0;
     }

@@ -33,6 +33,9 @@ final class ProgressRenderer implements EventListener {
                     java.time.Duration.between(first, p.at()).toMillis() / 1000.0));
         } else if (e instanceof MigrationEvent.StorageVerified s) {
             line("  disk " + s.disk() + " " + s.path() + ": shared (" + s.how() + ")");
+        } else if (e instanceof MigrationEvent.Planned pl) {
+            on(new MigrationEvent.Decision(pl.at(), "plan: " + pl.plan().strategy().label(), String.join("; ", pl.plan().reasons()) + "; "
+                    + io.kvmigrate.core.plan.Planning.expectation(pl.plan())));
         } else if (e instanceof MigrationEvent.Decision d) {
             line("  decision: " + d.action() + " (" + d.reason() + ")");
         } else if (e instanceof MigrationEvent.PreflightFinished p) {

@@ -221,10 +221,15 @@ class ColdMigrationIT {
                     }
                 }
             };
-            ColdMigrationRequest request = new ColdMigrationRequest(vm.name(), ItLab.host(0).ref(), target.ref(), false, Duration.ofSeconds(60),
-                    false, false, false, Map.of(Lab.LOCAL_POOL, "small"), Map.of());
+            io.kvmigrate.core.api.MoveRequest request = new io.kvmigrate.core.api.MoveRequest(vm.name(), ItLab.host(0).ref(), target.ref(),
+                    io.kvmigrate.core.job.JobKind.OFFLINE, null, 0, 0, null, 0, false, Map.of(Lab.LOCAL_POOL, "small"), Map.of(),
+                    java.util.Set.of(), false, Duration.ofSeconds(60), false, false, false, false, false);
 
-            assertThatThrownBy(() -> new ColdMigrationRunner(ItLab.CONNECTOR).run(request, fillWhenCopyStarts))
+            assertThatThrownBy(() -> {
+                try (var k = ItLab.facade()) {
+                    k.submit(request.validate(), fillWhenCopyStarts).await();
+                }
+            })
                     .isInstanceOf(KvmigrateException.class)
                     .satisfies(e -> {
                         KvmigrateException k = (KvmigrateException) e;

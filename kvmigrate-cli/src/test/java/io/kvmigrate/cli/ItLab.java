@@ -29,11 +29,20 @@ final class ItLab {
             Path root = Path.of(System.getProperty("kvmigrate.it.root", "/var/tmp/kvmigrate-it"));
             int first = Integer.getInteger("kvmigrate.it.firstOctet", 20);
             System.setProperty("kvmigrate.config.dir", root.resolve("config").toString());
+            // the job store of this lab's commands: an embedded database of its own
+            System.setProperty("kvmigrate.data.dir", root.resolve("data").toString());
             lab = new Lab(new Lab.Config(root, first, 2, "it"), CONNECTOR, HostRegistry.fromEnvironment());
             lab.up(line -> System.out.println("[lab] " + line));
             Runtime.getRuntime().addShutdownHook(new Thread(() -> lab.down(line -> System.out.println("[lab] " + line))));
         }
         return lab;
+    }
+
+    /** The facade the CLI uses, on this lab's job store (close it after use). */
+    static io.kvmigrate.core.api.Kvmigrate facade() {
+        get();
+        return io.kvmigrate.core.api.Kvmigrate.configure().connector(CONNECTOR).rewriter(new io.kvmigrate.libvirt.DomainXmlRewriter())
+                .store(io.kvmigrate.store.JobStores.open(null)).load();
     }
 
     static Lab.LabHost host(int i) {

@@ -417,6 +417,64 @@ final class LibvirtHostSession implements HostSession {
     }
 
     @Override
+    public Optional<MigrationHandle> activeMigration(String vm) {
+        Pointer dom = LV.virDomainLookupByName(conn, vm);
+        if (dom == null) {
+            LV.virResetLastError();
+            return Optional.empty();
+        }
+        JobStats now;
+        try {
+            now = jobStats(dom, 0, vm);
+        } catch (KvmigrateException e) {
+            LV.virDomainFree(dom);
+            throw e;
+        }
+        if (now == null) {
+            LV.virDomainFree(dom);
+            return Optional.empty();
+        }
+        // Not ours: no blocking call to wait on, so a thread of its own polls until the job is gone, then asks libvirt how
+        // it ended (on a domain lookup of its own: the VM leaves this host when the migration succeeds).
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                while (true) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(250_000_000L);
+                    Pointer d = LV.virDomainLookupByName(conn, vm);
+                    if (d == null) {
+                        LV.virResetLastError();
+                        done.complete(null); // gone from this host: moved (the caller verifies where it is)
+                        return;
+                    }
+                    try {
+                        IntByReference type = new IntByReference();
+                        PointerByReference params = new PointerByReference();
+                        IntByReference n = new IntByReference();
+                        if (LV.virDomainGetJobStats(d, type, params, n, 0) < 0) {
+                            LV.virResetLastError();
+                            continue;
+                        }
+                        if (params.getValue() != null) LV.virTypedParamsFree(params.getValue(), n.getValue());
+                        if (type.getValue() != 0) continue;
+                        done.completeExceptionally(new KvmigrateException(ErrorCode.MIGRATION_FAILED, "migrate", host.name(), vm,
+                                "The migration job ended and the VM is still on '" + host.name() + "' (failed or aborted).",
+                                "Check where the VM runs; start the move again if it should move."));
+                        return;
+                    } finally {
+                        LV.virDomainFree(d);
+                    }
+                }
+            } catch (RuntimeException e) {
+                done.completeExceptionally(e);
+            }
+        }, "kvmigrate-watch-" + vm);
+        t.setDaemon(true);
+        t.start();
+        return Optional.of(new LibvirtMigrationHandle(vm, dom, done));
+    }
+
+    @Override
     public Optional<JobStats> completedJobStats(String vm) {
         Pointer dom = LV.virDomainLookupByName(conn, vm);
         if (dom == null) {

@@ -246,6 +246,13 @@ public final class FakeHypervisor implements HypervisorConnector {
             return lastMigration;
         }
 
+        /** The migration started from this host that has not ended, as another controller would find it. */
+        @Override
+        public synchronized Optional<MigrationHandle> activeMigration(String vm) {
+            FakeMigration m = lastMigration;
+            return m != null && m.vm.name().equals(vm) && !m.done.isDone() ? Optional.of(m) : Optional.empty();
+        }
+
         @Override
         public synchronized Optional<JobStats> completedJobStats(String vm) {
             return Optional.ofNullable(completed.get(vm));

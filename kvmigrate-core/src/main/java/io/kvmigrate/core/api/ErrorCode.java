@@ -21,6 +21,8 @@ public enum ErrorCode {
     NOT_CONVERGING(17),
     /** The job store could not be opened, migrated, read or written. */
     STORE_FAILED(18),
+    /** Another migration job holds the VM: one move of a VM at a time. */
+    VM_BUSY(19),
     INTERNAL(70);
 
     private final int exitCode;

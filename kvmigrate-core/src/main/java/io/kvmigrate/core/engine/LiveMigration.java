@@ -109,10 +109,29 @@ public final class LiveMigration {
     private void launch(MigrationRequest request, StoragePlan.LiveCopy copy, Instant startedAt, Instant migrateStart,
             CompletableFuture<MigrationReport> result) {
         String vm = request.vm();
-        List<String> createdOnTarget = created(copy);
         MigrationOptions planned = policy.initialOptions(request);
         final MigrationOptions options = copy != null ? planned.withStorageCopy(copy.disks()) : planned;
         MigrationHandle h = source.startLiveMigration(vm, target.host(), options);
+        supervise(request, copy, options, h, startedAt, migrateStart, result);
+    }
+
+    /**
+     * Supervises a migration that another controller started and left behind (it died): from now on this one's policy,
+     * timeout and cancel apply to it, and its end is verified and reported as if this one had started it. The policy's
+     * options must be those the job was started with (post-copy armed or not); {@code migrateStart} is when it started.
+     */
+    public CompletableFuture<MigrationReport> adopt(MigrationRequest request, MigrationHandle h, Instant migrateStart) {
+        vmName = request.vm();
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, "adopted: " + source.host().name() + " -> " + target.host().name()));
+        CompletableFuture<MigrationReport> result = new CompletableFuture<>();
+        supervise(request, null, policy.initialOptions(request), h, migrateStart, migrateStart, result);
+        return result;
+    }
+
+    /** Polls {@code h} with the policy until it ends, then completes {@code result} (or starts again, or recovers post-copy). */
+    private void supervise(MigrationRequest request, StoragePlan.LiveCopy copy, MigrationOptions options, MigrationHandle h,
+            Instant startedAt, Instant migrateStart, CompletableFuture<MigrationReport> result) {
+        List<String> createdOnTarget = created(copy);
         handle = h;
         AtomicReference<JobStats> last = new AtomicReference<>(JobStats.NONE);
         Scheduler.Cancellable poll = scheduler.every(pollInterval, () -> tick(request, h, migrateStart, last));

@@ -17,6 +17,10 @@ public sealed interface MigrationEvent {
     record Progress(Instant at, JobStats stats) implements MigrationEvent {
     }
 
+    /** The plan a live move starts with (measured while the checks ran), once it is known. */
+    record Planned(Instant at, io.kvmigrate.core.plan.Plan plan) implements MigrationEvent {
+    }
+
     /** An intervention (or refusal to intervene) with its reason. */
     record Decision(Instant at, String action, String reason) implements MigrationEvent {
     }

@@ -126,6 +126,12 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         lastThrottle = 0;
     }
 
+    /** This policy, never throttling the guest for {@code reason} (a known hypervisor bug); see {@code KnownBugs}. */
+    public StagedConvergencePolicy avoidingThrottle(String reason) {
+        this.throttleAvoided = reason;
+        return this;
+    }
+
     /** The downtime limit now in force. */
     public long currentLimitMs() {
         return limitMs;

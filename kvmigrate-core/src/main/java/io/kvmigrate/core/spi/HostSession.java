@@ -63,6 +63,13 @@ public interface HostSession extends AutoCloseable {
     /** Starts a live migration of {@code vm} to {@code target}; returns at once. */
     MigrationHandle startLiveMigration(String vm, io.kvmigrate.core.model.HostRef target, MigrationOptions options);
 
+    /**
+     * The migration job the VM has on this host now, started by anyone (a controller that died, another tool), as a
+     * handle to watch and steer it; empty when the VM has no job. Its completion is seen by polling: it completes when
+     * the job is gone (normally when the VM left this host, exceptionally when the job failed or was aborted).
+     */
+    Optional<MigrationHandle> activeMigration(String vm);
+
     /** Statistics of the VM's last completed job on this host (for migrations: on the target, with real downtime). */
     Optional<io.kvmigrate.core.model.JobStats> completedJobStats(String vm);
 

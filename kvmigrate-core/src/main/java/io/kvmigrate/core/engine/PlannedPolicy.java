@@ -1,15 +1,14 @@
-package io.kvmigrate.cli;
+package io.kvmigrate.core.engine;
 
 import io.kvmigrate.core.api.ErrorCode;
 import io.kvmigrate.core.api.KvmigrateException;
-import io.kvmigrate.core.engine.ConvergencePolicy;
-import io.kvmigrate.core.engine.StagedConvergencePolicy;
 import io.kvmigrate.core.model.JobStats;
 import io.kvmigrate.core.model.MigrationRequest;
 import io.kvmigrate.core.plan.Calibration;
 import io.kvmigrate.core.plan.GuestProfile;
 import io.kvmigrate.core.plan.Plan;
 import io.kvmigrate.core.plan.Planner;
+import io.kvmigrate.core.plan.Planning;
 import io.kvmigrate.core.spi.MigrationOptions;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -24,7 +23,7 @@ import java.util.function.Consumer;
  * checks and verifies storage, so the measurement costs the user little extra time. The engine asks for the start
  * options only after those steps; that is where this waits for the plan.
  */
-final class PlannedPolicy implements ConvergencePolicy {
+public final class PlannedPolicy implements ConvergencePolicy {
     private final CompletableFuture<Plan> plan;
     private final Consumer<Plan> onPlan;
     private final boolean compress;
@@ -33,7 +32,7 @@ final class PlannedPolicy implements ConvergencePolicy {
     private volatile Plan resolved;
     private volatile Plan live;
 
-    PlannedPolicy(CompletableFuture<Plan> plan, Consumer<Plan> onPlan, boolean compress, int parallel) {
+    public PlannedPolicy(CompletableFuture<Plan> plan, Consumer<Plan> onPlan, boolean compress, int parallel) {
         this.plan = plan;
         this.onPlan = onPlan;
         this.compress = compress;
@@ -85,12 +84,12 @@ final class PlannedPolicy implements ConvergencePolicy {
     }
 
     /** The plan, once measured; null before (or when the migration failed before the start options). */
-    Plan plan() {
+    public Plan plan() {
         return resolved;
     }
 
     /** For a migration that started unmeasured: the plan made from the first pass's dirty rate, or null (not yet, or measured). */
-    Plan livePlan() {
+    public Plan livePlan() {
         return live;
     }
 }

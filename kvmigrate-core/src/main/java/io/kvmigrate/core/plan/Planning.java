@@ -1,47 +1,38 @@
-package io.kvmigrate.cli;
+package io.kvmigrate.core.plan;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmigrate.core.api.ErrorCode;
 import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.engine.ExecutorScheduler;
 import io.kvmigrate.core.model.HostFacts;
 import io.kvmigrate.core.model.HostRef;
-import io.kvmigrate.core.plan.Calibration;
-import io.kvmigrate.core.plan.GuestProbe;
-import io.kvmigrate.core.plan.GuestProfile;
-import io.kvmigrate.core.plan.KnownBugs;
-import io.kvmigrate.core.plan.Plan;
-import io.kvmigrate.core.plan.Planner;
-import io.kvmigrate.core.plan.PolicyKind;
 import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.core.spi.HypervisorConnector;
-import java.io.PrintWriter;
 import java.time.Clock;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
-/** Measures a guest and plans its migration, for {@code plan}, {@code migrate} and {@code bench}. */
-final class Planning {
+/** Measures a guest and plans its migration: what {@code check}/{@code plan} show and what a live job runs with. */
+public final class Planning {
     /** Usable bandwidth assumed when no cap is given: a 10 GbE link. */
-    static final long ASSUMED_LINK_MIBPS = 1180;
+    public static final long ASSUMED_LINK_MIBPS = 1180;
     /** libvirt's default downtime limit. */
-    static final long DEFAULT_DOWNTIME_MS = 300;
+    public static final long DEFAULT_DOWNTIME_MS = 300;
     /** Dirty-rate measurement period: QEMU 7.2's shortest (whole seconds only); the user waits for it before the start. */
-    static final int DIRTY_RATE_SECONDS = 1;
+    public static final int DIRTY_RATE_SECONDS = 1;
     /** QEMU gained post-copy in 2.6 (encoded as libvirt does). */
-    static final long POSTCOPY_QEMU = 2_006_000;
+    public static final long POSTCOPY_QEMU = 2_006_000;
 
     private Planning() {
     }
 
     /** The downtime limit a migration starts with: libvirt's default, or the user's maximum when that is lower. */
-    static long initialDowntime(long maxDowntimeMs) {
+    public static long initialDowntime(long maxDowntimeMs) {
         return maxDowntimeMs > 0 ? Math.min(DEFAULT_DOWNTIME_MS, maxDowntimeMs) : DEFAULT_DOWNTIME_MS;
     }
 
     /** Who plans: whether the dirty rate is measured, and whether the migration that follows will have measured it. */
-    enum Mode {
+    public enum Mode {
         /** migrate's default: measure only when it costs at most a tenth of the shortest time the migration can take. */
         MIGRATE,
         /** migrate --measure: always measure. */
@@ -53,7 +44,7 @@ final class Planning {
     }
 
     /** Measures (see {@link Mode}) and plans. */
-    static Plan plan(HypervisorConnector connector, String vm, HostRef from, HostRef to, long bandwidthMiBps, long maxDowntimeMs,
+    public static Plan plan(HypervisorConnector connector, String vm, HostRef from, HostRef to, long bandwidthMiBps, long maxDowntimeMs,
             PolicyKind policy, Mode mode) {
         try (HostSession source = connector.open(from); HostSession target = connector.open(to);
              ExecutorScheduler scheduler = new ExecutorScheduler()) {
@@ -94,22 +85,11 @@ final class Planning {
         }
     }
 
-    static void print(PrintWriter out, Plan p) {
-        var o = p.plainPreCopy();
-        out.println("Plan (policy " + p.policy().label() + "): " + p.strategy().label());
-        for (String r : p.reasons()) out.println("  - " + r);
-        out.println("  plain pre-copy: " + plainText(p, o.converges() ? String.format(Locale.ROOT, "converges in %d pass(es), %s, downtime %d ms",
-                o.passes(), Output.seconds(o.totalMs()), o.downtimeMs()) : "does not converge"));
-        out.println("  expected: " + expectedText(p) + "; physical floor " + Output.seconds(p.floorMs()) + "; auto-converge "
-                + (p.autoConverge() ? "on" : "off") + ", post-copy " + (p.postCopy() ? "allowed" : "off"));
-        out.flush();
-    }
-
     /** One line: what plain pre-copy would do and what the strategy is expected to do. */
-    static String expectation(Plan p) {
+    public static String expectation(Plan p) {
         var o = p.plainPreCopy();
         return "plain pre-copy " + plainText(p, o.converges() ? String.format(Locale.ROOT, "converges in %d pass(es)", o.passes())
-                : "does not converge") + "; expected: " + expectedText(p) + "; physical floor " + Output.seconds(p.floorMs()) + "; auto-converge " + (p.autoConverge() ? "on" : "off")
+                : "does not converge") + "; expected: " + expectedText(p) + "; physical floor " + seconds(p.floorMs()) + "; auto-converge " + (p.autoConverge() ? "on" : "off")
                 + ", post-copy " + (p.postCopy() ? "allowed" : "off");
     }
 
@@ -118,46 +98,19 @@ final class Planning {
     }
 
     private static String expectedText(Plan p) {
-        if (p.lowerBoundOnly()) return "at least " + Output.seconds(p.expectedTotalMs());
-        return p.expectedToComplete() ? "completes in about " + Output.seconds(p.expectedTotalMs())
+        if (p.lowerBoundOnly()) return "at least " + seconds(p.expectedTotalMs());
+        return p.expectedToComplete() ? "completes in about " + seconds(p.expectedTotalMs())
                 + (p.expectedDowntimeMs() >= 0 ? ", downtime about " + p.expectedDowntimeMs() + " ms" : "") : "does not complete";
     }
 
-    static ObjectNode json(Plan p) {
-        ObjectNode n = Output.json().createObjectNode();
-        n.put("policy", p.policy().label());
-        n.put("strategy", p.strategy().name());
-        n.put("strategyText", p.strategy().label());
-        n.put("memoryBytes", p.guest().memoryBytes());
-        n.put("nonZeroBytes", p.guest().nonZeroBytes());
-        n.put("dirtyRateBps", p.guest().dirtyRateBps());
-        n.put("dirtyRateSaturated", p.guest().dirtyRateSaturated());
-        n.put("dirtyRate", p.guest().rate().name());
-        n.put("lowerBoundOnly", p.lowerBoundOnly());
-        n.put("bandwidthBps", p.bandwidthBps());
-        n.put("bandwidthAssumed", p.bandwidthAssumed());
-        n.put("initialDowntimeMs", p.initialDowntimeMs());
-        n.put("maxDowntimeMs", p.maxDowntimeMs());
-        if (p.lowerBoundOnly()) n.putNull("plainPreCopyConverges");
-        else n.put("plainPreCopyConverges", p.plainPreCopy().converges());
-        n.put("plainPreCopyTotalMs", p.plainPreCopy().totalMs());
-        n.put("plainPreCopyDowntimeMs", p.plainPreCopy().downtimeMs());
-        n.put("plainPreCopyPasses", p.plainPreCopy().passes());
-        n.put("expectedToComplete", p.expectedToComplete());
-        n.put("expectedTotalMs", p.expectedTotalMs());
-        n.put("expectedDowntimeMs", p.expectedDowntimeMs());
-        n.put("floorMs", p.floorMs());
-        n.put("autoConverge", p.autoConverge());
-        n.put("postCopy", p.postCopy());
-        if (p.throttleAvoided() != null) n.put("throttleAvoided", p.throttleAvoided());
-        var r = n.putArray("reasons");
-        p.reasons().forEach(r::add);
-        return n;
-    }
-
     /** "+12%" style error of actual against predicted. */
-    static String error(long predicted, long actual) {
+    public static String error(long predicted, long actual) {
         if (predicted <= 0) return "n/a";
         return String.format(Locale.ROOT, "%+.0f%%", (actual - predicted) * 100.0 / predicted);
+    }
+
+    /** "12.3 s". */
+    public static String seconds(long ms) {
+        return String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
     }
 }

@@ -1,0 +1,198 @@
+package io.kvmigrate.core.api;
+
+import io.kvmigrate.core.job.Job;
+import io.kvmigrate.core.job.JobEvent;
+import io.kvmigrate.core.job.JobFilter;
+import io.kvmigrate.core.job.JobIds;
+import io.kvmigrate.core.job.JobStore;
+import io.kvmigrate.core.engine.EventListener;
+import io.kvmigrate.core.spi.DefinitionRewriter;
+import io.kvmigrate.core.spi.HypervisorConnector;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The one class a front end (the CLI, the server) or a library user calls: every move is a durable job run by the core.
+ * Configured once and validated up front ({@link #configure()}), like Flyway's facade:
+ * <pre>{@code
+ * Kvmigrate k = Kvmigrate.configure().connector(new LibvirtConnector()).store(JobStores.open(null)).load();
+ * JobHandle h = k.submit(MoveRequest.live("web01", kvm1, kvm2).validate(), listener);
+ * h.await();
+ * }</pre>
+ * A job's row and each of its events are written to the store before the listener sees them, so a crash of this
+ * process loses nothing that was shown. A job holds a lock on its VM in the store for as long as it runs: a second move
+ * of the same VM, from this process or another, is refused ({@link ErrorCode#VM_BUSY}). {@link #reconcile()} finds the
+ * jobs of controllers that died and adopts or closes them.
+ */
+public final class Kvmigrate implements AutoCloseable {
+    /** How often a running job proves its owner alive and looks for a cancel request from elsewhere. */
+    static final Duration HEARTBEAT = Duration.ofSeconds(1);
+    /** A job whose owner has been silent this long is an orphan (a dead owner on this machine is one at once). */
+    static final Duration LEASE = Duration.ofSeconds(10);
+
+    private final HypervisorConnector connector;
+    private final DefinitionRewriter rewriter;
+    private final JobStore store;
+    private final Clock clock;
+    private final String owner;
+    private final Duration pollInterval;
+    private final Map<String, JobRun> running = new ConcurrentHashMap<>();
+
+    private Kvmigrate(Builder b) {
+        this.connector = b.connector;
+        this.rewriter = b.rewriter;
+        this.store = b.store;
+        this.clock = b.clock;
+        this.owner = b.owner;
+        this.pollInterval = b.pollInterval;
+    }
+
+    public static Builder configure() {
+        return new Builder();
+    }
+
+    /** The facade's configuration; {@link #load()} validates it as a whole and names the missing part. */
+    public static final class Builder {
+        private HypervisorConnector connector;
+        private DefinitionRewriter rewriter;
+        private JobStore store;
+        private Clock clock = Clock.systemUTC();
+        private String owner = JobIds.newOwnerId();
+        private Duration pollInterval = Duration.ofMillis(500);
+
+        public Builder connector(HypervisorConnector c) {
+            this.connector = c;
+            return this;
+        }
+
+        /** Rewrites a VM's definition for its target in offline moves (pools, networks): the adapter's. */
+        public Builder rewriter(DefinitionRewriter r) {
+            this.rewriter = r;
+            return this;
+        }
+
+        public Builder store(JobStore s) {
+            this.store = s;
+            return this;
+        }
+
+        public Builder clock(Clock c) {
+            this.clock = c;
+            return this;
+        }
+
+        /** This controller's id in the store (default: host name, process id, random). */
+        public Builder owner(String id) {
+            this.owner = id;
+            return this;
+        }
+
+        /** How often a live migration's statistics are read (default 500 ms). */
+        public Builder pollInterval(Duration d) {
+            this.pollInterval = d;
+            return this;
+        }
+
+        public Kvmigrate load() {
+            if (connector == null) throw new IllegalStateException("Kvmigrate.configure(): connector is missing");
+            if (store == null) throw new IllegalStateException("Kvmigrate.configure(): store is missing");
+            if (rewriter == null) throw new IllegalStateException("Kvmigrate.configure(): rewriter is missing");
+            Objects.requireNonNull(clock, "clock");
+            if (owner == null || owner.isBlank()) throw new IllegalStateException("Kvmigrate.configure(): owner is blank");
+            if (pollInterval == null || pollInterval.isNegative() || pollInterval.isZero()) {
+                throw new IllegalStateException("Kvmigrate.configure(): pollInterval must be positive");
+            }
+            return new Kvmigrate(this);
+        }
+    }
+
+    /**
+     * Starts a move as a job: validates the request, records the job, takes the VM's lock and runs it on a thread of its
+     * own; {@code listener} sees every event after the store has it. Throws at once what is found before anything
+     * runs: bad input, or the VM held by another job ({@link ErrorCode#VM_BUSY}, naming that job).
+     */
+    public JobHandle submit(MoveRequest request, EventListener listener) {
+        request.validate();
+        JobRun run = JobRun.begin(this, request, listener == null ? EventListener.NONE : listener);
+        running.put(run.id(), run);
+        run.outcome().whenComplete((ok, err) -> running.remove(run.id()));
+        return run.handle();
+    }
+
+    public Optional<Job> job(String id) {
+        return store.job(id);
+    }
+
+    public List<Job> jobs(JobFilter filter) {
+        return store.jobs(filter);
+    }
+
+    /** A job's timeline after {@code afterSeq} (0: all of it). */
+    public List<JobEvent> events(String id, long afterSeq) {
+        return store.events(id, afterSeq);
+    }
+
+    /**
+     * Asks a job to stop: at once when this process runs it, else through the store, where its owner (another process
+     * or machine) reads the request within about a second and aborts cleanly. Returns the job as it is now.
+     */
+    public Optional<Job> cancel(String id) {
+        JobRun local = running.get(id);
+        if (local != null) local.cancel();
+        return store.requestCancel(id, clock.instant());
+    }
+
+    /**
+     * Finds the jobs whose controller died (silent past the lease, or a dead process on this machine) and takes them
+     * over: a hypervisor migration still running is adopted and supervised to its end with the job's policy, timeout
+     * and cancel; one that ended is recorded with the VM's real placement. Returns what it did, one entry per job.
+     */
+    public List<Reconciler.Outcome> reconcile() {
+        return new Reconciler(this).run();
+    }
+
+    /** Waits for the jobs this process runs (adopted ones included) to end. */
+    public void awaitRunning() {
+        for (JobRun r : List.copyOf(running.values())) r.outcome().handle((ok, err) -> null).join();
+    }
+
+    void track(JobRun run) {
+        running.put(run.id(), run);
+        run.outcome().whenComplete((ok, err) -> running.remove(run.id()));
+    }
+
+    HypervisorConnector connector() {
+        return connector;
+    }
+
+    DefinitionRewriter rewriter() {
+        return rewriter;
+    }
+
+    JobStore store() {
+        return store;
+    }
+
+    Clock clock() {
+        return clock;
+    }
+
+    String owner() {
+        return owner;
+    }
+
+    Duration pollInterval() {
+        return pollInterval;
+    }
+
+    /** Closes the store; jobs still running here are not waited for (see {@link #awaitRunning()}). */
+    @Override
+    public void close() {
+        store.close();
+    }
+}

@@ -1,8 +1,5 @@
 package io.kvmigrate.store;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kvmigrate.core.job.Job;
 import io.kvmigrate.core.job.JobError;
 import io.kvmigrate.core.job.JobEvent;
@@ -20,12 +17,6 @@ import org.jdbi.v3.core.statement.SqlStatement;
 
 /** Jobs and events to table rows and back: columns, JSON columns, and epoch-millisecond times. */
 final class JobRows {
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final TypeReference<Map<String, String>> STRING_MAP = new TypeReference<>() {
-    };
-    private static final TypeReference<Map<String, Object>> OBJECT_MAP = new TypeReference<>() {
-    };
-
     /** Every column of {@code jobs} but {@code last_seq}, which only {@link JdbcJobStore#append} writes. */
     static final List<String> JOB_COLUMNS = List.of("id", "kind", "vm_name", "vm_uuid", "source_host", "target_host", "request_json",
             "state", "phase", "owner", "created_at", "started_at", "ended_at", "heartbeat_at", "cancel_requested", "total_ms",
@@ -67,27 +58,22 @@ final class JobRows {
                 rs.getString("error_vm"), rs.getString("error_message"), rs.getString("error_hint"));
         String placement = rs.getString("placement_json");
         return new Job(rs.getString("id"), JobKind.valueOf(rs.getString("kind")), rs.getString("vm_name"), rs.getString("vm_uuid"),
-                rs.getString("source_host"), rs.getString("target_host"), read(rs.getString("request_json"), STRING_MAP),
+                rs.getString("source_host"), rs.getString("target_host"), stringMap(rs.getString("request_json")),
                 JobState.valueOf(rs.getString("state")), rs.getString("phase"), rs.getString("owner"), instant(rs, "created_at"),
                 instant(rs, "started_at"), instant(rs, "ended_at"), instant(rs, "heartbeat_at"), rs.getBoolean("cancel_requested"),
                 new JobFigures(longOrNull(rs, "total_ms"), longOrNull(rs, "downtime_ms"), longOrNull(rs, "bytes_sent"),
                         longOrNull(rs, "iterations"), longOrNull(rs, "predicted_ms")),
-                placement == null ? null : placement(read(placement, OBJECT_MAP)), error);
+                placement == null ? null : placement(map(placement)), error);
     }
 
     static JobEvent event(ResultSet rs) throws SQLException {
         String data = rs.getString("data_json");
         return new JobEvent(rs.getString("job_id"), rs.getLong("seq"), instant(rs, "at"), rs.getString("type"), rs.getString("step"),
-                rs.getString("message"), data == null ? Map.of() : read(data, OBJECT_MAP));
+                rs.getString("message"), data == null ? Map.of() : map(data));
     }
 
     static String json(Object value) {
-        try {
-            return JSON.writeValueAsString(value);
-        } catch (JsonProcessingException e) {
-            // Values were checked to be JSON-able where they were made (JobEvent, Job): this is a bug.
-            throw new IllegalStateException("Cannot write as JSON: " + value, e);
-        }
+        return Json.write(value);
     }
 
     static Long millis(Instant t) {
@@ -104,12 +90,14 @@ final class JobRows {
         return rs.wasNull() ? null : v;
     }
 
-    private static <T> T read(String json, TypeReference<T> type) {
-        try {
-            return JSON.readValue(json, type);
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("A stored JSON column does not parse: " + e.getOriginalMessage(), e);
-        }
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(String json) {
+        return (Map<String, Object>) Json.parse(json);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, String> stringMap(String json) {
+        return (Map<String, String>) (Map<String, ?>) map(json);
     }
 
     // An explicit map rather than the record itself, so the stored form does not change when the record gains a method.

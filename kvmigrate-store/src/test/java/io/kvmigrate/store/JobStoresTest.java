@@ -8,6 +8,7 @@ import io.kvmigrate.core.api.KvmigrateException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -116,10 +117,32 @@ class JobStoresTest {
     }
 
     @Test
-    void migrations_areTheVersionsTheStoreExpects() throws Exception {
+    void schemaVersion_isTheNewestMigration() throws Exception {
         Path migrations = Path.of(JobStoresTest.class.getResource("/db/migration").toURI());
         try (Stream<Path> files = Files.list(migrations)) {
-            assertThat(files.map(p -> p.getFileName().toString())).allMatch(n -> n.matches("V\\d+__[a-z0-9_]+\\.sql"));
+            List<String> names = files.map(p -> p.getFileName().toString()).toList();
+            assertThat(names).allMatch(n -> n.matches("V\\d+__[a-z0-9_]+\\.sql"));
+            int newest = names.stream().mapToInt(n -> Integer.parseInt(n.substring(1, n.indexOf("__")))).max().orElseThrow();
+            assertThat(JobStores.SCHEMA_VERSION).isEqualTo(String.valueOf(newest));
+        }
+    }
+
+    @Test
+    void schemaCurrent_onlyOnceMigrated() throws Exception {
+        org.sqlite.SQLiteDataSource ds = new org.sqlite.SQLiteDataSource();
+        ds.setUrl("jdbc:sqlite:" + dir.resolve("jobs.db"));
+        assertThat(JobStores.schemaCurrent(ds)).isFalse();
+        JobStores.open("jdbc:sqlite:" + dir.resolve("jobs.db")).close();
+        assertThat(JobStores.schemaCurrent(ds)).isTrue();
+    }
+
+    @Test
+    void open_postgresSchemaAlreadyMigrated_opensWithoutFlywayAndWorks() {
+        String url = PostgresServer.shared().newSchemaUrl();
+        JobStores.open(url).close();
+        try (JdbcJobStore s = JobStores.open(url)) {
+            s.create(JobStoreContract.queued("j-1", "web01", null, JobStoreContract.T0));
+            assertThat(s.jobs(io.kvmigrate.core.job.JobFilter.all())).hasSize(1);
         }
     }
 }

@@ -22,9 +22,9 @@ public final class StoreWriterMain {
         long deadline = System.nanoTime() + 120_000_000_000L;
         try (JobStore store = JobStores.open(url)) {
             Instant now = Instant.now();
-            store.create(Job.queued(jobId, JobKind.LIVE, "web01", "uuid-web01", "kvm1", "kvm2", Map.of("policy", "finish"), "writer", now));
+            store.create(Job.queued(jobId, JobKind.LIVE, "vm-" + jobId, "uuid-" + jobId, "kvm1", "kvm2", Map.of("policy", "finish"), "writer", now));
             store.update(jobId, "writer", JobUpdate.state(JobState.RUNNING, now).withPhase("transfer"));
-            store.lockVm("uuid:uuid-web01", jobId, "writer", now);
+            if (!store.lockVm("uuid:uuid-" + jobId, jobId, "writer", now)) throw new IllegalStateException("lock refused");
             System.out.println("started");
             for (long i = 1; System.nanoTime() < deadline; i++) {
                 long seq = store.append(JobEvent.of(jobId, Instant.now(), JobEvent.PROGRESS, "transfer", "pass " + i,

@@ -36,6 +36,7 @@ public record Job(String id, JobKind kind, String vmName, String vmUuid, String 
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(createdAt, "createdAt");
         request = Collections.unmodifiableMap(new TreeMap<>(request == null ? Map.of() : request));
+        if (request.containsValue(null)) throw new IllegalArgumentException("request has an option without a value: " + request);
         createdAt = millis(createdAt);
         startedAt = millis(startedAt);
         endedAt = millis(endedAt);
@@ -58,9 +59,12 @@ public record Job(String id, JobKind kind, String vmName, String vmUuid, String 
         return !state.isTerminal() && owner != null && owner.equals(this.owner);
     }
 
-    /** True if its owner's last sign of life (the heartbeat, else the creation) is older than {@code cutoff}. */
+    /**
+     * True if its owner's last sign of life (the heartbeat, else the creation) is older than {@code cutoff}, compared to
+     * the millisecond as stores compare it.
+     */
     public boolean silentBefore(Instant cutoff) {
-        return (heartbeatAt != null ? heartbeatAt : createdAt).isBefore(cutoff);
+        return (heartbeatAt != null ? heartbeatAt : createdAt).isBefore(millis(cutoff));
     }
 
     /** This job owned by {@code owner}, whose heartbeat is {@code heartbeatAt}. */

@@ -61,7 +61,11 @@ public record JobEvent(String jobId, long seq, Instant at, String type, String s
     private static Object normalize(Object v, String path) {
         if (v instanceof String || v instanceof Boolean) return v;
         if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) return ((Number) v).longValue();
-        if (v instanceof Double || v instanceof Float) return ((Number) v).doubleValue();
+        if (v instanceof Double || v instanceof Float) {
+            double d = ((Number) v).doubleValue();
+            if (Double.isNaN(d) || Double.isInfinite(d)) throw new IllegalArgumentException(path + " is " + d + ", which JSON cannot hold");
+            return d;
+        }
         if (v instanceof Map<?, ?> m) return normalizeMap(m, path);
         if (v instanceof List<?> l) {
             List<Object> out = new ArrayList<>(l.size());

@@ -64,7 +64,7 @@ class PostCopyRecoveryIT {
     }
 
     /** Destroys the TCP connections to the target's QEMU migration ports (libvirt's 49152-49215); returns what ss printed. */
-    private static String cutMigrationStream(String targetAddress) throws IOException, InterruptedException {
+    static String cutMigrationStream(String targetAddress) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(List.of("ss", "-K", "-tn", "dst " + targetAddress + " and dport >= :49152 and dport <= :49215"))
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());

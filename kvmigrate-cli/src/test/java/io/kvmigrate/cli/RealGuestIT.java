@@ -73,6 +73,33 @@ class RealGuestIT {
     }
 
     @Test
+    void migrate_realGuestPostCopyLinkCut_resumesForwardAndGuestStaysHealthy() throws Exception {
+        LinuxGuest.Definition d = start("it-linux-pccut", BUSY);
+        try {
+            SerialLog before = SerialLog.read(d.serialLog());
+            java.util.concurrent.CompletableFuture<ItLab.Run> migrating = java.util.concurrent.CompletableFuture.supplyAsync(() -> ItLab.cli(
+                    "migrate", d.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "16",
+                    "--max-downtime", "500", "--policy", "finish", "--timeout", "300", "--json"));
+            boolean inPostCopy;
+            try (HostSession s = ItLab.open(0); HostSession t = ItLab.open(1)) {
+                inPostCopy = io.kvmigrate.lab.Poll.until(Duration.ofSeconds(240), Duration.ofMillis(20), () -> migrating.isDone()
+                        || (s.pausedInPostCopy(d.name()) && t.findVm(d.name()).map(v -> v.state() == io.kvmigrate.core.model.VmState.RUNNING)
+                        .orElse(false)));
+                inPostCopy = inPostCopy && !migrating.isDone();
+            }
+            assertThat(inPostCopy).as("the migration reached post-copy").isTrue();
+            assertThat(PostCopyRecoveryIT.cutMigrationStream(ItLab.host(1).address())).contains(ItLab.host(1).address() + ":49");
+            ItLab.Run r = migrating.get(300, java.util.concurrent.TimeUnit.SECONDS);
+            JsonNode j = Output.json().readTree(r.out());
+            assertThat(r.exit()).as(r.out()).isZero();
+            assertThat(ItLab.decisionActions(j)).contains("switch to post-copy", "recover post-copy").doesNotContain("abort");
+            assertHealthyOn(d, 1, before, 3);
+        } finally {
+            ItLab.removeEverywhere(d.name());
+        }
+    }
+
+    @Test
     void migrate_busyRealGuestPolicySafe_completesOrAbortsAndGuestStaysHealthy() throws Exception {
         LinuxGuest.Definition d = start("it-linux-safe", BUSY);
         try {

@@ -193,12 +193,14 @@ class KvmigrateTest {
         }
     }
 
-    @Test
-    void reconcile_controllerDiedBeforeTheMigrationStarted_interruptedWithVmOnSource() {
+    /** Each step before the transfer is a crash point: nothing moved, so the job ends interrupted with the VM where it was. */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"resolve", "check", "verify-storage", "plan-storage", "migrate"})
+    void reconcile_controllerDiedBeforeTheHypervisorJobStarted_interruptedWithVmOnSource(String phase) {
         Instant longAgo = Instant.now().minusSeconds(60);
         Job j = Job.queued("j-early", JobKind.LIVE, "web", "uuid-web", "a", "b", move().asMap(), "gone:999999:00", longAgo);
         store.create(j);
-        store.update(j.id(), "gone:999999:00", JobUpdate.state(JobState.RUNNING, longAgo).withPhase("check"));
+        store.update(j.id(), "gone:999999:00", JobUpdate.state(JobState.RUNNING, longAgo).withPhase(phase));
         try (Kvmigrate k = facade("me:1:aa")) {
             assertThat(k.reconcile()).singleElement().satisfies(o -> assertThat(o.action()).isEqualTo("interrupted"));
             Job after = k.job(j.id()).orElseThrow();

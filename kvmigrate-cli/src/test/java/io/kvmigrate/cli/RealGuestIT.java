@@ -124,59 +124,56 @@ class RealGuestIT {
         }
     }
 
-    @Test
-    void migrate_realGuestCopyStorage_diskAndMemoryArriveIntact() throws Exception {
-        String name = "it-linux-copy";
+    /** Starts a guest whose disk is a volume of host 0's local pool (private to the host): it writes and checks the disk at boot. */
+    private static LinuxGuest.Definition startWithLocalDisk(String name) {
         ItLab.removeEverywhere(name);
         LinuxGuest.Definition d = LinuxGuest.localDefinition(name, WITH_DISK, images, Lab.LOCAL_DIR, ItLab.get().sharedDir());
-        try {
-            try (HostSession s = ItLab.open(0)) {
-                LinuxGuest.createInPool(s, d, Lab.LOCAL_POOL);
-                s.startVm(name);
-                SerialLog booted = LinuxGuest.awaitTicking(s, d, Duration.ofSeconds(120));
-                assertThat(booted.diskReport()).isEqualTo("KVMDISK ok=16 bad=0");
-            }
-            SerialLog before = SerialLog.read(d.serialLog());
-            ItLab.Run r = ItLab.cli("migrate", name, "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--copy-storage");
-            assertThat(r.exit()).as(r.out() + r.err()).isZero();
-            // one disk block is re-read from the (target's) disk every pass: 16 passes check them all
-            assertHealthyOn(d, 1, before, WITH_DISK.diskBlocks() + 1);
-        } finally {
-            ItLab.removeEverywhere(name);
-            for (int i = 0; i < 2; i++) {
-                try (HostSession s = ItLab.open(i)) {
-                    s.deleteVolume(d.disk().toString());
-                }
+        try (HostSession s = ItLab.open(0)) {
+            LinuxGuest.createInPool(s, d, Lab.LOCAL_POOL);
+            s.startVm(name);
+            assertThat(LinuxGuest.awaitTicking(s, d, Duration.ofSeconds(120)).diskReport()).isEqualTo("KVMDISK ok=16 bad=0");
+        }
+        return d;
+    }
+
+    /** Removes the guest and its disk volume from both hosts. */
+    private static void removeWithDisk(LinuxGuest.Definition d) {
+        ItLab.removeEverywhere(d.name());
+        for (int i = 0; i < 2; i++) {
+            try (HostSession s = ItLab.open(i)) {
+                s.deleteVolume(d.disk().toString());
             }
         }
     }
 
     @Test
-    void migrate_realGuestOffline_bootsOnTargetWithItsDiskIntact() throws Exception {
-        String name = "it-linux-offline";
-        ItLab.removeEverywhere(name);
-        LinuxGuest.Definition d = LinuxGuest.localDefinition(name, WITH_DISK, images, Lab.LOCAL_DIR, ItLab.get().sharedDir());
+    void migrate_realGuestCopyStorage_diskAndMemoryArriveIntact() throws Exception {
+        LinuxGuest.Definition d = startWithLocalDisk("it-linux-copy");
         try {
-            try (HostSession s = ItLab.open(0)) {
-                LinuxGuest.createInPool(s, d, Lab.LOCAL_POOL);
-                s.startVm(name);
-                assertThat(LinuxGuest.awaitTicking(s, d, Duration.ofSeconds(120)).diskReport()).isEqualTo("KVMDISK ok=16 bad=0");
-            }
+            SerialLog before = SerialLog.read(d.serialLog());
+            ItLab.Run r = ItLab.cli("migrate", d.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--copy-storage");
+            assertThat(r.exit()).as(r.out() + r.err()).isZero();
+            // one disk block is re-read from the (target's) disk every pass: 16 passes check them all
+            assertHealthyOn(d, 1, before, WITH_DISK.diskBlocks() + 1);
+        } finally {
+            removeWithDisk(d);
+        }
+    }
+
+    @Test
+    void migrate_realGuestOffline_bootsOnTargetWithItsDiskIntact() throws Exception {
+        LinuxGuest.Definition d = startWithLocalDisk("it-linux-offline");
+        try {
             SerialLog before = SerialLog.read(d.serialLog());
             // busybox init ignores the ACPI power button: the move powers it off (its disk writes were synced at first boot)
-            ItLab.Run r = ItLab.cli("migrate", name, "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--offline",
+            ItLab.Run r = ItLab.cli("migrate", d.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--offline",
                     "--shutdown", "--shutdown-timeout", "2", "--force-off", "--start");
             assertThat(r.exit()).as(r.out() + r.err()).isZero();
             SerialLog after = assertHealthyOn(d, 1, before, 2);
             // the target booted from the copied disk and checked every block of it
             assertThat(after.diskReport()).isEqualTo("KVMDISK ok=16 bad=0");
         } finally {
-            ItLab.removeEverywhere(name);
-            for (int i = 0; i < 2; i++) {
-                try (HostSession s = ItLab.open(i)) {
-                    s.deleteVolume(d.disk().toString());
-                }
-            }
+            removeWithDisk(d);
         }
     }
 }

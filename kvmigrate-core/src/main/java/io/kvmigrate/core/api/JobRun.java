@@ -113,21 +113,26 @@ final class JobRun {
         try (ExecutorScheduler scheduler = new ExecutorScheduler()) {
             Scheduler.Cancellable beat = scheduler.every(Kvmigrate.HEARTBEAT, this::heartbeat);
             try {
-                JobHandle.Outcome o = request.kind() == JobKind.OFFLINE ? new JobHandle.Outcome(null, runOffline(scheduler))
-                        : new JobHandle.Outcome(runLive(scheduler), null);
-                succeeded(o);
-                outcome.complete(o);
-            } catch (KvmigrateException e) {
-                failed(e);
-                outcome.completeExceptionally(e);
-            } catch (RuntimeException e) {
-                KvmigrateException ke = new KvmigrateException(ErrorCode.INTERNAL, step, request.from().name(), request.vm(),
-                        String.valueOf(e), "This is a bug; please report it with the job id " + id + ".", e);
-                failed(ke);
-                outcome.completeExceptionally(ke);
+                end(() -> request.kind() == JobKind.OFFLINE ? new JobHandle.Outcome(null, runOffline(scheduler))
+                        : new JobHandle.Outcome(runLive(scheduler), null));
             } finally {
                 beat.cancel();
             }
+        }
+    }
+
+    /** Runs the move and records how it ended, succeeded or not; completes the outcome last. */
+    private void end(java.util.function.Supplier<JobHandle.Outcome> move) {
+        try {
+            JobHandle.Outcome o = move.get();
+            succeeded(o);
+            outcome.complete(o);
+        } catch (RuntimeException e) {
+            Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+            KvmigrateException ke = cause instanceof KvmigrateException k ? k : new KvmigrateException(ErrorCode.INTERNAL, step,
+                    request.from().name(), request.vm(), String.valueOf(cause), "This is a bug; please report it with the job id " + id + ".", cause);
+            failed(ke);
+            outcome.completeExceptionally(ke);
         }
     }
 
@@ -147,12 +152,7 @@ final class JobRun {
             if (request.kind() == JobKind.LIVE_COPY_STORAGE) m.copyingStorage(request.poolMap() == null ? Map.of() : request.poolMap());
             cancelEngine.set(m::cancel);
             if (cancelWanted) m.cancel();
-            try {
-                return m.start(request.migrationRequest(), request.accepted()).join();
-            } catch (CompletionException e) {
-                throw e.getCause() instanceof KvmigrateException ke ? ke
-                        : new KvmigrateException(ErrorCode.INTERNAL, "migrate", request.from().name(), request.vm(), String.valueOf(e.getCause()), null, e);
-            }
+            return m.start(request.migrationRequest(), request.accepted()).join();
         }
     }
 
@@ -174,24 +174,13 @@ final class JobRun {
             try (ExecutorScheduler scheduler = new ExecutorScheduler(); source; target) {
                 Scheduler.Cancellable beat = scheduler.every(Kvmigrate.HEARTBEAT, run::heartbeat);
                 try {
-                    LiveMigration m = new LiveMigration(source, target, k.clock(), scheduler, run::emit, k.pollInterval(), policy);
-                    run.cancelEngine.set(m::cancel);
-                    if (run.cancelWanted) m.cancel(); // asked before the engine existed: the adopted job aborts at once
-                    Instant started = job.startedAt() != null ? job.startedAt() : k.clock().instant();
-                    MigrationReport rep = m.adopt(request.migrationRequest(), h, started).join();
-                    JobHandle.Outcome o = new JobHandle.Outcome(rep, null);
-                    run.succeeded(o);
-                    run.outcome.complete(o);
-                } catch (CompletionException e) {
-                    KvmigrateException ke = e.getCause() instanceof KvmigrateException x ? x
-                            : new KvmigrateException(ErrorCode.INTERNAL, "migrate", request.from().name(), request.vm(), String.valueOf(e.getCause()), null, e);
-                    run.failed(ke);
-                    run.outcome.completeExceptionally(ke);
-                } catch (RuntimeException e) {
-                    KvmigrateException ke = new KvmigrateException(ErrorCode.INTERNAL, "migrate", request.from().name(), request.vm(),
-                            String.valueOf(e), null, e);
-                    run.failed(ke);
-                    run.outcome.completeExceptionally(ke);
+                    run.end(() -> {
+                        LiveMigration m = new LiveMigration(source, target, k.clock(), scheduler, run::emit, k.pollInterval(), policy);
+                        run.cancelEngine.set(m::cancel);
+                        if (run.cancelWanted) m.cancel(); // asked before the engine existed: the adopted job aborts at once
+                        Instant started = job.startedAt() != null ? job.startedAt() : k.clock().instant();
+                        return new JobHandle.Outcome(m.adopt(request.migrationRequest(), h, started).join(), null);
+                    });
                 } finally {
                     beat.cancel();
                 }

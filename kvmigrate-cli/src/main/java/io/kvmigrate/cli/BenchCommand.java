@@ -1,8 +1,14 @@
 package io.kvmigrate.cli;
 
 import io.kvmigrate.core.plan.Planning;
-import io.kvmigrate.core.engine.PlannedPolicy;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kvmigrate.core.api.JobHandle;
+import io.kvmigrate.core.api.Kvmigrate;
+import io.kvmigrate.core.api.MoveRequest;
+import io.kvmigrate.core.engine.MigrationEvent;
+import io.kvmigrate.core.job.JobKind;
+import io.kvmigrate.core.plan.PolicyKind;
 import io.kvmigrate.core.config.HostRegistry;
 import io.kvmigrate.core.engine.ExecutorScheduler;
 import io.kvmigrate.core.model.JobStats;
@@ -254,12 +260,12 @@ final class BenchCommand {
             boolean noPlan = policy.equals(NO_PLAN);
             // The prediction is kvmigrate plan's, taken just before (migrate itself skips the measurement on short migrations).
             JsonNode plan = noPlan ? null : plans.containsKey(policy) ? plans.get(policy) : plan(policy);
-            long t0 = System.nanoTime();
-            List<String> args = new ArrayList<>(List.of("migrate", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(),
-                    "--bandwidth", String.valueOf(currentCap), "--timeout", "300"));
             // without a plan: policy plain at libvirt's default limit, i.e. what virsh does, through kvmigrate's engine
-            args.addAll(noPlan ? List.of("--policy", "plain", "--no-plan") : List.of("--max-downtime", String.valueOf(maxDowntime), "--policy", policy));
-            JsonNode r = cliJson(args.toArray(String[]::new));
+            MoveRequest request = new MoveRequest(scenarioVm, from.ref(), to.ref(), JobKind.LIVE, noPlan ? PolicyKind.PLAIN
+                    : MigrateCommand.policyKind(policy), currentCap, noPlan ? 0 : maxDowntime, Duration.ofSeconds(300), 0, false, null, null,
+                    java.util.Set.of(), false, null, false, false, false, false, noPlan).validate();
+            long t0 = System.nanoTime();
+            JsonNode r = facadeJson(request);
             long wall = (System.nanoTime() - t0) / 1_000_000;
             boolean ok = r.path("ok").asBoolean();
             if (ok) at = 1 - at;
@@ -359,6 +365,44 @@ final class BenchCommand {
             } catch (IOException ex) {
                 return false;
             }
+        }
+
+        /**
+         * One move through the facade, as a library user or the server runs it, with its result in the shape of
+         * {@code migrate --json} (figures, decisions, plan, error and placement).
+         */
+        private JsonNode facadeJson(MoveRequest request) {
+            log("$ facade submit " + request.vm() + " " + request.from().name() + " -> " + request.to().name() + " " + request.asMap());
+            List<MigrationEvent.Decision> decisions = new java.util.concurrent.CopyOnWriteArrayList<>();
+            List<io.kvmigrate.core.engine.Placement> failedAt = new java.util.concurrent.CopyOnWriteArrayList<>();
+            JobHandle job = facade().submit(request, e -> {
+                if (e instanceof MigrationEvent.Decision d) decisions.add(d);
+                if (e instanceof MigrationEvent.Failed f && f.placement() != null) failedAt.add(f.placement());
+            });
+            ObjectNode root;
+            try {
+                root = MigrateCommand.reportJson(job.await().live());
+            } catch (io.kvmigrate.core.api.KvmigrateException e) {
+                root = Output.errorJson(e);
+                if (!failedAt.isEmpty()) root.set("placement", Output.placementJson(failedAt.get(0)));
+            }
+            root.put("jobId", job.id());
+            var arr = root.putArray("decisions");
+            for (MigrationEvent.Decision d : decisions) arr.addObject().put("at", d.at().toString()).put("action", d.action()).put("reason", d.reason());
+            if (job.plan() != null) root.set("plan", PlanOutput.json(job.plan()));
+            log("  -> " + (root.path("ok").asBoolean() ? "ok" : "failed: " + root.path("error").path("message").asText()));
+            return root;
+        }
+
+        private Kvmigrate facade;
+
+        /** The facade the in-process runs share (opened once: the store is not part of a migration's time). */
+        private Kvmigrate facade() {
+            if (facade == null) {
+                facade = Kvmigrate.configure().connector(new io.kvmigrate.libvirt.LibvirtConnector()).rewriter(new io.kvmigrate.libvirt.DomainXmlRewriter())
+                        .store(io.kvmigrate.store.JobStores.open(null)).load();
+            }
+            return facade;
         }
 
         private JsonNode cliJson(String... args) {

@@ -1,7 +1,6 @@
 package io.kvmigrate.cli;
 
 import io.kvmigrate.core.plan.Planning;
-import io.kvmigrate.core.engine.PlannedPolicy;
 import io.kvmigrate.core.config.HostRegistry;
 import io.kvmigrate.core.plan.Plan;
 import io.kvmigrate.core.plan.PolicyKind;

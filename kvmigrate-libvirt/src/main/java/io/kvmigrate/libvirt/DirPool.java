@@ -1,0 +1,77 @@
+package io.kvmigrate.libvirt;
+
+import static io.kvmigrate.libvirt.DomainXml.child;
+import static io.kvmigrate.libvirt.DomainXml.escape;
+import static io.kvmigrate.libvirt.DomainXml.text;
+
+import com.sun.jna.Native;
+import com.sun.jna.Pointer;
+import com.sun.jna.ptr.PointerByReference;
+import java.util.HexFormat;
+import java.util.concurrent.ThreadLocalRandom;
+import org.w3c.dom.Element;
+
+/** A storage pool whose target is a directory: the host's own if it has one, else a transient one we destroy after use. */
+final class DirPool implements AutoCloseable {
+    private static final Libvirt LV = Libvirt.INSTANCE;
+    final Pointer pool;
+    final boolean transientPool;
+
+    private DirPool(Pointer pool, boolean transientPool) {
+        this.pool = pool;
+        this.transientPool = transientPool;
+    }
+
+    /** Returns null when the directory does not exist on the host and {@code mustExist} is false. */
+    static DirPool open(LibvirtConnection s, String directory, boolean mustExist) {
+        String dir = directory.endsWith("/") && directory.length() > 1 ? directory.substring(0, directory.length() - 1) : directory;
+        PointerByReference ref = new PointerByReference();
+        int n = LV.virConnectListAllStoragePools(s.conn, ref, 0);
+        if (n < 0) throw s.error("list storage pools", null);
+        Pointer array = ref.getValue();
+        Pointer found = null;
+        try {
+            for (int i = 0; i < n; i++) {
+                Pointer p = array.getPointer((long) i * Native.POINTER_SIZE);
+                if (found == null && LV.virStoragePoolIsActive(p) == 1 && dir.equals(poolPath(s, p))) {
+                    found = p;
+                } else {
+                    LV.virStoragePoolFree(p);
+                }
+            }
+        } finally {
+            if (array != null) Native.free(Pointer.nativeValue(array));
+        }
+        if (found != null) {
+            if (LV.virStoragePoolRefresh(found, 0) < 0) {
+                LV.virStoragePoolFree(found);
+                throw s.error("refresh the storage pool of " + dir, null);
+            }
+            return new DirPool(found, false);
+        }
+        String name = "kvmigrate-probe-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        String xml = "<pool type='dir'><name>" + name + "</name><target><path>" + escape(dir) + "</path></target></pool>";
+        Pointer p = LV.virStoragePoolCreateXML(s.conn, xml, 0);
+        if (p == null) {
+            LibvirtError err = LibvirtError.last();
+            if (!mustExist) return null;
+            throw err.toException("verify-storage", s.host.name(), null, "open directory " + dir + " as a transient storage pool");
+        }
+        return new DirPool(p, true);
+    }
+
+    private static String poolPath(LibvirtConnection s, Pointer p) {
+        Pointer xml = LV.virStoragePoolGetXMLDesc(p, 0);
+        if (xml == null) return null;
+        Element root = DomainXml.parseDocument(s.takeString(xml, "read pool XML"), "pool XML").getDocumentElement();
+        Element target = child(root, "target");
+        String path = target == null ? null : text(child(target, "path"));
+        return path != null && path.endsWith("/") && path.length() > 1 ? path.substring(0, path.length() - 1) : path;
+    }
+
+    @Override
+    public void close() {
+        if (transientPool) LV.virStoragePoolDestroy(pool);
+        LV.virStoragePoolFree(pool);
+    }
+}

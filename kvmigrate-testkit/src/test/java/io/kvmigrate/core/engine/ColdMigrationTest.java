@@ -12,6 +12,7 @@ import io.kvmigrate.core.model.VmSpec;
 import io.kvmigrate.core.model.VmState;
 import io.kvmigrate.core.spi.DefinitionRewriter;
 import io.kvmigrate.testkit.FakeHypervisor;
+import io.kvmigrate.testkit.FaultPlan.Op;
 import io.kvmigrate.testkit.ManualScheduler;
 import io.kvmigrate.testkit.MutableClock;
 import java.time.Duration;
@@ -119,7 +120,7 @@ class ColdMigrationTest {
 
     @Test
     void run_writeFailsDuringCopy_removesTargetVolumesLeavesSourceAndRerunWorks() {
-        dst.failWritesAfter(MIB);
+        hv.faults().on("b", Op.UPLOAD_DATA).afterBytes(MIB).fail(ErrorCode.LIBVIRT_ERROR, "No space left on device");
 
         assertThatThrownBy(() -> migration().run(request(false, Map.of())))
                 .isInstanceOf(KvmigrateException.class)
@@ -135,7 +136,7 @@ class ColdMigrationTest {
         assertThat(src.findVm("db")).get().matches(VmInfo::persistent);
         assertThat(src.volumeContent("/var/lib/libvirt/images/db-data.qcow2")).get().isEqualTo(dataContent);
 
-        dst.failWritesAfter(-1);
+        hv.faults().clear();
         ColdMigrationReport again = migration().run(request(false, Map.of()));
         assertThat(again.placement().persistentOn()).containsExactly("b");
         assertThat(violations).isEmpty();
@@ -213,7 +214,7 @@ class ColdMigrationTest {
     @Test
     void run_guestIgnoresShutdown_timesOutLeavingItRunning() throws Exception {
         src.startVm("db");
-        src.shutsDownOnRequest(false);
+        hv.faults().on("a", Op.SHUTDOWN).ignore();
         var result = new java.util.concurrent.CompletableFuture<ColdMigrationReport>();
         Thread t = new Thread(() -> {
             try {

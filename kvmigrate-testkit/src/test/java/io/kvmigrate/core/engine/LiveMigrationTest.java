@@ -11,6 +11,7 @@ import io.kvmigrate.core.model.MigrationRequest;
 import io.kvmigrate.core.model.VmSpec;
 import io.kvmigrate.core.model.VmState;
 import io.kvmigrate.testkit.FakeHypervisor;
+import io.kvmigrate.testkit.FaultPlan.Op;
 import io.kvmigrate.testkit.ManualScheduler;
 import io.kvmigrate.testkit.MutableClock;
 import java.time.Duration;
@@ -148,7 +149,7 @@ class LiveMigrationTest {
     @Test
     void tick_abortNotActedOn_isSentAgainAfterRetryInterval() {
         CompletableFuture<MigrationReport> f = migration().start(request(Duration.ofSeconds(2)));
-        src.lastMigration.ignoreAborts();
+        hv.faults().on("a", Op.ABORT).ignore();
         src.lastMigration.setStats(stats(400 << 20, 1));
         scheduler.advance(Duration.ofSeconds(2), Duration.ofMillis(500));
         assertThat(src.lastMigration.calls).containsExactly("abort");

@@ -14,6 +14,7 @@ import io.kvmigrate.core.plan.Plan;
 import io.kvmigrate.core.plan.Planner;
 import io.kvmigrate.core.plan.PolicyKind;
 import io.kvmigrate.testkit.FakeHypervisor;
+import io.kvmigrate.testkit.FaultPlan.Op;
 import io.kvmigrate.testkit.ManualScheduler;
 import io.kvmigrate.testkit.MutableClock;
 import java.time.Duration;
@@ -312,7 +313,7 @@ class StagedConvergencePolicyTest {
     @Test
     void onStats_jobCompletesBeforeTheRestartAbortLands_isASuccess() {
         CompletableFuture<MigrationReport> f = start(PolicyKind.SAFE, false, false);
-        src.lastMigration.ignoreAborts();
+        hv.faults().on("a", Op.ABORT).ignore();
         stallAfterTheRateWindow();
         assertThat(src.lastMigration.aborted()).isTrue();
         src.lastMigration.succeed(stats(3, 0, 0, 250, 0));
@@ -431,7 +432,7 @@ class StagedConvergencePolicyTest {
         migration = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy);
         CompletableFuture<MigrationReport> f = migration.start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000,
                 Duration.ofSeconds(20)));
-        if (!takesEffect) src.lastMigration.postCopyNotYetInEffect();
+        if (!takesEffect) hv.faults().on("a", Op.POSTCOPY_SWITCH).ignore();
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
         run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500)); // throttle stage
         run(stats(3, 400, 100, 4000, 20), Duration.ofSeconds(4));

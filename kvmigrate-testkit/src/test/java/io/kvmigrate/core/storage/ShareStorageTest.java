@@ -13,6 +13,7 @@ import io.kvmigrate.core.storage.ShareStorage.HostOutcome;
 import io.kvmigrate.core.storage.ShareStorage.Status;
 import io.kvmigrate.testkit.FakeHypervisor;
 import io.kvmigrate.testkit.FakeHypervisor.FakeHost;
+import io.kvmigrate.testkit.FaultPlan.Op;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -166,7 +167,7 @@ class ShareStorageTest {
     @Test
     void share_startFailsOnLaterHost_failingHostLeftAsItWasAndChangedHostsReportedAndKept() {
         hv.shareDirectory(PATH);
-        b.storagePools().failOn("pool-start vmstore", b.storagePools().libvirtError(
+        hv.faults().on("kvm2", Op.POOL_START).of("vmstore").once().fail(b.storagePools().libvirtError(
                 "Tried to start storage pool 'vmstore' but failed because: mount.nfs: Connection timed out"));
 
         ShareReport r = share.share(NFS, all(), false);
@@ -192,7 +193,7 @@ class ShareStorageTest {
     void share_startFailsOnLaterHostWithRollback_everyChangedHostUndoneLastFirst() {
         hv.shareDirectory(PATH);
         a.storagePools().put(DIR, false, false, true); // identical but inactive: started and marked, then both undone
-        c.storagePools().failOn("pool-start vmstore", c.storagePools().libvirtError("cannot open directory '/kvm/disk': No such file"));
+        hv.faults().on("kvm3", Op.POOL_START).of("vmstore").once().fail(c.storagePools().libvirtError("cannot open directory '/kvm/disk': No such file"));
 
         ShareReport r = share.share(DIR, all(), true);
 
@@ -211,8 +212,8 @@ class ShareStorageTest {
     @Test
     void share_undoFails_reportedAsRollbackFailedWithTheStepsDone() {
         hv.shareDirectory(PATH);
-        b.storagePools().failOn("pool-autostart vmstore=true", b.storagePools().libvirtError("autostart link: permission denied"));
-        b.storagePools().failOn("pool-stop vmstore", b.storagePools().libvirtError("device busy"));
+        hv.faults().on("kvm2", Op.POOL_AUTOSTART).of("vmstore").once().fail(b.storagePools().libvirtError("autostart link: permission denied"));
+        hv.faults().on("kvm2", Op.POOL_STOP).of("vmstore").once().fail(b.storagePools().libvirtError("device busy"));
 
         ShareReport r = share.share(DIR, List.of(a, b), true);
 

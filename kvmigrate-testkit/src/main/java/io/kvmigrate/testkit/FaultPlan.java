@@ -27,28 +27,28 @@ import java.util.Set;
 public final class FaultPlan {
     /** The operations a rule can name: one per role method, the running migration's steps, or {@link #ANY}. */
     public enum Op {
-        // Domains
+        // Domains: the subject is the VM's name (none for LIST_VMS and a lookup by UUID)
         LIST_VMS("list VMs", false), FIND_VM("look up VM", true), DEFINE("define VM", true), START("start VM", true),
         SHUTDOWN("ask the guest to shut down", true), DESTROY("power off VM", true), UNDEFINE("undefine VM", true),
         SUSPEND("pause VM", true), RESUME("resume VM", true),
-        // Volumes (the subject is the path or directory)
+        // Volumes: the subject is the path (the volume's name for CREATE_VOLUME, the directory for the probes, the pool for
+        // ENSURE_POOL); UPLOAD_DATA is each write into an open upload
         POOLS("list storage pools", false), ENSURE_POOL("define storage pool", false), VOLUME("look up volume", false),
         CREATE_VOLUME("create volume", false), DELETE_VOLUME("delete volume", false), DOWNLOAD("read", false),
         UPLOAD("start writing", false), UPLOAD_DATA("write to", false), FILE_SIZE("read size of", false),
         WRITE_PROBE("create probe file in", false), READ_PROBE("read probe in", false), DELETE_PROBE("delete probe in", false),
-        // StoragePools (the subject is the pool name)
+        // StoragePools: the subject is the pool's name
         POOL_LIST("list storage pools", false), POOL_FIND("look up storage pool", false), POOL_DEFINE("define storage pool", false),
         POOL_START("start storage pool", false), POOL_AUTOSTART("set autostart of storage pool", false),
         POOL_STOP("stop storage pool", false), POOL_UNDEFINE("undefine storage pool", false),
-        // Migrations
+        // Migrations: the subject is the VM's name
         MIGRATE("migrate", true), ACTIVE_MIGRATION("look up the migration job", true), COMPLETED_STATS("read job statistics", true),
         PAUSED_IN_POSTCOPY("read state", true), RESUME_POSTCOPY("resume post-copy", true),
         // the running migration, on its source host
         JOB_STATS("read job statistics", true), SET_DOWNTIME("set the maximum downtime", true), SET_BANDWIDTH("set bandwidth", true),
         POSTCOPY_SWITCH("switch to post-copy", true), ABORT("abort the migration", true),
-        // Inventory
+        // Inventory (INVENTORY's subject is the guest's name) and GuestProbes (the VM's name)
         FACTS("read host facts", false), INVENTORY("read the host inventory", false),
-        // GuestProbes
         PEEK_MEMORY("read guest memory", true), DIRTY_RATE_START("start the dirty-rate measurement", true),
         DIRTY_RATE_READ("read the dirty rate", true),
         /** Every operation (to count calls, as in "lose the connection on call N"). */

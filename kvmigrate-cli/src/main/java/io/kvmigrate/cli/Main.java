@@ -71,6 +71,12 @@ public final class Main {
             return ke.code().exitCode();
         });
         cl.setParameterExceptionHandler((ex, a) -> {
+            if (java.util.Arrays.asList(a).contains("--json")) {
+                // a usage error of a command asked for JSON is still one JSON object, with picocli's message
+                Output.printJson(ex.getCommandLine().getOut(), Output.errorJson(KvmigrateException.invalidInput(ex.getMessage(),
+                        "Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.")));
+                return ErrorCode.INVALID_INPUT.exitCode();
+            }
             ex.getCommandLine().getErr().println("kvmigrate: " + ex.getMessage());
             ex.getCommandLine().getErr().println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ErrorCode.INVALID_INPUT.exitCode();

@@ -35,6 +35,20 @@ class MainHelpTest {
         assertThat(err.toString()).contains("Try 'kvmigrate migrate --help'.");
     }
 
+    @Test
+    void usageError_withJson_isOneJsonErrorObjectWithPicocliMessage() throws Exception {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), "migrate", "web", "--from", "a", "--to", "b", "--bogus", "--json");
+        assertThat(exit).isEqualTo(2);
+        var j = Output.json().readTree(out.toString());
+        assertThat(j.path("ok").asBoolean()).isFalse();
+        assertThat(j.path("error").path("code").asText()).isEqualTo("INVALID_INPUT");
+        assertThat(j.path("error").path("exitCode").asInt()).isEqualTo(2);
+        assertThat(j.path("error").path("message").asText()).contains("--bogus");
+        assertThat(err.toString()).isEmpty();
+    }
+
     private static void collect(CommandLine cl, List<String> prefix, List<List<String>> out) {
         for (var e : cl.getSubcommands().entrySet()) {
             if (e.getKey().equals("help")) continue;

@@ -42,6 +42,11 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
         if (shutdownTimeout == null) shutdownTimeout = Duration.ofSeconds(120);
     }
 
+    /** QEMU's most multifd channels. */
+    public static final int MAX_PARALLEL = 255;
+    /** 1 TiB/s: more is a typo, and QEMU turns the cap into bytes per second (overflowing past 2^63). */
+    public static final long MAX_BANDWIDTH_MIBPS = 1L << 20;
+
     /** A live move of {@code vm} with the defaults; change it with the {@code with...} methods. */
     public static MoveRequest live(String vm, HostRef from, HostRef to) {
         return new MoveRequest(vm, from, to, JobKind.LIVE, PolicyKind.SAFE, 0, 0, null, 0, false, null, null, Set.of(), false, null, false,
@@ -58,7 +63,12 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
             throw invalid("{timeout} must be positive, got " + timeout.toSeconds() + " s.", "Give seconds, e.g. 600.");
         }
-        if (parallel < 0) throw invalid("{parallel} must be >= 0, got " + parallel + ".", "Give a number of connections, e.g. 4.");
+        if (parallel < 0 || parallel > MAX_PARALLEL) {
+            throw invalid("{parallel} must be 0.." + MAX_PARALLEL + ", got " + parallel + ".", "Give a number of connections, e.g. 4.");
+        }
+        if (bandwidthMiBps > MAX_BANDWIDTH_MIBPS) {
+            throw invalid("{bandwidth} must be at most " + MAX_BANDWIDTH_MIBPS + " MiB/s, got " + bandwidthMiBps + ".", "Give MiB/s, 0 for unlimited.");
+        }
         if (from.uri().equals(to.uri())) {
             throw new KvmigrateException(ErrorCode.SAME_HOST, "validate", from.name(), vm, "Source and target are the same host ("
                     + from.uri() + ").", "Pick a different {to} host.");

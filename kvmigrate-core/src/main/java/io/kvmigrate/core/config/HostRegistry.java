@@ -95,18 +95,33 @@ public final class HostRegistry {
                         + "'kvmigrate hosts list' shows the registered ones.");
     }
 
+    /** The registered hosts; a file that cannot be read or holds a bad entry is INVALID_INPUT naming the file and the entry. */
     private TreeMap<String, String> load() {
         TreeMap<String, String> out = new TreeMap<>();
         if (!Files.exists(file)) return out;
         Properties p = new Properties();
         try (Reader r = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
             p.load(r);
-        } catch (IOException e) {
-            throw new KvmigrateException(ErrorCode.INVALID_INPUT, "config", null, null, "Cannot read " + file + ": " + e.getMessage(),
-                    "Fix or remove the file.");
+        } catch (IOException | IllegalArgumentException e) {
+            // IllegalArgumentException: a malformed \\uXXXX escape (Properties' own format error)
+            throw corrupt("Cannot read " + file + ": " + e.getMessage());
         }
-        p.stringPropertyNames().forEach(k -> out.put(k, p.getProperty(k)));
+        for (String k : p.stringPropertyNames()) {
+            String v = p.getProperty(k);
+            if (!NAME.matcher(k).matches()) throw corrupt(file + " has an entry with a bad host name: '" + k + "'.");
+            try {
+                HostRef.validateUri(v);
+            } catch (KvmigrateException e) {
+                throw corrupt(file + ": host '" + k + "' has a bad URI: " + e.getMessage());
+            }
+            out.put(k, v);
+        }
         return out;
+    }
+
+    private KvmigrateException corrupt(String message) {
+        return new KvmigrateException(ErrorCode.INVALID_INPUT, "config", null, null, message,
+                "Fix or remove the file (it holds lines of name=libvirt URI), or re-add the hosts with 'kvmigrate hosts add'.");
     }
 
     private void save(TreeMap<String, String> hosts) {

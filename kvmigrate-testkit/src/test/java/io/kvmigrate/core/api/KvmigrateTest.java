@@ -221,6 +221,12 @@ class KvmigrateTest {
                     assertThat(e.getMessage()).contains("{parallel}", "{policy}");
                 });
         assertThat(MoveRequest.wordFields("{maxDowntime} and {mapPool}", f -> "<" + f + ">")).isEqualTo("<maxDowntime> and <mapPool>");
+        // out of range: bad input before anything is touched, not a libvirt error later
+        assertThatThrownBy(() -> new MoveRequest("web", src.host(), dst.host(), JobKind.LIVE, PolicyKind.SAFE, 0, 0, null, 256, false, null,
+                null, null, false, null, false, false, false, false, false).validate()).hasMessageContaining("{parallel} must be 0..255");
+        assertThatThrownBy(() -> new MoveRequest("web", src.host(), dst.host(), JobKind.LIVE, PolicyKind.SAFE, Long.MAX_VALUE, 0, null, 0, false,
+                null, null, null, false, null, false, false, false, false, false).validate()).isInstanceOfSatisfying(KvmigrateException.class,
+                e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_INPUT));
         MoveRequest r = move();
         assertThat(MoveRequest.fromMap("web", src.host(), dst.host(), r.asMap())).isEqualTo(r);
         assertThatThrownBy(() -> new MoveRequest("web", src.host(), src.host(), JobKind.LIVE, null, 0, 0, null, 0, false, null, null, null,

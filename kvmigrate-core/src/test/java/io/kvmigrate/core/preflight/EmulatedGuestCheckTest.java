@@ -20,10 +20,11 @@ class EmulatedGuestCheckTest {
     }
 
     @Test
-    void check_emulatedGuestLiveOnQemu72_warnsWithCodeAndFix() {
+    void check_emulatedGuestLiveOnQemu72_failsOverridablyWithCodeAndFix() {
         List<Finding> f = new EmulatedGuestCheck().check(ctx("qemu", 7_002_022, Mode.LIVE));
         assertThat(f).singleElement().satisfies(x -> {
-            assertThat(x.severity()).isEqualTo(Severity.WARN);
+            assertThat(x.severity()).isEqualTo(Severity.FAIL);
+            assertThat(x.overridable()).isTrue();
             assertThat(x.code()).isEqualTo("TCG_DIRTY_TRACKING");
             assertThat(x.message()).contains("7.2.22").contains("9.0");
             assertThat(x.hint()).contains("offline");

@@ -399,8 +399,7 @@ final class BenchCommand {
         /** The facade the in-process runs share (opened once: the store is not part of a migration's time). */
         private Kvmigrate facade() {
             if (facade == null) {
-                facade = Kvmigrate.configure().connector(new io.kvmigrate.libvirt.LibvirtConnector()).rewriter(new io.kvmigrate.libvirt.DomainXmlRewriter())
-                        .store(io.kvmigrate.store.JobStores.open(null)).load();
+                facade = Facade.create(null);
             }
             return facade;
         }

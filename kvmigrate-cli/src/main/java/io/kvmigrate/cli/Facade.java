@@ -30,10 +30,14 @@ final class Facade {
     private Facade() {
     }
 
+    /** The facade on libvirt and the job store at {@code dbUrl} (null: the default), without reconciling. */
+    static Kvmigrate create(String dbUrl) {
+        return Kvmigrate.configure().connector(new LibvirtConnector()).rewriter(new DomainXmlRewriter()).store(JobStores.open(dbUrl)).load();
+    }
+
     /** The facade on the store; reports on {@code err} the jobs it took over from dead controllers. */
     static Kvmigrate open(DbOption db, PrintWriter err) {
-        Kvmigrate k = Kvmigrate.configure().connector(new LibvirtConnector()).rewriter(new DomainXmlRewriter())
-                .store(JobStores.open(db == null ? null : db.url())).load();
+        Kvmigrate k = create(db == null ? null : db.url());
         List<Reconciler.Outcome> found = k.reconcile();
         for (Reconciler.Outcome o : found) {
             err.println("kvmigrate: job " + o.jobId() + " (VM " + o.vm() + ") of a controller that stopped: " + o.action() + ", " + o.detail());

@@ -41,8 +41,7 @@ final class ItLab {
     /** The facade the CLI uses, on this lab's job store (close it after use). */
     static io.kvmigrate.core.api.Kvmigrate facade() {
         get();
-        return io.kvmigrate.core.api.Kvmigrate.configure().connector(CONNECTOR).rewriter(new io.kvmigrate.libvirt.DomainXmlRewriter())
-                .store(io.kvmigrate.store.JobStores.open(null)).load();
+        return Facade.create(null);
     }
 
     static Lab.LabHost host(int i) {

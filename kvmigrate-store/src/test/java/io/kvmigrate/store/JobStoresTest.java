@@ -102,17 +102,57 @@ class JobStoresTest {
 
     @Test
     void open_twoStoresOnANewFileAtOnce_bothMigrateAndWork() throws Exception {
-        String url = "jdbc:sqlite:" + dir.resolve("race/jobs.db");
+        // A race: one try passed often before the open was locked (CI failed on SQLITE_BUSY once), so try many new files.
         var pool = java.util.concurrent.Executors.newFixedThreadPool(2);
         try {
-            var a = pool.submit(() -> JobStores.open(url));
-            var b = pool.submit(() -> JobStores.open(url));
-            try (JdbcJobStore sa = a.get(); JdbcJobStore sb = b.get()) {
-                sa.create(JobStoreContract.queued("j-1", "web01", null, JobStoreContract.T0));
-                assertThat(sb.job("j-1")).isPresent();
+            for (int i = 0; i < 40; i++) {
+                String url = "jdbc:sqlite:" + dir.resolve("race-" + i + "/jobs.db");
+                var start = new java.util.concurrent.CountDownLatch(1);
+                var a = pool.submit(() -> {
+                    start.await();
+                    return JobStores.open(url);
+                });
+                var b = pool.submit(() -> {
+                    start.await();
+                    return JobStores.open(url);
+                });
+                start.countDown();
+                try (JdbcJobStore sa = a.get(); JdbcJobStore sb = b.get()) {
+                    sa.create(JobStoreContract.queued("j-1", "web01", null, JobStoreContract.T0));
+                    assertThat(sb.job("j-1")).isPresent();
+                }
             }
         } finally {
             pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void open_twoProcessesOnNewFilesAtOnce_bothMigrateAndWork() throws Exception {
+        String javaBin = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        int files = 60;
+        long start = System.currentTimeMillis() + 3_000; // both JVMs are up by then
+        List<Process> openers = new java.util.ArrayList<>();
+        try {
+            for (String who : List.of("a", "b")) {
+                openers.add(new ProcessBuilder(javaBin, "-cp", System.getProperty("java.class.path"), StoreOpenerMain.class.getName(),
+                        dir.toString(), who, String.valueOf(files), String.valueOf(start)).redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("opener-" + who + ".log").toFile()).start());
+            }
+            for (int i = 0; i < openers.size(); i++) {
+                Process p = openers.get(i);
+                assertThat(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+                assertThat(p.exitValue()).as("opener %d; its output: %s", i, Files.readString(dir.resolve("opener-" + "ab".charAt(i) + ".log")))
+                        .isZero();
+            }
+        } finally {
+            for (Process p : openers) p.destroyForcibly();
+        }
+        for (int i = 0; i < files; i++) {
+            try (JdbcJobStore store = JobStores.open("jdbc:sqlite:" + dir.resolve("race-" + i + "/jobs.db"))) {
+                assertThat(store.job("j-a")).isPresent();
+                assertThat(store.job("j-b")).isPresent();
+            }
         }
     }
 

@@ -14,6 +14,8 @@ import org.w3c.dom.Element;
 /** A storage pool whose target is a directory: the host's own if it has one, else a transient one we destroy after use. */
 final class DirPool implements AutoCloseable {
     private static final Libvirt LV = Libvirt.INSTANCE;
+    /** The names of the transient pools kvmigrate makes to reach a directory; every pool listing leaves them out. */
+    static final String PROBE_PREFIX = "kvmigrate-probe-";
     final Pointer pool;
     final boolean transientPool;
 
@@ -33,7 +35,9 @@ final class DirPool implements AutoCloseable {
         try {
             for (int i = 0; i < n; i++) {
                 Pointer p = array.getPointer((long) i * Native.POINTER_SIZE);
-                if (found == null && LV.virStoragePoolIsActive(p) == 1 && dir.equals(poolPath(s, p))) {
+                // Another run's transient probe pool is not the directory's pool: it goes away under us, and a disk
+                // reported in it made preflight ask for that pool on the target (POOL_MISSING, ~1 check in 8).
+                if (found == null && !isProbe(LV.virStoragePoolGetName(p)) && LV.virStoragePoolIsActive(p) == 1 && dir.equals(poolPath(s, p))) {
                     found = p;
                 } else {
                     LV.virStoragePoolFree(p);
@@ -49,7 +53,7 @@ final class DirPool implements AutoCloseable {
             }
             return new DirPool(found, false);
         }
-        String name = "kvmigrate-probe-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+        String name = PROBE_PREFIX + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
         String xml = "<pool type='dir'><name>" + name + "</name><target><path>" + escape(dir) + "</path></target></pool>";
         Pointer p = LV.virStoragePoolCreateXML(s.conn, xml, 0);
         if (p == null) {
@@ -58,6 +62,11 @@ final class DirPool implements AutoCloseable {
             throw err.toException("verify-storage", s.host.name(), null, "open directory " + dir + " as a transient storage pool");
         }
         return new DirPool(p, true);
+    }
+
+    /** A transient pool of kvmigrate's own (this run's or a concurrent one's), not one of the host's. */
+    static boolean isProbe(String poolName) {
+        return poolName != null && poolName.startsWith(PROBE_PREFIX);
     }
 
     private static String poolPath(LibvirtConnection s, Pointer p) {

@@ -178,7 +178,7 @@ final class LibvirtVolumes implements Volumes {
                 return Optional.empty();
             }
             try {
-                return Optional.of(volumeInfo(vol, pool.transientPool ? null : LV.virStoragePoolGetName(pool.pool)));
+                return Optional.of(volumeInfo(vol, pool.hostPoolName()));
             } finally {
                 LV.virStorageVolFree(vol);
             }

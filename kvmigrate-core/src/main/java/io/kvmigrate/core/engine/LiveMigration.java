@@ -440,16 +440,9 @@ public final class LiveMigration {
 
     private KvmigrateException failed(MigrationRequest request, Throwable err, JobStats lastSeen) {
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.ROLLBACK_CHECK, "VM must still run on " + source.host().name()));
-        Placement placement;
-        try {
-            placement = placement(request.vm());
-        } catch (KvmigrateException e) {
-            placement = new Placement(request.vm(), List.of(), List.of(), List.of());
-        }
+        Placement placement = placement(request.vm());
         ErrorCode reason = abortReason.get();
-        String where = placement.runsOnlyOn(source.host().name()) && !placement.presentOn().contains(target.host().name())
-                ? "The VM is still running on '" + source.host().name() + "' and nothing of it is left on '" + target.host().name() + "'."
-                : "Check the VM: it is " + placement + ".";
+        String where = where(placement);
         String progress = lastSeen.memoryTotal() == 0 ? "" : " (" + lastSeen.memoryRemaining() / (1 << 20) + " MiB remaining, iteration "
                 + lastSeen.iteration() + ", dirty rate " + lastSeen.dirtyRateBps() / (1 << 20) + " MiB/s, expected downtime "
                 + lastSeen.downtimeMs() + " ms)";
@@ -476,9 +469,25 @@ public final class LiveMigration {
         return e;
     }
 
-    /** Where the VM runs and is defined, as seen through both sessions now. */
+    /** Where the VM runs and is defined, as seen through both sessions now (the target's incoming copy is not running). */
     public Placement placement(String vm) {
-        return Placement.of(vm, List.of(source, target));
+        return Placement.ofMove(vm, source, target);
+    }
+
+    /** Where a failed move left the VM, in words; a host that could not be read is said to be unknown, never empty. */
+    private String where(Placement p) {
+        String src = source.host().name();
+        String dst = target.host().name();
+        boolean onSourceOnly = p.runsOnlyOn(src);
+        if (p.known()) {
+            return onSourceOnly && !p.presentOn().contains(dst) ? "The VM is still running on '" + src + "' and nothing of it is left on '" + dst + "'."
+                    : "Check the VM: it is " + p + ".";
+        }
+        if (onSourceOnly && p.unreadable().keySet().equals(java.util.Set.of(dst))) {
+            return "The VM is still running on '" + src + "'; '" + dst + "' could not be read (" + p.unreadable().get(dst)
+                    + "), so whether anything of it is left there is unknown: check it before moving the VM again.";
+        }
+        return "Check the VM on both hosts: it is " + p + ".";
     }
 
     private static Throwable unwrap(Throwable t) {

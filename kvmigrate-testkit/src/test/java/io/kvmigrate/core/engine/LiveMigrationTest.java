@@ -172,6 +172,39 @@ class LiveMigrationTest {
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.CANCELLED));
     }
 
+    /**
+     * Issue 12, finding 1: the target's daemon killed mid-transfer made the report say "running on no host; defined on
+     * no host" while the VM ran on the source. A host that cannot be read is unknown, named, with what the other showed.
+     */
+    @Test
+    void completion_targetUnreadableAfterFailure_placementSaysUnknownOnTargetAndRunningOnSource_neverNoHost() {
+        CompletableFuture<MigrationReport> f = migration().start(request(null));
+        hv.faults().on("b", Op.ANY).loseConnection();
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "Tried to migrate but failed because: "
+                + "End of file while reading data: Input/output error", null));
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.MIGRATION_FAILED);
+            assertThat(e.getMessage()).contains("The VM is still running on 'a'; 'b' could not be read")
+                    .contains("whether anything of it is left there is unknown").doesNotContain("no host");
+        });
+        Placement p = events.stream().filter(MigrationEvent.Failed.class::isInstance).map(ev -> ((MigrationEvent.Failed) ev).placement())
+                .findFirst().orElseThrow();
+        assertThat(p.runningOn()).containsExactly("a");
+        assertThat(p.unreadable()).containsOnlyKeys("b");
+        assertThat(p.known()).isFalse();
+        assertThat(p.toString()).contains("unknown on b (could not be read");
+    }
+
+    @Test
+    void placement_targetsPausedIncomingCopy_isNotARunningCopy() {
+        dst.put(vm("web", "/nfs/web.img"), VmState.PAUSED, false);
+        Placement p = migration().placement("web");
+        assertThat(p.runningOn()).containsExactly("a");
+        assertThat(p.presentOn()).containsExactly("a", "b");
+        dst.put(vm("web", "/nfs/web.img"), VmState.PAUSED, true);
+        assertThat(migration().placement("web").runningOn()).as("a persistent paused VM is a copy").containsExactly("a", "b");
+    }
+
     @Test
     void completion_hypervisorError_failsWithMigrationFailedNamingVm() {
         CompletableFuture<MigrationReport> f = migration().start(request(null));

@@ -101,6 +101,20 @@ final class LibvirtMigrations implements Migrations {
     }
 
     @Override
+    public boolean jobInProgress(String vm) {
+        Pointer dom = LV.virDomainLookupByName(c.conn, vm);
+        if (dom == null) {
+            LV.virResetLastError();
+            return false;
+        }
+        try {
+            return jobStats(dom, 0, vm) != null;
+        } finally {
+            LV.virDomainFree(dom);
+        }
+    }
+
+    @Override
     public Optional<MigrationHandle> activeMigration(String vm) {
         Pointer dom = LV.virDomainLookupByName(c.conn, vm);
         if (dom == null) {

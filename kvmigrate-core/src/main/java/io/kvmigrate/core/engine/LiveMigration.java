@@ -69,7 +69,17 @@ public final class LiveMigration {
         vmName = vm;
         StepRunner steps = new StepRunner(clock, listener, source.host().name(), vm);
         // A VM that is not running is refused by preflight (VM_STATE, code VM_NOT_RUNNING) with every other problem it has.
-        VmInfo info = steps.run(Phase.RESOLVE, "looking up " + vm, () -> ResolveVm.on(source, vm));
+        VmInfo info = steps.run(Phase.RESOLVE, "looking up " + vm, () -> {
+            VmInfo found = ResolveVm.on(source, vm);
+            // Another migration of it (another controller, virsh): the hypervisor would refuse ours only mid-way, with an
+            // error that names nothing; say so now, before anything starts.
+            if (source.jobInProgress(vm)) {
+                throw new KvmigrateException(ErrorCode.VM_BUSY, Phase.RESOLVE.label(), source.host().name(), vm, "Another migration of this VM"
+                        + " (or another hypervisor job: a save, a dump) is in progress on '" + source.host().name() + "'; nothing was started.",
+                        "Wait for it to end, or abort it where it was started (a job of another controller can be cancelled by its id).");
+            }
+            return found;
+        });
 
         // every check on facts gathered once per host; refuses on any failure not accepted
         PreflightReport preflight = steps.run(Phase.CHECK, "preflight checks", () -> {

@@ -195,6 +195,22 @@ class LiveMigrationTest {
         assertThat(p.toString()).contains("unknown on b (could not be read");
     }
 
+    /** Issue 12, finding 3: a VM already migrating (another controller, virsh) is refused before anything starts. */
+    @Test
+    void start_vmAlreadyInAMigration_refusedWithVmBusyBeforeAnythingStarts() {
+        migration().start(request(null));
+        FakeHypervisor.FakeMigration first = src.lastMigration;
+        assertThatThrownBy(() -> migration().start(request(null))).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.VM_BUSY);
+            assertThat(e.step()).isEqualTo("resolve");
+            assertThat(e.host()).isEqualTo("a");
+            assertThat(e.vm()).isEqualTo("web");
+            assertThat(e.getMessage()).contains("Another migration of this VM").contains("nothing was started");
+        });
+        assertThat(src.lastMigration).as("no second migration").isSameAs(first);
+        assertThat(first.calls).as("the first one is left alone").isEmpty();
+    }
+
     @Test
     void placement_targetsPausedIncomingCopy_isNotARunningCopy() {
         dst.put(vm("web", "/nfs/web.img"), VmState.PAUSED, false);

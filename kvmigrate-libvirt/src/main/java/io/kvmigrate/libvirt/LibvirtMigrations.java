@@ -108,7 +108,11 @@ final class LibvirtMigrations implements Migrations {
             return false;
         }
         try {
-            return jobStats(dom, 0, vm) != null;
+            // a VM that does not run has no job (and libvirt refuses to read statistics of one)
+            return LV.virDomainIsActive(dom) == 1 && jobStats(dom, 0, vm) != null;
+        } catch (KvmigrateException e) {
+            if (LV.virDomainIsActive(dom) == 0) return false; // it stopped in between
+            throw e;
         } finally {
             LV.virDomainFree(dom);
         }

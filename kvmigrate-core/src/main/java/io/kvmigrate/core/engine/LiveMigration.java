@@ -145,6 +145,8 @@ public final class LiveMigration {
         List<String> createdOnTarget = created(copy);
         handle = h;
         AtomicReference<JobStats> last = new AtomicReference<>(JobStats.NONE);
+        lastBytesMoved = -1;
+        lastMovedAt = clock.instant();
         Scheduler.Cancellable poll = scheduler.every(pollInterval, () -> tick(request, h, migrateStart, last));
         if (abortReason.get() != null) h.abort();
         h.completion().whenComplete((ok, err) -> {
@@ -247,6 +249,12 @@ public final class LiveMigration {
             if (stats != JobStats.NONE && stats.memoryTotal() > 0) {
                 last.set(stats);
                 emit(new MigrationEvent.Progress(clock.instant(), stats));
+                // every counter of data sent (libvirt's total, memory, disks): a cut link freezes them all
+                long moved = stats.dataProcessed() + stats.memoryProcessed() + stats.diskProcessed();
+                if (moved != lastBytesMoved) {
+                    lastBytesMoved = moved;
+                    lastMovedAt = clock.instant();
+                }
             }
             Duration elapsed = Duration.between(migrateStart, clock.instant());
             Instant aborted = lastAbortAt;
@@ -264,6 +272,16 @@ public final class LiveMigration {
                         + elapsed.toMillis() + " ms with " + stats.memoryRemaining() / (1 << 20) + " MiB still to send");
                 return;
             }
+            Duration still = Duration.between(lastMovedAt, clock.instant());
+            if (!postCopyStarted && abortReason.get() == null && still.compareTo(noProgressTimeout) >= 0) {
+                // A cut migration stream (a firewall, a dead link) stalls QEMU's sender without an error; the control
+                // connections still answer, so without this a pre-copy waits for as long as the cut lasts. Post-copy is
+                // never aborted: the target holds the running VM, so it waits and recovers forward.
+                linkDownBecause = "no data moved for " + still.toSeconds() + " s (" + Math.max(last.get().dataProcessed(), last.get().memoryProcessed()) / (1 << 20)
+                        + " MiB sent so far): the migration stream to '" + target.host().name() + "' looks cut";
+                abort(ErrorCode.MIGRATION_FAILED, linkDownBecause);
+                return;
+            }
             if (abortReason.get() == null && stats != JobStats.NONE) {
                 for (ConvergencePolicy.Action a : policy.onStats(stats, elapsed)) {
                     act(a, h);
@@ -272,6 +290,20 @@ public final class LiveMigration {
         } catch (KvmigrateException e) {
             // Statistics are unavailable in the instant the job ends; completion reports the outcome.
         }
+    }
+
+    /** Default of {@link #noProgressTimeout(Duration)}. */
+    public static final Duration DEFAULT_NO_PROGRESS_TIMEOUT = Duration.ofSeconds(30);
+    private volatile Duration noProgressTimeout = DEFAULT_NO_PROGRESS_TIMEOUT;
+    private volatile long lastBytesMoved = -1;
+    private volatile Instant lastMovedAt;
+    private volatile String linkDownBecause;
+
+    /** A pre-copy that moves no data for this long is aborted cleanly (VM on the source) as a cut link. */
+    public LiveMigration noProgressTimeout(Duration d) {
+        if (d == null || d.isNegative() || d.isZero()) throw new IllegalArgumentException("noProgressTimeout must be positive");
+        this.noProgressTimeout = d;
+        return this;
     }
 
     // ---- convergence actions (issue 5) ----
@@ -466,6 +498,10 @@ public final class LiveMigration {
                     "Migration aborted by the convergence policy: " + gaveUpBecause + progress + ". " + where,
                     "Give a higher {bandwidth} or {maxDowntime}, migrate when the guest is less busy, or use {policy} finish"
                             + " (post-copy).", err);
+        } else if (reason == ErrorCode.MIGRATION_FAILED && linkDownBecause != null) {
+            e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(), request.vm(),
+                    "Migration aborted: " + linkDownBecause + progress + ". " + where,
+                    "Check the network between the hosts (a firewall, the migration ports 49152-49215 on the target), then move it again.", err);
         } else if (reason == ErrorCode.CANCELLED) {
             e = new KvmigrateException(ErrorCode.CANCELLED, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration cancelled" + progress + ". " + where, "Run the same command again when ready.", err);

@@ -211,6 +211,37 @@ class LiveMigrationTest {
         assertThat(first.calls).as("the first one is left alone").isEmpty();
     }
 
+    /**
+     * Issue 12, finding 2: a migration stream cut in pre-copy (packets dropped) froze the job for as long as the cut
+     * lasted, 180 s tried. No data moved for the no-progress timeout: aborted cleanly, VM on the source, link named.
+     */
+    @Test
+    void tick_noDataMovedForTheNoProgressTimeout_abortsAsACutLinkWithVmOnSource() {
+        CompletableFuture<MigrationReport> f = migration().noProgressTimeout(Duration.ofSeconds(30)).start(request(null));
+        src.lastMigration.setStats(stats(400 << 20, 1));
+        scheduler.advance(Duration.ofSeconds(29), Duration.ofMillis(500));
+        assertThat(src.lastMigration.calls).as("not before the timeout").isEmpty();
+        scheduler.advance(Duration.ofSeconds(2), Duration.ofMillis(500));
+        assertThat(src.lastMigration.calls).containsExactly("abort");
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.CANCELLED, null, "a", "web", "canceled by client", null));
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.MIGRATION_FAILED);
+            assertThat(e.getMessage()).contains("no data moved for 30 s").contains("the migration stream to 'b' looks cut")
+                    .contains("still running on 'a'");
+        });
+    }
+
+    @Test
+    void tick_dataKeepsMovingSlowly_neverAbortedForNoProgress() {
+        CompletableFuture<MigrationReport> f = migration().noProgressTimeout(Duration.ofSeconds(30)).start(request(null));
+        for (int s = 0; s < 120; s++) {
+            src.lastMigration.setStats(stats((400L << 20) - s * 4096L, 1));
+            scheduler.advance(Duration.ofSeconds(1), Duration.ofMillis(500));
+        }
+        assertThat(src.lastMigration.calls).isEmpty();
+        assertThat(f).isNotDone();
+    }
+
     @Test
     void placement_targetsPausedIncomingCopy_isNotARunningCopy() {
         dst.put(vm("web", "/nfs/web.img"), VmState.PAUSED, false);

@@ -102,7 +102,12 @@ public final class Reconciler {
                 return new Outcome(j.id(), j.vmName(), "adopted", "its migration is still running on " + from.name()
                         + ": supervised from now on with policy " + request.policy().label());
             }
-            Placement p = j.kind() == JobKind.OFFLINE ? Placement.of(j.vmName(), List.of(source, target)) : Placement.ofMove(j.vmName(), source, target);
+            if (j.kind() == JobKind.OFFLINE) return new OfflineRecovery(k, j, request, source, target).run();
+            Placement p = Placement.ofMove(j.vmName(), source, target);
+            if (p.known() && p.runsOnlyOn(j.sourceHost()) && !p.presentOn().contains(j.targetHost())) {
+                // it did not move: storage-copy volumes made for it on the target go, as the engine's own rollback does
+                OfflineRecovery.removeCreated(k, j, target);
+            }
             return recordEnded(j, p, target);
         } catch (KvmigrateException e) {
             // A host that cannot be read: the placement is unknown, and said so, never guessed.

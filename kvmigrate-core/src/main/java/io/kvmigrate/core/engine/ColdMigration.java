@@ -213,6 +213,9 @@ public final class ColdMigration {
         String disk = m.disk().target();
         target.createVolume(m.targetPool().name(), m.source().name(), m.source().format(), m.source().capacity());
         created.add(m.targetPath());
+        // In the job's timeline before any data: a controller that adopts the job after a crash removes exactly these.
+        emit(new MigrationEvent.Decision(clock.instant(), "created " + m.targetPath(), "target volume for the copy of disk " + disk
+                + "; removed again if the move fails"));
         VolumeCopier.Copied c = copier.copy(disk, source, m.source().path(), target, m.targetPath(), true, m.source().physical(), this::emit);
         VolumeCopier.Digest a = copier.digest(source, m.source().path());
         VolumeCopier.Digest b = copier.digest(target, m.targetPath());

@@ -15,14 +15,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 
-/** Ctrl-C on the real command (the packaged jar in its own process): clean abort, VM still on the source. */
+/** Ctrl-C and SIGTERM on the real command (the packaged jar in its own process): clean abort, VM still on the source. */
 class CancelIT {
 
-    @Test
-    void migrate_interruptedWithSigint_abortsCleanlyAndVmStaysOnSource() throws Exception {
-        LabVm.Definition d = ItLab.startGuest("it-cancel", TestGuest.Params.defaults().withSpanMiB(64).withDelay(0));
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"INT", "TERM"})
+    void migrate_interruptedBySignal_abortsCleanlyAndVmStaysOnSource(String signal) throws Exception {
+        LabVm.Definition d = ItLab.startGuest("it-cancel-" + signal.toLowerCase(java.util.Locale.ROOT), TestGuest.Params.defaults().withSpanMiB(64).withDelay(0));
         Path jar = Path.of("target", "kvmigrate.jar");
         assertThat(jar).exists();
         Process p = null;
@@ -50,7 +50,7 @@ class CancelIT {
                 }
             });
             assertThat(migrating).as(out.toString()).isTrue();
-            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start();
             assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
             assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
             reader.join(10_000);

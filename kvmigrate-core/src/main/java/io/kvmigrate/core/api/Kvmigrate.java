@@ -157,6 +157,21 @@ public final class Kvmigrate implements AutoCloseable {
     }
 
     /**
+     * Changes the bandwidth cap (MiB/s, &gt; 0) of a live move this process runs, at once if it is migrating, else when it
+     * starts; false if the job does not run here (ended, or run by another process). A drain re-divides its total with it.
+     */
+    public boolean setBandwidth(String id, long mibPerSecond) {
+        if (mibPerSecond <= 0 || mibPerSecond > MoveRequest.MAX_BANDWIDTH_MIBPS) {
+            throw KvmigrateException.invalidInput("{bandwidth} must be 1.." + MoveRequest.MAX_BANDWIDTH_MIBPS + " MiB/s, got " + mibPerSecond + ".",
+                    "Give MiB/s.");
+        }
+        JobRun r = running.get(id);
+        if (r == null) return false;
+        r.setBandwidth(mibPerSecond);
+        return true;
+    }
+
+    /**
      * A drain of one or more hosts (issue 14): {@link io.kvmigrate.core.evacuate.Evacuation#plan()} places and orders every
      * VM without changing anything, {@code run} moves them as jobs of this facade. Hosts in maintenance are never targets.
      */

@@ -38,10 +38,11 @@ public final class DrainRunner {
     private final java.util.function.Function<PlannedMove, List<String>> whereRunning;
     private volatile String cancelReason;
 
-    /** A move in flight: its job and the memory it has left to send, as its last statistics said. */
+    /** A move in flight: its job, the memory it has left to send (as its last statistics said), its bandwidth cap now. */
     private static final class Running {
         final String jobId;
         volatile long bytesLeft;
+        volatile long capMiBps;
 
         Running(String jobId, long bytesLeft) {
             this.jobId = jobId;
@@ -91,7 +92,7 @@ public final class DrainRunner {
         List<PlannedMove> queue = new ArrayList<>();
         for (DrainSchedule.Slot s : schedule.moves()) queue.add(s.move());
         Map<PlannedMove, VmOutcome> outcomes = new LinkedHashMap<>();
-        long shareMiBps = schedule.shareBps() > 0 ? Math.max(1, schedule.shareBps() >> 20) : 0;
+        long totalMiBps = schedule.shareBps() > 0 ? r.bandwidthMiBps() : 0;
         int total = queue.size();
         while (!queue.isEmpty() || !running.isEmpty()) {
             if (cancelReason != null) {
@@ -107,8 +108,14 @@ public final class DrainRunner {
                 if (!slots.canStart(m.source().name(), m.target().name())) continue;
                 it.remove();
                 changed = true;
-                String jobId = start(m, r, shareMiBps, outcomes);
-                if (jobId == null) continue;
+                // the total divided among the moves running once this one runs: the others are lowered first, so the caps
+                // never add up to more than the total
+                long share = m.live() && totalMiBps > 0 ? divide(totalMiBps, liveRunning() + 1, true) : 0;
+                String jobId = start(m, r, share, outcomes);
+                if (jobId == null) {
+                    if (share > 0) divide(totalMiBps, liveRunning(), false);
+                    continue;
+                }
                 slots.start(m.source().name(), m.target().name());
             }
             if (changed) total(outcomes.size(), total, queue, schedule, begun);
@@ -124,6 +131,7 @@ public final class DrainRunner {
             if (done == null) continue;
             Running was = running.remove(done);
             slots.finish(done.source().name(), done.target().name());
+            if (totalMiBps > 0 && done.live()) divide(totalMiBps, liveRunning(), false);
             VmOutcome o = outcomeOf(done, was.jobId);
             outcomes.put(done, o);
             listener.on(new EvacuationEvent.MoveEnded(clock.instant(), done, o));
@@ -158,12 +166,44 @@ public final class DrainRunner {
         }
         id[0] = h.id();
         Running run = new Running(h.id(), slot.bytesLeft);
+        run.capMiBps = m.live() ? shareMiBps : 0;
         running.put(m, run);
         listener.on(new EvacuationEvent.MoveStarted(clock.instant(), m, h.id(), shareMiBps));
         // cancelled between the check and the submit: this job is aborted like the others
         if (cancelReason != null) k.cancel(h.id());
         h.outcome().whenComplete((ok, err) -> ended.add(m));
         return h.id();
+    }
+
+    private int liveRunning() {
+        synchronized (running) {
+            return (int) running.keySet().stream().filter(PlannedMove::live).count();
+        }
+    }
+
+    /**
+     * Sets every running live move's cap to {@code total / n}: only those above it when {@code lowering} (before a move
+     * starts), only those below it otherwise (after one ended). Returns the share.
+     */
+    private long divide(long total, int n, boolean lowering) {
+        if (n <= 0) return total;
+        long share = Math.max(1, total / n);
+        Map<String, Long> caps = new LinkedHashMap<>();
+        List<Map.Entry<PlannedMove, Running>> now;
+        synchronized (running) {
+            now = new ArrayList<>(running.entrySet());
+        }
+        for (Map.Entry<PlannedMove, Running> e : now) {
+            if (!e.getKey().live()) continue;
+            Running run = e.getValue();
+            if (lowering ? run.capMiBps > share : run.capMiBps < share) {
+                k.setBandwidth(run.jobId, share);
+                run.capMiBps = share;
+            }
+            caps.put(e.getKey().vm(), run.capMiBps);
+        }
+        if (!lowering || !caps.isEmpty()) listener.on(new EvacuationEvent.Shares(clock.instant(), total, caps));
+        return share;
     }
 
     private void onEvent(PlannedMove m, String jobId, Running early, MigrationEvent e) {

@@ -30,6 +30,13 @@ public sealed interface EvacuationEvent {
     record Total(Instant at, int ended, int total, int running, long bytesLeft, long etaMs) implements EvacuationEvent {
     }
 
+    /** The total bandwidth re-divided among the running live moves: each one's cap now, by VM (MiB/s). */
+    record Shares(Instant at, long totalMiBps, java.util.Map<String, Long> capsMiBps) implements EvacuationEvent {
+        public Shares {
+            capsMiBps = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(capsMiBps));
+        }
+    }
+
     /** The drain was asked to stop: queued moves will not start, running ones are being aborted. */
     record Cancelling(Instant at, String reason) implements EvacuationEvent {
     }

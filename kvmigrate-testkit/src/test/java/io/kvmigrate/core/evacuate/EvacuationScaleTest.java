@@ -89,9 +89,13 @@ class EvacuationScaleTest {
             MigrationPeaksAssert.limitsHeld(hv.migrationPeaks(), limits);
             List<Job> jobs = k.jobs(JobFilter.all().limit(10_000));
             assertThat(jobs).hasSize(DRAINED * 20);
-            StoreIntervals.assertLimitsHeld(jobs, limits);
-            System.out.printf("scale: %d moves (%d live), peaks %s, drain %d ms, concurrency %d, share %d MiB/s%n", jobs.size(),
-                    hv.migrationPeaks().started(), hv.migrationPeaks(), r.elapsedMs(), plan.schedule().concurrency(), plan.schedule().shareBps() >> 20);
+            io.kvmigrate.testkit.DrainTimeline.Peaks fromStore = io.kvmigrate.testkit.DrainTimeline.of(jobs, id -> k.events(id, 0));
+            assertThat(fromStore.total()).as("jobs at once (store)").isLessThanOrEqualTo(limits.maxParallel());
+            assertThat(fromStore.outOfOneHost()).as("jobs out of one host at once (store)").isLessThanOrEqualTo(limits.maxOutPerHost());
+            assertThat(fromStore.intoOneHost()).as("jobs into one host at once (store)").isLessThanOrEqualTo(limits.maxInPerHost());
+            assertThat(fromStore.capsMiBps()).as("bandwidth caps at once (store)").isLessThanOrEqualTo(20_000);
+            System.out.printf("scale: %d moves (%d live), peaks %s, store %s, drain %d ms, concurrency %d, share %d MiB/s%n", jobs.size(),
+                    hv.migrationPeaks().started(), hv.migrationPeaks(), fromStore, r.elapsedMs(), plan.schedule().concurrency(), plan.schedule().shareBps() >> 20);
         }
         Map<String, Integer> copies = new HashMap<>();
         for (FakeHypervisor.FakeHost h : hosts) {

@@ -147,15 +147,31 @@ class EvacuationTest {
     }
 
     @Test
-    void run_eachMoveIsCappedAtItsShareOfTheTotal() {
-        hv.completeMigrationsAfter(vm -> Duration.ofMillis(20));
-        Evacuation e = k.evacuation(request(2).withBandwidth(100).withPolicy(io.kvmigrate.core.plan.PolicyKind.PLAIN));
+    void run_theTotalBandwidthIsDividedAmongRunningMoves_neverMoreAtOnce_andReDividedAsTheyEnd() {
+        a.put(spec("vm4", GIB, List.of()), VmState.RUNNING, true);
+        hv.completeMigrationsAfter(vm -> Duration.ofMillis(vm.name().equals("vm1") ? 400 : 100));
+        List<EvacuationEvent.Shares> shares = new CopyOnWriteArrayList<>();
+        Evacuation e = k.evacuation(EvacuationRequest.of(a.host(), List.of(b.host(), c.host())).withLimits(new DrainLimits(3, 3, 3))
+                .withBandwidth(90).withPolicy(io.kvmigrate.core.plan.PolicyKind.PLAIN));
         EvacuationPlan plan = e.plan();
-        EvacuationResult r = e.run(plan, null);
-        assertThat(r.moved()).isEqualTo(3);
-        long share = plan.schedule().shareBps() >> 20;
-        assertThat(share * plan.schedule().concurrency()).isLessThanOrEqualTo(100);
-        assertThat(k.jobs(JobFilter.all())).allSatisfy(j -> assertThat(j.request()).containsEntry("bandwidth", Long.toString(share)));
+        EvacuationResult r = e.run(plan, ev -> {
+            if (ev instanceof EvacuationEvent.Shares s) shares.add(s);
+        });
+        assertThat(r.moved()).isEqualTo(4);
+        long least = plan.schedule().shareBps() >> 20; // k at once: at least a k-th each
+        assertThat(least * plan.schedule().concurrency()).isLessThanOrEqualTo(90);
+        assertThat(plan.schedule().concurrency()).isGreaterThan(1);
+        List<Job> jobs = k.jobs(JobFilter.all());
+        io.kvmigrate.testkit.DrainTimeline.Peaks p = io.kvmigrate.testkit.DrainTimeline.of(jobs, id -> k.events(id, 0));
+        assertThat(p.capsMiBps()).as("caps at once").isLessThanOrEqualTo(90);
+        assertThat(p.total()).isLessThanOrEqualTo(3);
+        // the first move started alone with the whole total, and was lowered as others started
+        assertThat(jobs).extracting(j -> j.request().get("bandwidth")).contains("90", Long.toString(least));
+        assertThat(shares).anySatisfy(s -> assertThat(s.capsMiBps().values()).contains(least));
+        // the first started alone with the total, was lowered as the others started, and got the total back once they ended
+        assertThat(k.events(jobs.stream().filter(j -> j.vmName().equals(plan.schedule().moves().get(0).move().vm())).findFirst().orElseThrow().id(), 0))
+                .extracting(ev -> String.valueOf(ev.data().get("action"))).contains("bandwidth " + least + " MiB/s", "bandwidth 90 MiB/s");
+        for (EvacuationEvent.Shares s : shares) assertThat(s.capsMiBps().values().stream().mapToLong(Long::longValue).sum()).isLessThanOrEqualTo(90);
     }
 
     @Test

@@ -23,8 +23,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs a drain's schedule: each move is a job submitted through the facade ({@link Kvmigrate#submit}), started in the
  * schedule's order as soon as {@link DrainSlots} lets it (so the limits hold at every instant: a slot is freed only once
- * its job's end is in the store), capped at its share of the total bandwidth. A move that fails does not stop the
- * others. {@link #cancel} stops the drain cleanly: queued moves never start, running ones are aborted through the
+ * its job's end is in the store). A total bandwidth is divided among the live moves running and re-divided as they
+ * start and end ({@link Kvmigrate#setBandwidth}): the others are lowered before a move starts and raised after one ended,
+ * so the caps never add up to more than the total, and each move gets at least the share the schedule planned it at. A
+ * move that fails does not stop the others. {@link #cancel} stops the drain cleanly: queued moves never start, running ones are aborted through the
  * facade's cancel, and the runner waits for their jobs to end (each leaves its VM on exactly one host).
  *
  * <p>One thread (the caller's) dispatches; the jobs run on their own threads and report their end through a queue.

@@ -10,8 +10,8 @@ import java.util.function.ToLongFunction;
 
 /**
  * Orders a drain's moves and chooses how many run at once. A shared link is shared, not oversubscribed: with a total
- * bandwidth {@code B} and {@code k} moves at once, each move is capped at {@code B/k}, so the running moves never ask for
- * more than {@code B} together. For each {@code k} up to the limit it predicts every move at {@code B/k} (the planner's
+ * bandwidth {@code B} and at most {@code k} moves at once, each move gets at least {@code B/k} (the runner divides {@code B}
+ * among the moves running), so the running moves never ask for more than {@code B} together. For each {@code k} up to the limit it predicts every move at {@code B/k} (the planner's
  * pre-copy model), orders the moves longest first (LPT: the long ones do not end up alone at the end), simulates the
  * drain under the limits ({@link DrainSlots}: total, out per host, in per host), and keeps the {@code k} with the
  * fewest moves that would not converge at their share, then the shortest makespan, then the smallest {@code k}.

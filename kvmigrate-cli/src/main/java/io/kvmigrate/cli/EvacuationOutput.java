@@ -50,6 +50,7 @@ final class EvacuationOutput {
             }
             out.println("Predicted makespan " + Output.seconds(s.makespanMs()) + " (bandwidth bound " + Output.seconds(s.boundMs())
                     + (s.notConverging().isEmpty() ? "" : "; not expected to converge at their share: " + String.join(", ", s.notConverging())) + ").");
+            if (!dryRun) out.println("Stop the drain with Ctrl-C, or 'kvmigrate jobs cancel' of any of its moves.");
         }
         out.flush();
     }

@@ -26,8 +26,9 @@ import java.util.concurrent.TimeUnit;
  * its job's end is in the store). A total bandwidth is divided among the live moves running and re-divided as they
  * start and end ({@link Kvmigrate#setBandwidth}): the others are lowered before a move starts and raised after one ended,
  * so the caps never add up to more than the total, and each move gets at least the share the schedule planned it at. A
- * move that fails does not stop the others. {@link #cancel} stops the drain cleanly: queued moves never start, running ones are aborted through the
- * facade's cancel, and the runner waits for their jobs to end (each leaves its VM on exactly one host).
+ * move that fails does not stop the others. {@link #cancel} stops the drain cleanly: queued moves never start, running
+ * ones are aborted through the facade's cancel, and the runner waits for their jobs to end (each leaves its VM on exactly
+ * one host). A move cancelled from elsewhere ({@code jobs cancel} of its job, from any process) cancels the drain too.
  *
  * <p>One thread (the caller's) dispatches; the jobs run on their own threads and report their end through a queue.
  */
@@ -137,6 +138,10 @@ public final class DrainRunner {
             VmOutcome o = outcomeOf(done, was.jobId);
             outcomes.put(done, o);
             listener.on(new EvacuationEvent.MoveEnded(clock.instant(), done, o));
+            // a move cancelled from elsewhere (jobs cancel, another front end) cancels the drain: someone stepped in
+            if (o.status() == VmOutcome.Status.CANCELLED && cancelReason == null) {
+                cancel("job " + was.jobId + " (" + done.vm() + ") was cancelled");
+            }
             total(outcomes.size(), total, queue, schedule, begun);
         }
         List<VmOutcome> all = new ArrayList<>();

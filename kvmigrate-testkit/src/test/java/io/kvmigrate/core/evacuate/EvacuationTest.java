@@ -137,6 +137,26 @@ class EvacuationTest {
     }
 
     @Test
+    void jobsCancelOfOneMove_fromAnotherController_cancelsTheDrain() throws Exception {
+        hv.completeMigrationsAfter(vm -> Duration.ofSeconds(30));
+        Evacuation e = k.evacuation(request(1));
+        EvacuationPlan plan = e.plan();
+        CompletableFuture<EvacuationResult> running = CompletableFuture.supplyAsync(() -> e.run(plan, null));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (hv.migrationPeaks().started() == 0 && System.nanoTime() < deadline) Thread.sleep(5);
+        String id = k.jobs(JobFilter.all()).get(0).id();
+        // another process's facade on the same store: its cancel goes through the store, read by the job's heartbeat
+        try (Kvmigrate other = Kvmigrate.configure().connector(hv).rewriter((xml, disks, nets) -> xml).store(store).owner("other:2:bb").load()) {
+            other.cancel(id);
+        }
+        EvacuationResult r = running.get(20, TimeUnit.SECONDS);
+        assertThat(r.cancelled()).isTrue();
+        assertThat(hv.migrationPeaks().started()).isEqualTo(1);
+        assertThat(r.outcomes()).filteredOn(o -> o.status() == VmOutcome.Status.CANCELLED).hasSize(3);
+        for (String vm : List.of("vm1", "vm2", "vm3", "pinned")) assertThat(runningOn(vm)).as(vm).containsExactly("a");
+    }
+
+    @Test
     void hostInMaintenance_isNeverATarget() {
         assertThat(k.maintenance(b.host(), true)).isTrue();
         EvacuationPlan plan = k.evacuation(request(2)).plan();

@@ -101,7 +101,7 @@ public final class DrainRunner {
             if (cancelReason != null) {
                 for (PlannedMove m : queue) {
                     outcomes.put(m, new VmOutcome(m.vm(), m.source().name(), m.target().name(), VmOutcome.Status.CANCELLED, null,
-                            List.of(), "CANCELLED", "The drain was cancelled before this move started: " + cancelReason + "."));
+                            List.of(m.source().name()), "CANCELLED", "The drain was cancelled before this move started: " + cancelReason + "."));
                 }
                 queue.clear();
             }

@@ -25,13 +25,15 @@ class CancelIT {
         LabVm.Definition d = ItLab.startGuest("it-cancel", TestGuest.Params.defaults().withSpanMiB(64).withDelay(0));
         Path jar = Path.of("target", "kvmigrate.jar");
         assertThat(jar).exists();
+        Process p = null;
         try {
             ProcessBuilder pb = new ProcessBuilder("java", "-jar", jar.toString(), "migrate", d.name(), "--from", ItLab.host(0).ref().uri(),
                     "--to", ItLab.host(1).ref().uri(), "--bandwidth", "8").redirectErrorStream(true);
-            Process p = pb.start();
+            p = pb.start();
+            Process proc = p;
             StringBuilder out = new StringBuilder();
             Thread reader = new Thread(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
                     for (String line; (line = r.readLine()) != null; ) {
                         synchronized (out) {
                             out.append(line).append('\n');
@@ -69,6 +71,7 @@ class CancelIT {
             }
             assertThat(Files.exists(d.disk())).isTrue();
         } finally {
+            if (p != null) p.destroyForcibly(); // a failed assertion must not leave the migrating process behind
             ItLab.removeEverywhere(d.name());
         }
     }

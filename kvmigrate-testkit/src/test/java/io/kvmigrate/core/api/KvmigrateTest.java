@@ -221,6 +221,7 @@ class KvmigrateTest {
                     assertThat(e.getMessage()).contains("{parallel}", "{policy}");
                 });
         assertThat(MoveRequest.wordFields("{maxDowntime} and {mapPool}", f -> "<" + f + ">")).isEqualTo("<maxDowntime> and <mapPool>");
+        assertThat(MoveRequest.wordFields("VM {web} and {timeout}", f -> "<" + f + ">")).as("only fields are tokens").isEqualTo("VM {web} and <timeout>");
         // out of range: bad input before anything is touched, not a libvirt error later
         assertThatThrownBy(() -> new MoveRequest("web", src.host(), dst.host(), JobKind.LIVE, PolicyKind.SAFE, 0, 0, null, 256, false, null,
                 null, null, false, null, false, false, false, false, false).validate()).hasMessageContaining("{parallel} must be 0..255");
@@ -234,5 +235,91 @@ class KvmigrateTest {
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.SAME_HOST));
         assertThatThrownBy(() -> new MoveRequest("web", src.host(), dst.host(), JobKind.LIVE, null, 0, 0, null, 0, false, null,
                 Map.of("a", "b"), null, false, null, false, false, false, false, false).validate()).hasMessageContaining("{offline}");
+    }
+
+    @Test
+    void check_runsThePreflightOfTheMoveAndOpensNoStore() {
+        java.util.concurrent.atomic.AtomicInteger opened = new java.util.concurrent.atomic.AtomicInteger();
+        try (Kvmigrate k = Kvmigrate.configure().connector(hv).rewriter((xml, disks, nets) -> xml).store(() -> {
+            opened.incrementAndGet();
+            return store;
+        }).load()) {
+            io.kvmigrate.core.preflight.PreflightReport live = k.check("web", src.host(), dst.host(), null);
+            assertThat(live.mode()).isEqualTo(io.kvmigrate.core.preflight.Mode.LIVE);
+            assertThat(live.passes(Set.of())).as("%s", live.findings()).isTrue();
+            assertThat(k.check("web", src.host(), dst.host(), io.kvmigrate.core.preflight.Mode.OFFLINE).mode())
+                    .isEqualTo(io.kvmigrate.core.preflight.Mode.OFFLINE);
+            assertThat(opened).as("a check records nothing, so it opens no store").hasValue(0);
+            assertThat(k.jobs(JobFilter.all())).isEmpty();
+            assertThat(opened).as("the history opens it, once").hasValue(1);
+        }
+    }
+
+    @Test
+    void check_unknownVm_namesTheHostAndNoFrontEndFlag() {
+        try (Kvmigrate k = facade("me:1:aa")) {
+            assertThatThrownBy(() -> k.check("nope", src.host(), dst.host(), null)).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+                assertThat(e.code()).isEqualTo(ErrorCode.UNKNOWN_VM);
+                assertThat(e.step()).isEqualTo("resolve");
+                assertThat(e.host()).isEqualTo("a");
+                assertThat(e.getMessage() + e.hint()).contains("'a'").doesNotContain("--").doesNotContain("kvmigrate ");
+            });
+            assertThatThrownBy(() -> k.check("bad/name", src.host(), dst.host(), null))
+                    .isInstanceOfSatisfying(KvmigrateException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_INPUT));
+        }
+    }
+
+    /** An offline move of "db" (a local disk) whose controller died at {@code phase}, having shut the VM down. */
+    private Job offlineOrphan(String phase) {
+        src.addPool("local", "/var/lib/libvirt/images", 1 << 30);
+        dst.addPool("local", "/var/lib/libvirt/images", 1 << 30);
+        src.putVolume("/var/lib/libvirt/images/db.img", "raw", 1 << 20, new byte[] {1, 2, 3});
+        VmSpec db = new VmSpec("db", "uuid-db", "kvm", "x86_64", "pc", "/usr/bin/qemu-system-x86_64", 1 << 20, 1, null,
+                List.of(new DiskSpec("vda", "disk", "file", "/var/lib/libvirt/images/db.img", "raw", null, null, false, false)), List.of(),
+                List.of(), "<domain/>");
+        src.put(db, VmState.SHUTOFF, true); // shut down by the dead controller
+        Instant longAgo = Instant.now().minusSeconds(60);
+        MoveRequest r = MoveRequest.live("db", src.host(), dst.host()).withKind(JobKind.OFFLINE);
+        Job j = Job.queued("j-cold", JobKind.OFFLINE, "db", "uuid-db", "a", "b", r.asMap(), "gone:999999:00", longAgo);
+        store.create(j);
+        store.update(j.id(), "gone:999999:00", JobUpdate.state(JobState.RUNNING, longAgo).withPhase(phase));
+        store.append(JobEvent.of(j.id(), longAgo, JobEvent.STEP, "shutdown", "graceful, up to 120 s", Map.of()));
+        store.append(JobEvent.of(j.id(), longAgo, JobEvent.DECISION, "copy-storage", "created /var/lib/libvirt/images/db.img: target volume",
+                Map.of("action", "created /var/lib/libvirt/images/db.img", "reason", "target volume")));
+        dst.putVolume("/var/lib/libvirt/images/db.img", "raw", 1 << 20, new byte[] {1}); // half copied
+        return j;
+    }
+
+    @Test
+    void reconcile_offlineMoveDiedMidCopy_removesWhatItCreatedOnTheTargetAndStartsTheVmAgainOnTheSource() {
+        Job j = offlineOrphan("copy-storage");
+        try (Kvmigrate k = facade("me:1:aa")) {
+            assertThat(k.reconcile()).singleElement().satisfies(o -> assertThat(o.action()).isEqualTo("interrupted"));
+            Job after = k.job(j.id()).orElseThrow();
+            assertThat(after.state()).isEqualTo(JobState.INTERRUPTED);
+            assertThat(after.placement().runningOn()).containsExactly("a");
+            assertThat(after.error().message()).contains("removed 1 volume(s)").contains("started it again on a");
+        }
+        assertThat(dst.volume("/var/lib/libvirt/images/db.img")).isEmpty();
+        assertThat(src.volumeContent("/var/lib/libvirt/images/db.img")).get().isEqualTo(new byte[] {1, 2, 3});
+        assertThat(src.findVm("db").orElseThrow().state()).isEqualTo(VmState.RUNNING);
+    }
+
+    @Test
+    void reconcile_offlineMoveDiedAfterDefiningOnTheTargetAndCleaningTheSource_recordedAsDone() {
+        Job j = offlineOrphan("cleanup");
+        src.removeVm("db");
+        VmSpec db = src.findVm("db").map(v -> v.spec()).orElse(null);
+        dst.put(new VmSpec("db", "uuid-db", "kvm", "x86_64", "pc", "/usr/bin/qemu-system-x86_64", 1 << 20, 1, null,
+                List.of(new DiskSpec("vda", "disk", "file", "/var/lib/libvirt/images/db.img", "raw", null, null, false, false)), List.of(),
+                List.of(), "<domain/>"), VmState.SHUTOFF, true);
+        assertThat(db).isNull();
+        try (Kvmigrate k = facade("me:1:aa")) {
+            assertThat(k.reconcile()).singleElement().satisfies(o -> assertThat(o.action()).isEqualTo("succeeded"));
+            Job after = k.job(j.id()).orElseThrow();
+            assertThat(after.state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(after.placement().definedOn()).containsExactly("b");
+        }
+        assertThat(dst.volume("/var/lib/libvirt/images/db.img")).as("a done move's disks stay").isPresent();
     }
 }

@@ -19,7 +19,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code kvmigrate hosts add|list|remove}: the named hosts in the user's config file. */
 @Command(name = "hosts", description = "Manage named libvirt hosts.", subcommands = {HostsCommand.Add.class, HostsCommand.ListHosts.class,
-        HostsCommand.Remove.class})
+        HostsCommand.Remove.class, HostsCommand.Maintenance.class})
 final class HostsCommand {
 
     @Command(name = "add", description = "Register a host: NAME and libvirt URI (qemu+ssh://root@kvm2/system, qemu+tls://..., qemu:///system).")
@@ -122,6 +122,56 @@ final class HostsCommand {
                 }
             }
             return 0;
+        }
+    }
+
+    @Command(name = "maintenance", description = "Put a host in maintenance (never a target of evacuate) or take it out, in the job store; "
+            + "without arguments, list the hosts in maintenance.")
+    static final class Maintenance implements Callable<Integer>, Main.JsonCapable {
+        @Spec CommandSpec spec;
+        @picocli.CommandLine.Mixin Facade.DbOption db;
+        @Parameters(index = "0", arity = "0..1", paramLabel = "HOST", description = "Registered host name or libvirt URI.") String host;
+        @Parameters(index = "1", arity = "0..1", paramLabel = "on|off") String state;
+        @Option(names = "--json", description = "Print JSON.") boolean json;
+
+        @Override
+        public boolean json() {
+            return json;
+        }
+
+        @Override
+        public Integer call() {
+            if (host != null && (state == null || !(state.equals("on") || state.equals("off")))) {
+                throw KvmigrateException.invalidInput("hosts maintenance " + host + " needs 'on' or 'off'" + (state == null ? "." : ", got '" + state + "'."),
+                        "Use 'kvmigrate hosts maintenance " + host + " on' (or off); without arguments it lists the hosts in maintenance.");
+            }
+            HostRef ref = host == null ? null : HostRegistry.fromEnvironment().resolve(host);
+            var out = spec.commandLine().getOut();
+            try (io.kvmigrate.core.api.Kvmigrate k = Facade.open(db, spec.commandLine().getErr())) {
+                boolean changed = ref != null && k.maintenance(ref, state.equals("on"));
+                List<io.kvmigrate.core.job.HostMaintenance> now = k.maintenanceHosts();
+                if (json) {
+                    ObjectNode root = Output.json().createObjectNode();
+                    if (ref != null) {
+                        root.put("host", ref.name());
+                        root.put("maintenance", state.equals("on"));
+                        root.put("changed", changed);
+                    }
+                    ArrayNode arr = root.putArray("inMaintenance");
+                    for (var m : now) arr.addObject().put("host", m.host()).put("uri", m.uri()).put("since", m.since().toString());
+                    Output.printJson(out, root);
+                    return 0;
+                }
+                if (ref != null) {
+                    out.println("Host " + ref.name() + (state.equals("on") ? " is in maintenance" : " is out of maintenance")
+                            + (changed ? "" : " (it already was)") + (state.equals("on") ? ": evacuate never places VMs on it." : "."));
+                } else if (now.isEmpty()) {
+                    out.println("No host is in maintenance.");
+                } else {
+                    for (var m : now) out.println(m.host() + " (" + m.uri() + ") in maintenance since " + m.since());
+                }
+                return 0;
+            }
         }
     }
 }

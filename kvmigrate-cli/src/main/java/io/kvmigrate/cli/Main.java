@@ -18,6 +18,7 @@ public final class Main {
         m.put("vms", VmsCommand::new);
         m.put("migrate", MigrateCommand::new);
         m.put("jobs", JobsCommand::new);
+        m.put("evacuate", EvacuateCommand::new);
         m.put("check", CheckCommand::new);
         m.put("plan", PlanCommand::new);
         m.put("storage", StorageCommand::new);

@@ -2,6 +2,7 @@ package io.kvmigrate.store;
 
 import io.kvmigrate.core.api.ErrorCode;
 import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.job.HostMaintenance;
 import io.kvmigrate.core.job.Job;
 import io.kvmigrate.core.job.JobEvent;
 import io.kvmigrate.core.job.JobFilter;
@@ -195,6 +196,25 @@ public final class JdbcJobStore implements JobStore {
                         + " WHERE l.vm_key = :key AND j." + LIVE)
                 .bind("key", vmKey).map((rs, ctx) -> new VmLock(rs.getString("vm_key"), rs.getString("job_id"), rs.getString("owner"),
                         JobRows.instant(rs, "locked_at"))).findOne());
+    }
+
+    @Override
+    public boolean setMaintenance(String host, String uri, boolean on, Instant at) {
+        return tx((on ? "put host " : "take host ") + host + (on ? " in" : " out of") + " maintenance", h -> {
+            if (!on) return h.createUpdate("DELETE FROM host_maintenance WHERE host = :host").bind("host", host).execute() == 1;
+            if (h.createQuery("SELECT COUNT(*) FROM host_maintenance WHERE host = :host").bind("host", host).mapTo(Long.class).one() > 0) {
+                return false;
+            }
+            return h.createUpdate("INSERT INTO host_maintenance (host, uri, since) VALUES (:host, :uri, :since)").bind("host", host)
+                    .bind("uri", uri).bind("since", at.toEpochMilli()).execute() == 1;
+        });
+    }
+
+    @Override
+    public List<HostMaintenance> maintenance() {
+        return read("read the hosts in maintenance", h -> h.createQuery("SELECT host, uri, since FROM host_maintenance ORDER BY host")
+                .map((rs, ctx) -> new HostMaintenance(rs.getString("host"), rs.getString("uri"), Instant.ofEpochMilli(rs.getLong("since"))))
+                .list());
     }
 
     @Override

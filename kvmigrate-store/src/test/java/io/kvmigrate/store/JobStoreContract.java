@@ -516,6 +516,23 @@ abstract class JobStoreContract {
 
     // ---- durability
 
+    // ---- hosts in maintenance
+
+    @Test
+    void setMaintenance_onThenOff_isSeenByAnotherInstanceAndKeptOnce() {
+        JobStore a = open();
+        JobStore b = open();
+        assertThat(a.maintenance()).isEmpty();
+        assertThat(a.setMaintenance("kvm2", "qemu+ssh://root@kvm2/system", true, T0)).isTrue();
+        assertThat(b.setMaintenance("kvm2", "qemu+ssh://root@kvm2/system", true, T0.plusSeconds(5))).isFalse();
+        assertThat(b.maintenance()).containsExactly(new io.kvmigrate.core.job.HostMaintenance("kvm2", "qemu+ssh://root@kvm2/system", T0));
+        assertThat(b.setMaintenance("kvm1", "qemu+ssh://root@kvm1/system", true, T0)).isTrue();
+        assertThat(a.maintenance()).extracting(io.kvmigrate.core.job.HostMaintenance::host).containsExactly("kvm1", "kvm2");
+        assertThat(a.setMaintenance("kvm2", "qemu+ssh://root@kvm2/system", false, T0)).isTrue();
+        assertThat(a.setMaintenance("kvm2", "qemu+ssh://root@kvm2/system", false, T0)).isFalse();
+        assertThat(b.maintenance()).extracting(io.kvmigrate.core.job.HostMaintenance::host).containsExactly("kvm1");
+    }
+
     @Test
     void close_thenOpenAgain_everythingIsStillThere() {
         JobStore s = openInstance();

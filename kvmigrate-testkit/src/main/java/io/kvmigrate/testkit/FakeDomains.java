@@ -76,20 +76,23 @@ final class FakeDomains implements Domains {
     }
 
     @Override
-    public synchronized VmInfo defineVm(String xml) {
+    public VmInfo defineVm(String xml) {
         // The fake has no XML parser: the VM is the one named in <name>, as some host knows it from put().
         Matcher m = NAME.matcher(xml);
         if (!m.find()) throw new UnsupportedOperationException("FakeHost.defineVm needs a <name> element");
         host.fault(Op.DEFINE, m.group(1));
+        // looked up before this host's lock is taken: two hosts defining at once must not wait for each other's lock
         VmSpec known = host.hypervisor().hosts().stream().map(h -> h.domains.get(m.group(1))).flatMap(Optional::stream).findFirst()
                 .map(VmInfo::spec).orElseThrow(() -> new UnsupportedOperationException("define an unknown VM: use put() first"));
         VmSpec spec = new VmSpec(known.name(), known.uuid(), known.domainType(), known.arch(), known.machine(), known.emulator(),
                 known.memoryKiB(), known.vcpus(), known.cpuMode(), known.disks(), known.nics(), known.hostDevices(), xml);
-        VmInfo old = vms.get(spec.name());
-        VmInfo v = new VmInfo(spec, old == null ? VmState.SHUTOFF : old.state(), true);
-        vms.put(spec.name(), v);
-        host.calls.add("define " + spec.name());
-        return v;
+        synchronized (this) {
+            VmInfo old = vms.get(spec.name());
+            VmInfo v = new VmInfo(spec, old == null ? VmState.SHUTOFF : old.state(), true);
+            vms.put(spec.name(), v);
+            host.calls.add("define " + spec.name());
+            return v;
+        }
     }
 
     @Override

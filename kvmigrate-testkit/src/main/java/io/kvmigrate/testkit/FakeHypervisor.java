@@ -46,6 +46,48 @@ public final class FakeHypervisor implements HypervisorConnector {
     /** Every host's mutating calls, in order, as "host: call". */
     public final List<String> log = Collections.synchronizedList(new ArrayList<>());
     private final List<Consumer<String>> afterCall = new CopyOnWriteArrayList<>();
+    private final List<Consumer<FakeMigration>> afterMigration = new CopyOnWriteArrayList<>();
+    private final MigrationCounter counter = new MigrationCounter();
+    private volatile java.util.function.Function<VmInfo, java.time.Duration> autoComplete;
+    private java.util.concurrent.ScheduledExecutorService completer;
+
+    /**
+     * From now on every live migration succeeds by itself after {@code delay(vm)} (real time, on a timer thread of this
+     * fake), for tests that run many moves through the facade without scripting each one.
+     */
+    public synchronized void completeMigrationsAfter(java.util.function.Function<VmInfo, java.time.Duration> delay) {
+        if (completer == null) {
+            completer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "fake-migration-completer");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+        autoComplete = delay;
+    }
+
+    /** Runs {@code check} right after every migration that succeeded has moved its VM (for invariants such as no overcommit). */
+    public void afterEveryMigration(Consumer<FakeMigration> check) {
+        afterMigration.add(check);
+    }
+
+    /** How many live migrations ran at once, at most, in all, out of one host and into one host, since the fake was made. */
+    public MigrationCounter.Peaks migrationPeaks() {
+        return counter.peaks();
+    }
+
+    /** Counts running migrations as they start and end, and records the most seen at once. */
+    void migrationStarted(FakeMigration m) {
+        counter.started(m.source().host().name(), m.target().host().name());
+        m.completion().whenComplete((ok, err) -> counter.ended(m.source().host().name(), m.target().host().name()));
+        java.util.function.Function<VmInfo, java.time.Duration> delay = autoComplete;
+        if (delay != null) {
+            completer.schedule(() -> {
+                if (!m.ended()) m.succeed(new JobStats(1, m.vm.spec().memoryKiB() << 10, m.vm.spec().memoryKiB() << 10, 0,
+                        m.vm.spec().memoryKiB() << 10, m.vm.spec().memoryKiB() << 10, 0, 1 << 30, 0, 4096, 1, 20, 0, 0, 0, 0, 0));
+            }, delay.apply(m.vm).toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
+    }
 
     /** Runs {@code check} after every mutating call of any host (for invariants that must hold at every moment). */
     public void afterEveryCall(Consumer<String> check) {
@@ -118,6 +160,18 @@ public final class FakeHypervisor implements HypervisorConnector {
 
         FakeHost(HostRef ref) {
             super(ref);
+        }
+
+        /** This host has {@code cpus} CPUs and {@code memoryKiB} of memory; its free memory is what its running VMs leave. */
+        public FakeHost withCapacity(int cpus, long memoryKiB) {
+            inventory.capacity(cpus, memoryKiB);
+            return this;
+        }
+
+        /** This host has these libvirt networks (active); by default it has none. */
+        public FakeHost withNetworks(String... names) {
+            inventory.networks(List.of(names));
+            return this;
         }
 
         public FakeHost withHostUuid(String uuid) {
@@ -236,7 +290,20 @@ public final class FakeHypervisor implements HypervisorConnector {
             source.removeVm(vm.name());
             target.put(vm.spec(), VmState.RUNNING, true);
             target.migrations.completed(vm.name(), completedStats);
+            source.hypervisor().afterMigration.forEach(c -> c.accept(this));
             done.complete(null);
+        }
+
+        public FakeHost source() {
+            return source;
+        }
+
+        public FakeHost target() {
+            return target;
+        }
+
+        public VmInfo vm() {
+            return vm;
         }
 
         /** A hypervisor bug: reports success while the VM stayed where it was. */

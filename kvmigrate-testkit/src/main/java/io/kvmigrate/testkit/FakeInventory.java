@@ -16,6 +16,9 @@ import java.util.UUID;
 final class FakeInventory implements Inventory {
     private final FakeHost host;
     private volatile String hostUuid = UUID.randomUUID().toString();
+    private volatile int cpus;
+    private volatile long memoryKiB;
+    private volatile List<String> networks = List.of();
 
     FakeInventory(FakeHost host) {
         this.host = host;
@@ -36,9 +39,25 @@ final class FakeInventory implements Inventory {
         return factsNow(host.domains.all());
     }
 
+    /** A host of this size: its free memory is then its memory less that of the VMs running on it (as a real host's is). */
+    void capacity(int cpus, long memoryKiB) {
+        this.cpus = cpus;
+        this.memoryKiB = memoryKiB;
+    }
+
+    void networks(List<String> names) {
+        this.networks = List.copyOf(names);
+    }
+
     private HostFacts factsNow(List<VmInfo> vms) {
-        return new HostFacts(host.host().name(), hostUuid, "x86_64", "Intel", "Skylake-Client", 4, 16 << 20, 8 << 20, 9_000_000, 7_002_000,
-                (int) vms.stream().filter(v -> v.state().isActive()).count());
+        int active = (int) vms.stream().filter(v -> v.state().isActive()).count();
+        if (memoryKiB <= 0) {
+            return new HostFacts(host.host().name(), hostUuid, "x86_64", "Intel", "Skylake-Client", 4, 16 << 20, 8 << 20, 9_000_000, 7_002_000,
+                    active);
+        }
+        long used = vms.stream().filter(v -> v.state().isActive()).mapToLong(v -> v.spec().memoryKiB()).sum();
+        return new HostFacts(host.host().name(), hostUuid, "x86_64", "Intel", "Skylake-Client", cpus, memoryKiB, Math.max(0, memoryKiB - used),
+                9_000_000, 7_002_000, active);
     }
 
     @Override
@@ -51,7 +70,7 @@ final class FakeInventory implements Inventory {
                 List.of("pc", "pc-i440fx-7.2", "q35", "pc-q35-7.2"), List.of("qemu", "kvm"));
         boolean known = guest != null && vms.stream().anyMatch(v -> v.name().equals(guest.name()));
         return new HostInventory(factsNow(vms), new HostInventory.Cpu("x86_64", "Intel", "Skylake-Client", Set.of("lm", "nx", "vmx"), true),
-                List.of(x86), List.of(), List.of("lo"), List.of(), domains,
+                List.of(x86), networks.stream().map(n -> new HostInventory.Network(n, true, "br-" + n)).toList(), List.of("lo"), List.of(), domains,
                 new HostInventory.GuestView(HostInventory.CpuVerdict.IDENTICAL, null, guest == null ? null : guest.machine(), null,
                         known ? 0 : -1, List.of()));
     }

@@ -41,6 +41,7 @@ final class FakeMigrations implements Migrations {
         host.lastOptions = options;
         FakeMigration m = new FakeMigration(host, host.hypervisor().hostAt(target), v);
         host.lastMigration = m;
+        host.hypervisor().migrationStarted(m);
         m.killIfPlanned(hit);
         return m;
     }

@@ -1,5 +1,6 @@
 package io.kvmigrate.testkit;
 
+import io.kvmigrate.core.job.HostMaintenance;
 import io.kvmigrate.core.job.Job;
 import io.kvmigrate.core.job.JobEvent;
 import io.kvmigrate.core.job.JobFilter;
@@ -25,6 +26,7 @@ public final class InMemoryJobStore implements JobStore {
     private final Map<String, Job> jobs = new LinkedHashMap<>();
     private final Map<String, List<JobEvent>> events = new HashMap<>();
     private final Map<String, Lock> locks = new HashMap<>();
+    private final Map<String, HostMaintenance> maintenance = new java.util.TreeMap<>();
 
     private record Lock(String jobId, Instant lockedAt) {
     }
@@ -146,6 +148,19 @@ public final class InMemoryJobStore implements JobStore {
         Job job = jobs.get(held.jobId());
         if (job.state().isTerminal()) return Optional.empty();
         return Optional.of(new VmLock(vmKey, held.jobId(), job.owner(), held.lockedAt()));
+    }
+
+    @Override
+    public synchronized boolean setMaintenance(String host, String uri, boolean on, Instant at) {
+        if (!on) return maintenance.remove(host) != null;
+        if (maintenance.containsKey(host)) return false;
+        maintenance.put(host, new HostMaintenance(host, uri, at));
+        return true;
+    }
+
+    @Override
+    public synchronized List<HostMaintenance> maintenance() {
+        return List.copyOf(maintenance.values());
     }
 
     @Override

@@ -23,6 +23,8 @@ public enum ErrorCode {
     STORE_FAILED(18),
     /** Another migration job holds the VM: one move of a VM at a time. */
     VM_BUSY(19),
+    /** A drain ended with VMs still on the host it was emptying: they fit nowhere, their move failed, or it was cancelled. */
+    VMS_LEFT_BEHIND(20),
     INTERNAL(70);
 
     private final int exitCode;

@@ -47,6 +47,8 @@ final class JobRun {
     private final CompletableFuture<JobHandle.Outcome> outcome = new CompletableFuture<>();
     private final AtomicReference<Runnable> cancelEngine = new AtomicReference<>();
     private volatile boolean cancelWanted;
+    private final AtomicReference<LiveMigration> liveEngine = new AtomicReference<>();
+    private volatile long bandwidthWanted;
     private volatile PlannedPolicy planned;
     private volatile Placement failedPlacement;
     private String step = "resolve";
@@ -103,6 +105,18 @@ final class JobRun {
                 () -> planned == null ? null : planned.livePlan(), () -> store.job(id).orElse(null));
     }
 
+    /** Changes a live move's bandwidth cap now (or when its engine starts); offline moves have none. */
+    synchronized void setBandwidth(long mibPerSecond) {
+        bandwidthWanted = mibPerSecond;
+        LiveMigration m = liveEngine.get();
+        if (m != null) {
+            m.setBandwidth(mibPerSecond);
+        } else if (request.kind() != JobKind.OFFLINE) {
+            emit(new MigrationEvent.Decision(k.clock().instant(), "bandwidth " + mibPerSecond + " MiB/s", "the share of the drain's total this"
+                    + " move gets; its migration starts with it"));
+        }
+    }
+
     void cancel() {
         cancelWanted = true;
         Runnable c = cancelEngine.get();
@@ -155,6 +169,10 @@ final class JobRun {
             if (request.kind() == JobKind.LIVE_COPY_STORAGE) m.copyingStorage(request.poolMap() == null ? Map.of() : request.poolMap());
             cancelEngine.set(m::cancel);
             if (cancelWanted) m.cancel();
+            synchronized (this) {
+                liveEngine.set(m);
+                if (bandwidthWanted > 0 && bandwidthWanted != request.bandwidthMiBps()) m.setBandwidth(bandwidthWanted);
+            }
             return m.start(request.migrationRequest(), request.accepted()).join();
         }
     }

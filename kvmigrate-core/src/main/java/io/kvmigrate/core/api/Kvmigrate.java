@@ -215,6 +215,44 @@ public final class Kvmigrate implements AutoCloseable {
         return new Reconciler(this).run();
     }
 
+    /**
+     * Changes the bandwidth cap (MiB/s, &gt; 0) of a live move this process runs, at once if it is migrating, else when it
+     * starts; false if the job does not run here (ended, or run by another process). A drain re-divides its total with it.
+     */
+    public boolean setBandwidth(String id, long mibPerSecond) {
+        if (mibPerSecond <= 0 || mibPerSecond > MoveRequest.MAX_BANDWIDTH_MIBPS) {
+            throw KvmigrateException.invalidInput("{bandwidth} must be 1.." + MoveRequest.MAX_BANDWIDTH_MIBPS + " MiB/s, got " + mibPerSecond + ".",
+                    "Give MiB/s.");
+        }
+        JobRun r = running.get(id);
+        if (r == null) return false;
+        r.setBandwidth(mibPerSecond);
+        return true;
+    }
+
+    /**
+     * A drain of one or more hosts (issue 14): {@link io.kvmigrate.core.evacuate.Evacuation#plan()} places and orders every
+     * VM without changing anything, {@code run} moves them as jobs of this facade. Hosts in maintenance are never targets.
+     */
+    public io.kvmigrate.core.evacuate.Evacuation evacuation(io.kvmigrate.core.evacuate.EvacuationRequest request) {
+        java.util.Set<String> off = new java.util.HashSet<>();
+        for (io.kvmigrate.core.job.HostMaintenance m : store().maintenance()) {
+            off.add(m.host());
+            off.add(m.uri());
+        }
+        return new io.kvmigrate.core.evacuate.Evacuation(this, connector, clock, request, off);
+    }
+
+    /** Puts a host in maintenance (never a drain's target) or takes it out, in the store; true if that changed anything. */
+    public boolean maintenance(io.kvmigrate.core.model.HostRef host, boolean on) {
+        return store().setMaintenance(host.name(), host.uri(), on, clock.instant());
+    }
+
+    /** The hosts in maintenance. */
+    public List<io.kvmigrate.core.job.HostMaintenance> maintenanceHosts() {
+        return store().maintenance();
+    }
+
     /** Waits for the jobs this process runs (adopted ones included) to end. */
     public void awaitRunning() {
         for (JobRun r : List.copyOf(running.values())) r.outcome().handle((ok, err) -> null).join();

@@ -40,6 +40,8 @@ public final class LiveMigration {
     private final ConvergencePolicy policy;
     private final AtomicReference<ErrorCode> abortReason = new AtomicReference<>();
     private volatile MigrationHandle handle;
+    /** The bandwidth cap set while the job runs (MiB/s; 0: the one it started with). */
+    private volatile long bandwidthNow;
     private volatile Instant lastAbortAt;
     /** An abort the hypervisor has not acted on within this time is sent again. */
     static final Duration ABORT_RETRY = Duration.ofSeconds(5);
@@ -121,6 +123,9 @@ public final class LiveMigration {
             CompletableFuture<MigrationReport> result) {
         String vm = request.vm();
         MigrationOptions planned = policy.initialOptions(request).withTls(tls);
+        long b = bandwidthNow;
+        // a cap set before the start (a drain's share now) is the one it starts with: never a moment above it
+        if (b > 0) planned = planned.withBandwidth(b);
         final MigrationOptions options = copy != null ? planned.withStorageCopy(copy.disks()) : planned;
         MigrationHandle h = source.startLiveMigration(vm, target.host(), options);
         supervise(request, copy, options, h, startedAt, migrateStart, result);
@@ -144,6 +149,8 @@ public final class LiveMigration {
             Instant startedAt, Instant migrateStart, CompletableFuture<MigrationReport> result) {
         List<String> createdOnTarget = created(copy);
         handle = h;
+        long b = bandwidthNow;
+        if (b > 0 && b != options.bandwidthMiBps()) applyBandwidth(h, b);
         AtomicReference<JobStats> last = new AtomicReference<>(JobStats.NONE);
         lastBytesMoved = -1;
         lastMovedAt = clock.instant();
@@ -220,6 +227,37 @@ public final class LiveMigration {
     public LiveMigration copyingStorage(java.util.Map<String, String> poolMap) {
         this.copyPoolMap = java.util.Map.copyOf(poolMap);
         return this;
+    }
+
+    /**
+     * Changes the bandwidth cap (MiB/s, &gt; 0) of the running migration now, or of the one about to start: a drain
+     * divides its total among the moves that run, and re-divides it as they start and end.
+     */
+    public void setBandwidth(long mibPerSecond) {
+        if (mibPerSecond <= 0) throw new IllegalArgumentException("bandwidth must be > 0");
+        bandwidthNow = mibPerSecond;
+        MigrationHandle h = handle;
+        if (h != null) {
+            applyBandwidth(h, mibPerSecond);
+        } else {
+            emit(new MigrationEvent.Decision(clock.instant(), "bandwidth " + mibPerSecond + " MiB/s", "the share of the drain's total this move"
+                    + " gets; the migration starts with it"));
+        }
+    }
+
+    private void applyBandwidth(MigrationHandle h, long mibPerSecond) {
+        if (h.completion().toCompletableFuture().isDone()) {
+            emit(new MigrationEvent.Decision(clock.instant(), "bandwidth " + mibPerSecond + " MiB/s", "the migration has ended: it sends"
+                    + " nothing more"));
+            return;
+        }
+        try {
+            h.setBandwidth(mibPerSecond);
+            emit(new MigrationEvent.Decision(clock.instant(), "bandwidth " + mibPerSecond + " MiB/s", "the share of the drain's total this move gets now"));
+        } catch (KvmigrateException e) {
+            // the job ended meanwhile, or the hypervisor refused: the cap it had stays, which the drain counted already
+            emit(new MigrationEvent.Decision(clock.instant(), "bandwidth unchanged", "setting " + mibPerSecond + " MiB/s failed: " + e.getMessage()));
+        }
     }
 
     /** Aborts the running migration; the future then fails with CANCELLED once the VM is verified on the source. */

@@ -90,6 +90,15 @@ public interface JobStore extends AutoCloseable {
     /** Who holds a VM, if a job that has not ended does. */
     Optional<VmLock> vmLock(String vmKey);
 
+    /**
+     * Puts a host in maintenance ({@code on}: recorded with {@code at}, kept if it already is) or takes it out; keyed by the
+     * host's name. True if anything changed.
+     */
+    boolean setMaintenance(String host, String uri, boolean on, Instant at);
+
+    /** The hosts in maintenance, by name. */
+    List<HostMaintenance> maintenance();
+
     /** Releases connections; the data stays. */
     @Override
     void close();

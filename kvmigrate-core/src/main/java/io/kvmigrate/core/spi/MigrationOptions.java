@@ -50,6 +50,12 @@ public record MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean 
     }
 
     /** The same options, copying the given disks' storage during the migration. */
+    /** The same options with another bandwidth cap (MiB/s, 0 = unlimited). */
+    public MigrationOptions withBandwidth(long mibPerSecond) {
+        return new MigrationOptions(mibPerSecond, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
+                parallelConnections, copyDisks, throttleInitialPercent, throttleIncrementPercent, tls);
+    }
+
     public MigrationOptions withStorageCopy(List<String> disks) {
         return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
                 parallelConnections, disks, throttleInitialPercent, throttleIncrementPercent, tls);

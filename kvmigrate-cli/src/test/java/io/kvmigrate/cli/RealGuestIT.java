@@ -98,13 +98,19 @@ class RealGuestIT {
             }
             assertThat(inPostCopy).as("the migration reached post-copy").isTrue();
             assertThat(PostCopyRecoveryIT.cutMigrationStream(ItLab.host(1).address())).contains(ItLab.host(1).address() + ":49");
-            ItLab.Run r = migrating.get(300, java.util.concurrent.TimeUnit.SECONDS);
+            ItLab.Run r;
+            try {
+                r = migrating.get(300, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new AssertionError("the move did not end within 300 s of the cut; source paused in post-copy: "
+                        + pausedInPostCopy(d.name()) + "; on the target: " + ItLab.vmNames(1), e);
+            }
             JsonNode j = Output.json().readTree(r.out());
             assertThat(r.exit()).as(r.out()).isZero();
             assertThat(ItLab.decisionActions(j)).contains("switch to post-copy", "recover post-copy").doesNotContain("abort");
             assertHealthyOn(d, 1, before, 3);
         } finally {
-            ItLab.removeEverywhere(d.name());
+            ItLab.removeEverywhereQuietly(d.name());
         }
     }
 
@@ -175,6 +181,14 @@ class RealGuestIT {
             assertThat(after.diskReport()).isEqualTo("KVMDISK ok=8 bad=0");
         } finally {
             removeWithDisk(d);
+        }
+    }
+
+    private static String pausedInPostCopy(String vm) {
+        try (HostSession s = ItLab.open(0)) {
+            return String.valueOf(s.pausedInPostCopy(vm));
+        } catch (RuntimeException e) {
+            return "unknown (" + e.getMessage() + ")";
         }
     }
 }

@@ -22,7 +22,6 @@ import io.kvmigrate.lab.guest.TestGuest;
 import io.kvmigrate.libvirt.LibvirtConnector;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -296,14 +295,14 @@ final class BenchCommand {
         /** Predictions of the current scenario by policy, made once before its runs (see {@link #pair}). */
         private final java.util.Map<String, JsonNode> plans = new java.util.HashMap<>();
 
-        /** {@code kvmigrate plan} for the current guest, direction and cap, with --max-downtime as kvmigrate's runs (plain: none). */
+        /** The facade's plan for the current guest, direction and cap, with the max downtime of kvmigrate's runs (plain: none). */
         private JsonNode plan(String policy) {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
-            List<String> a = new ArrayList<>(List.of("plan", scenarioVm, "--from", from.ref().uri(), "--to", to.ref().uri(), "--bandwidth",
-                    String.valueOf(currentCap), "--policy", policy));
-            if (!policy.equals("plain")) a.addAll(List.of("--max-downtime", String.valueOf(maxDowntime)));
-            return cliJson(a.toArray(String[]::new)).path("plan");
+            MoveRequest request = MoveRequest.live(scenarioVm, from.ref(), to.ref()).withPolicy(MigrateCommand.policyKind(policy))
+                    .withLimits(currentCap, policy.equals("plain") ? 0 : maxDowntime, null);
+            log("$ facade plan " + scenarioVm + " " + from.name() + " -> " + to.name() + " " + request.asMap());
+            return PlanOutput.json(facade().plan(request));
         }
 
         /**
@@ -402,22 +401,6 @@ final class BenchCommand {
                 facade = Facade.create(null);
             }
             return facade;
-        }
-
-        private JsonNode cliJson(String... args) {
-            List<String> a = new ArrayList<>(List.of(args));
-            a.add("--json");
-            StringWriter o = new StringWriter();
-            StringWriter e = new StringWriter();
-            Main.run(new PrintWriter(o, true), new PrintWriter(e, true), a.toArray(String[]::new));
-            log("$ kvmigrate " + String.join(" ", a));
-            try {
-                JsonNode n = Output.json().readTree(o.toString());
-                log("  -> " + (n.path("ok").asBoolean() ? "ok" : "failed: " + n.path("error").path("message").asText()));
-                return n;
-            } catch (IOException ex) {
-                throw new IllegalStateException("kvmigrate printed no JSON: " + o + e, ex);
-            }
         }
 
         // ---- output ----

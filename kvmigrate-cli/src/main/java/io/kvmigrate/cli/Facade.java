@@ -30,9 +30,9 @@ final class Facade {
     private Facade() {
     }
 
-    /** The facade on libvirt and the job store at {@code dbUrl} (null: the default), without reconciling. */
+    /** The facade on libvirt and the job store at {@code dbUrl} (null: the default; opened at first use), without reconciling. */
     static Kvmigrate create(String dbUrl) {
-        return Kvmigrate.configure().connector(new LibvirtConnector()).rewriter(new DomainXmlRewriter()).store(JobStores.open(dbUrl)).load();
+        return Kvmigrate.configure().connector(new LibvirtConnector()).rewriter(new DomainXmlRewriter()).store(() -> JobStores.open(dbUrl)).load();
     }
 
     /** The facade on the store; reports on {@code err} the jobs it took over from dead controllers. */

@@ -57,8 +57,8 @@ public final class Main {
     /** Runs a command line with the given output and error writers (null = the process's own). */
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cl = commandLine(args);
-        if (out != null) cl.setOut(out);
-        if (err != null) cl.setErr(err);
+        cl.setOut(WordingWriter.around(out != null ? out : cl.getOut()));
+        cl.setErr(WordingWriter.around(err != null ? err : cl.getErr()));
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             KvmigrateException ke = ex instanceof KvmigrateException k ? k
                     : new KvmigrateException(ErrorCode.INTERNAL, null, null, null, ex.toString(), "This is a bug; please report it with the command line.");
@@ -82,7 +82,12 @@ public final class Main {
             ex.getCommandLine().getErr().println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ErrorCode.INVALID_INPUT.exitCode();
         });
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } finally {
+            cl.getOut().flush();
+            cl.getErr().flush();
+        }
     }
 
     /** Commands with a --json option. */

@@ -1,17 +1,16 @@
 package io.kvmigrate.cli;
 
-import io.kvmigrate.core.plan.Planning;
+import io.kvmigrate.core.api.Kvmigrate;
+import io.kvmigrate.core.api.MoveRequest;
 import io.kvmigrate.core.config.HostRegistry;
 import io.kvmigrate.core.plan.Plan;
 import io.kvmigrate.core.plan.PolicyKind;
-import io.kvmigrate.libvirt.LibvirtConnector;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** {@code kvmigrate plan VM --from H --to H}: measure the guest, predict the migration, name the strategy. */
@@ -35,8 +34,12 @@ final class PlanCommand implements Callable<Integer>, Main.JsonCapable {
     public Integer call() {
         HostRegistry registry = HostRegistry.fromEnvironment();
         PolicyKind kind = MigrateCommand.policyKind(policy);
-        Plan p = Planning.plan(new LibvirtConnector(), move.vm, move.source(registry), move.target(registry), bandwidth, maxDowntime, kind,
-                measure ? Planning.Mode.PLAN_FOR_MIGRATE_MEASURED : Planning.Mode.PLAN_FOR_MIGRATE);
+        MoveRequest request = MoveRequest.live(move.vm, move.source(registry), move.target(registry)).withPolicy(kind)
+                .withLimits(bandwidth, maxDowntime, null).withMeasure(measure);
+        Plan p;
+        try (Kvmigrate k = Facade.create(null)) {
+            p = k.plan(request); // opens no job store: a plan records nothing
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             var root = Output.json().createObjectNode();

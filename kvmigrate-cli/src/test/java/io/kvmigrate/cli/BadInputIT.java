@@ -47,7 +47,7 @@ class BadInputIT {
     @Test
     void migrate_unknownHostName_saysSo() {
         ItLab.Run r = refused(ErrorCode.UNKNOWN_HOST, "migrate", STOPPED, "--from", "it1", "--to", "nowhere");
-        assertThat(r.err()).contains("'nowhere' is neither a registered host nor a libvirt URI").contains("kvmigrate hosts add");
+        assertThat(r.err()).contains("'nowhere' is neither a registered host nor a libvirt URI").contains("Register it as a host (name nowhere");
     }
 
     @Test

@@ -14,10 +14,8 @@ import io.kvmigrate.core.engine.Scheduler;
 import io.kvmigrate.core.job.Job;
 import io.kvmigrate.core.job.JobError;
 import io.kvmigrate.core.job.JobEvents;
-import io.kvmigrate.core.job.JobFigures;
 import io.kvmigrate.core.job.JobIds;
 import io.kvmigrate.core.job.JobKind;
-import io.kvmigrate.core.job.JobPlacement;
 import io.kvmigrate.core.job.JobState;
 import io.kvmigrate.core.job.JobStore;
 import io.kvmigrate.core.job.JobUpdate;
@@ -53,6 +51,7 @@ final class JobRun {
     private volatile Placement failedPlacement;
     private String step = "resolve";
     private volatile KvmigrateException storeError;
+    private final RecordOutcome record;
 
     private JobRun(Kvmigrate k, MoveRequest request, EventListener frontEnd, String id, String vmKey) {
         this.k = k;
@@ -61,6 +60,7 @@ final class JobRun {
         this.frontEnd = frontEnd;
         this.id = id;
         this.vmKey = vmKey;
+        this.record = new RecordOutcome(store, id, k.owner(), k.clock());
     }
 
     /** Records the job and takes the VM's lock (both before anything moves), then starts it. */
@@ -79,7 +79,7 @@ final class JobRun {
             KvmigrateException busy = new KvmigrateException(ErrorCode.VM_BUSY, "lock", r.from().name(), r.vm(),
                     "Another migration of this VM is in progress" + holder.map(h -> ": job " + h.jobId() + " (controller " + h.owner()
                             + ", since " + h.lockedAt() + ")").orElse("") + ". Job " + job.id() + " was not started.",
-                    "Wait for that job to end, or cancel it (jobs cancel " + holder.map(VmLock::jobId).orElse("ID") + ").");
+                    "Wait for that job to end, or cancel it" + holder.map(h -> " (job " + h.jobId() + ")").orElse("") + ".");
             k.store().update(job.id(), k.owner(), JobUpdate.state(JobState.FAILED, now).withError(JobError.of(busy)));
             throw busy;
         }
@@ -125,13 +125,15 @@ final class JobRun {
     private void end(java.util.function.Supplier<JobHandle.Outcome> move) {
         try {
             JobHandle.Outcome o = move.get();
-            succeeded(o);
+            Plan plan = planned == null ? null : planned.plan();
+            write(() -> record.succeeded(o, plan));
             outcome.complete(o);
         } catch (RuntimeException e) {
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
             KvmigrateException ke = cause instanceof KvmigrateException k ? k : new KvmigrateException(ErrorCode.INTERNAL, step,
                     request.from().name(), request.vm(), String.valueOf(cause), "This is a bug; please report it with the job id " + id + ".", cause);
-            failed(ke);
+            Placement p = failedPlacement;
+            write(() -> record.failed(ke, p));
             outcome.completeExceptionally(ke);
         }
     }
@@ -226,35 +228,4 @@ final class JobRun {
         }
     }
 
-    private void succeeded(JobHandle.Outcome o) {
-        Instant now = k.clock().instant();
-        JobFigures figures;
-        Placement p;
-        if (o.live() != null) {
-            MigrationReport r = o.live();
-            Plan plan = planned == null ? null : planned.plan();
-            figures = new JobFigures(r.totalMs(), r.downtimeMs(), r.dataSentBytes(), r.iterations(),
-                    plan != null && plan.expectedTotalMs() > 0 ? plan.expectedTotalMs() : null);
-            p = r.placement();
-        } else {
-            ColdMigrationReport r = o.offline();
-            figures = new JobFigures(r.totalMs(), null, r.bytesSent(), null, null);
-            p = r.placement();
-        }
-        write(() -> store.update(id, k.owner(), JobUpdate.state(JobState.SUCCEEDED, now).withFigures(figures).withPlacement(placement(p))));
-    }
-
-    private void failed(KvmigrateException e) {
-        Instant now = k.clock().instant();
-        JobState state = e.code() == ErrorCode.CANCELLED ? JobState.CANCELLED : JobState.FAILED;
-        JobUpdate u = JobUpdate.state(state, now).withError(JobError.of(e));
-        Placement p = failedPlacement;
-        if (p != null) u = u.withPlacement(placement(p));
-        JobUpdate change = u;
-        write(() -> store.update(id, k.owner(), change));
-    }
-
-    static JobPlacement placement(Placement p) {
-        return JobPlacement.known(p.runningOn(), p.persistentOn());
-    }
 }

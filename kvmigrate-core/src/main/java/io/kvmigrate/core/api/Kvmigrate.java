@@ -6,6 +6,16 @@ import io.kvmigrate.core.job.JobFilter;
 import io.kvmigrate.core.job.JobIds;
 import io.kvmigrate.core.job.JobStore;
 import io.kvmigrate.core.engine.EventListener;
+import io.kvmigrate.core.engine.ResolveVm;
+import io.kvmigrate.core.model.HostRef;
+import io.kvmigrate.core.model.VmInfo;
+import io.kvmigrate.core.model.VmNames;
+import io.kvmigrate.core.plan.Plan;
+import io.kvmigrate.core.plan.Planning;
+import io.kvmigrate.core.preflight.Mode;
+import io.kvmigrate.core.preflight.Preflight;
+import io.kvmigrate.core.preflight.PreflightReport;
+import io.kvmigrate.core.spi.SessionPair;
 import io.kvmigrate.core.spi.DefinitionRewriter;
 import io.kvmigrate.core.spi.HypervisorConnector;
 import java.time.Clock;
@@ -37,7 +47,8 @@ public final class Kvmigrate implements AutoCloseable {
 
     private final HypervisorConnector connector;
     private final DefinitionRewriter rewriter;
-    private final JobStore store;
+    private final java.util.function.Supplier<JobStore> storeOpener;
+    private JobStore store; // opened at first use: a check or a plan needs none
     private final Clock clock;
     private final String owner;
     private final Duration pollInterval;
@@ -46,7 +57,7 @@ public final class Kvmigrate implements AutoCloseable {
     private Kvmigrate(Builder b) {
         this.connector = b.connector;
         this.rewriter = b.rewriter;
-        this.store = b.store;
+        this.storeOpener = b.storeOpener;
         this.clock = b.clock;
         this.owner = b.owner;
         this.pollInterval = b.pollInterval;
@@ -60,7 +71,7 @@ public final class Kvmigrate implements AutoCloseable {
     public static final class Builder {
         private HypervisorConnector connector;
         private DefinitionRewriter rewriter;
-        private JobStore store;
+        private java.util.function.Supplier<JobStore> storeOpener;
         private Clock clock = Clock.systemUTC();
         private String owner = JobIds.newOwnerId();
         private Duration pollInterval = Duration.ofMillis(500);
@@ -77,7 +88,17 @@ public final class Kvmigrate implements AutoCloseable {
         }
 
         public Builder store(JobStore s) {
-            this.store = s;
+            Objects.requireNonNull(s, "store");
+            this.storeOpener = () -> s;
+            return this;
+        }
+
+        /**
+         * The store, opened when the facade first needs it (a job, the history, reconciliation; not a check or a plan),
+         * so a front end that only checks pays nothing for it.
+         */
+        public Builder store(java.util.function.Supplier<JobStore> opener) {
+            this.storeOpener = opener;
             return this;
         }
 
@@ -100,7 +121,7 @@ public final class Kvmigrate implements AutoCloseable {
 
         public Kvmigrate load() {
             if (connector == null) throw new IllegalStateException("Kvmigrate.configure(): connector is missing");
-            if (store == null) throw new IllegalStateException("Kvmigrate.configure(): store is missing");
+            if (storeOpener == null) throw new IllegalStateException("Kvmigrate.configure(): store is missing");
             if (rewriter == null) throw new IllegalStateException("Kvmigrate.configure(): rewriter is missing");
             Objects.requireNonNull(clock, "clock");
             if (owner == null || owner.isBlank()) throw new IllegalStateException("Kvmigrate.configure(): owner is blank");
@@ -109,6 +130,29 @@ public final class Kvmigrate implements AutoCloseable {
             }
             return new Kvmigrate(this);
         }
+    }
+
+    /**
+     * Every preflight check of moving {@code vm} from {@code from} to {@code to}, nothing moved: the same checks a move
+     * runs first. {@code mode} null: live when the VM runs, offline when it is shut off.
+     */
+    public PreflightReport check(String vm, HostRef from, HostRef to, Mode mode) {
+        VmNames.validate(vm);
+        try (SessionPair hosts = SessionPair.open(connector, from, to)) {
+            VmInfo info = ResolveVm.on(hosts.source(), vm);
+            Mode m = mode != null ? mode : info.state().isActive() ? Mode.LIVE : Mode.OFFLINE;
+            return Preflight.standard().run(hosts.source(), hosts.target(), info, m);
+        }
+    }
+
+    /**
+     * Measures the running VM and predicts its live move under the request's bandwidth, downtime limit and policy: what
+     * {@link #submit} of the same request would plan (it measures short moves only when {@code measure} is set).
+     */
+    public Plan plan(MoveRequest request) {
+        request.validate();
+        return Planning.plan(connector, request.vm(), request.from(), request.to(), request.bandwidthMiBps(), request.maxDowntimeMs(),
+                request.policy(), request.measure() ? Planning.Mode.PLAN_FOR_MIGRATE_MEASURED : Planning.Mode.PLAN_FOR_MIGRATE);
     }
 
     /**
@@ -125,16 +169,16 @@ public final class Kvmigrate implements AutoCloseable {
     }
 
     public Optional<Job> job(String id) {
-        return store.job(id);
+        return store().job(id);
     }
 
     public List<Job> jobs(JobFilter filter) {
-        return store.jobs(filter);
+        return store().jobs(filter);
     }
 
     /** A job's timeline after {@code afterSeq} (0: all of it). */
     public List<JobEvent> events(String id, long afterSeq) {
-        return store.events(id, afterSeq);
+        return store().events(id, afterSeq);
     }
 
     /**
@@ -144,7 +188,7 @@ public final class Kvmigrate implements AutoCloseable {
     public Optional<Job> cancel(String id) {
         JobRun local = running.get(id);
         if (local != null) local.cancel();
-        return store.requestCancel(id, clock.instant());
+        return store().requestCancel(id, clock.instant());
     }
 
     /**
@@ -174,7 +218,8 @@ public final class Kvmigrate implements AutoCloseable {
         return rewriter;
     }
 
-    JobStore store() {
+    synchronized JobStore store() {
+        if (store == null) store = Objects.requireNonNull(storeOpener.get(), "the store opener returned null");
         return store;
     }
 
@@ -190,9 +235,9 @@ public final class Kvmigrate implements AutoCloseable {
         return pollInterval;
     }
 
-    /** Closes the store; jobs still running here are not waited for (see {@link #awaitRunning()}). */
+    /** Closes the store if it was opened; jobs still running here are not waited for (see {@link #awaitRunning()}). */
     @Override
-    public void close() {
-        store.close();
+    public synchronized void close() {
+        if (store != null) store.close();
     }
 }

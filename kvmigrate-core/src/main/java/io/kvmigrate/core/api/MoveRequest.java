@@ -151,14 +151,26 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
     }
 
     /**
-     * {@code text} with every {@code {field}} token worded by {@code word} (e.g. the CLI's {@code maxDowntime ->
-     * --max-downtime}); text without tokens is returned as it is.
+     * The field names a message may name as {@code {field}} tokens: the request's options in camelCase (plus {@code live},
+     * {@code copyStorage} and {@code offline}, the kinds). Only these are tokens, so a VM named {@code {web}} prints as it is.
+     */
+    public static final Set<String> FIELDS = Set.of("vm", "from", "to", "live", "copyStorage", "offline", "policy", "bandwidth",
+            "maxDowntime", "timeout", "parallel", "compress", "mapPool", "mapNetwork", "accept", "shutdown", "shutdownTimeout", "forceOff",
+            "start", "keepSource", "measure", "noPlan");
+    private static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("\\{([a-z][A-Za-z]*)\\}");
+
+    /**
+     * {@code text} with every {@code {field}} token of {@link #FIELDS} worded by {@code word} (e.g. the CLI's {@code
+     * maxDowntime -> --max-downtime}); anything else is returned as it is.
      */
     public static String wordFields(String text, java.util.function.UnaryOperator<String> word) {
         if (text == null || text.indexOf('{') < 0) return text;
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{([a-z][A-Za-z]*)\\}").matcher(text);
+        java.util.regex.Matcher m = TOKEN.matcher(text);
         StringBuilder b = new StringBuilder();
-        while (m.find()) m.appendReplacement(b, java.util.regex.Matcher.quoteReplacement(word.apply(m.group(1))));
+        while (m.find()) {
+            String field = m.group(1);
+            m.appendReplacement(b, java.util.regex.Matcher.quoteReplacement(FIELDS.contains(field) ? word.apply(field) : m.group()));
+        }
         m.appendTail(b);
         return b.toString();
     }
@@ -171,6 +183,11 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
     public MoveRequest withPolicy(PolicyKind p) {
         return new MoveRequest(vm, from, to, kind, p, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
                 accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan);
+    }
+
+    public MoveRequest withMeasure(boolean m) {
+        return new MoveRequest(vm, from, to, kind, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, m, noPlan);
     }
 
     public MoveRequest withLimits(long bandwidthMiBps, long maxDowntimeMs, Duration timeout) {

@@ -117,7 +117,7 @@ public final class Reconciler {
 
     /** The hypervisor job ended while nobody watched: the real outcome is where the VM is. */
     private Outcome recordEnded(Job j, Placement p, HostSession target) {
-        JobPlacement placement = JobRun.placement(p);
+        JobPlacement placement = RecordOutcome.placement(p);
         if (p.runsOnlyOn(j.targetHost()) && !p.persistentOn().contains(j.sourceHost()) && p.persistentOn().contains(j.targetHost())) {
             JobFigures figures = target.completedJobStats(j.vmName()).map(Reconciler::figures).orElse(JobFigures.NONE);
             note(j, "reconciled", "the migration completed while no controller watched it: " + placement);

@@ -91,8 +91,8 @@ public final class HostRegistry {
         }
         throw new KvmigrateException(ErrorCode.UNKNOWN_HOST, "resolve", nameOrUri, null,
                 "'" + nameOrUri + "' is neither a registered host nor a libvirt URI.",
-                "Register it with 'kvmigrate hosts add " + nameOrUri + " qemu+ssh://root@" + nameOrUri + "/system', or pass a URI; "
-                        + "'kvmigrate hosts list' shows the registered ones.");
+                "Register it as a host (name " + nameOrUri + ", URI e.g. qemu+ssh://root@" + nameOrUri + "/system), or pass a libvirt URI; "
+                        + "the host list shows the registered ones.");
     }
 
     /** The registered hosts; a file that cannot be read or holds a bad entry is INVALID_INPUT naming the file and the entry. */
@@ -121,7 +121,7 @@ public final class HostRegistry {
 
     private KvmigrateException corrupt(String message) {
         return new KvmigrateException(ErrorCode.INVALID_INPUT, "config", null, null, message,
-                "Fix or remove the file (it holds lines of name=libvirt URI), or re-add the hosts with 'kvmigrate hosts add'.");
+                "Fix or remove the file (it holds lines of name=libvirt URI), or register the hosts again.");
     }
 
     private void save(TreeMap<String, String> hosts) {

@@ -76,9 +76,9 @@ public final class ColdMigration {
         String vm = r.vm();
         String src = source.host().name();
         String dst = target.host().name();
-        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.RESOLVE, "looking up " + vm));
-        VmInfo info = source.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, Phase.RESOLVE.label(), src, vm,
-                "No VM named '" + vm + "' is defined on host '" + src + "'.", "List the host's VMs with 'kvmigrate vms --host " + src + "'."));
+        StepRunner steps = new StepRunner(clock, listener, src, vm);
+        VmInfo resolved = steps.run(Phase.RESOLVE, "looking up " + vm, () -> ResolveVm.on(source, vm));
+        VmInfo info = resolved;
         if (!info.persistent()) {
             throw new KvmigrateException(ErrorCode.PREFLIGHT_FAILED, Phase.RESOLVE.label(), src, vm,
                     "VM '" + vm + "' is transient (not defined persistently), so there is no definition to move offline.",
@@ -87,8 +87,8 @@ public final class ColdMigration {
         boolean running = info.state().isActive();
         if (running && !r.shutdown()) {
             throw new KvmigrateException(ErrorCode.PREFLIGHT_FAILED, Phase.RESOLVE.label(), src, vm,
-                    "VM '" + vm + "' is " + info.state().name().toLowerCase() + "; --offline moves a shut-off VM.",
-                    "Add --shutdown to shut it down gracefully first, or migrate it live (--copy-storage if its disks are local).");
+                    "VM '" + vm + "' is " + info.state().name().toLowerCase() + "; {offline} moves a shut-off VM.",
+                    "Add {shutdown} to shut it down gracefully first, or migrate it live ({copyStorage} if its disks are local).");
         }
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.CHECK, "host identity and name conflicts"));
@@ -96,7 +96,7 @@ public final class ColdMigration {
         HostFacts tf = target.facts();
         if (sf.hostUuid() != null && sf.hostUuid().equals(tf.hostUuid())) {
             throw new KvmigrateException(ErrorCode.SAME_HOST, Phase.CHECK.label(), dst, vm, "Source '" + src + "' and target '" + dst
-                    + "' are the same host (host UUID " + sf.hostUuid() + ").", "Pick a different --to host.");
+                    + "' are the same host (host UUID " + sf.hostUuid() + ").", "Pick a different {to} host.");
         }
         target.findVm(vm).ifPresent(v -> {
             throw new KvmigrateException(ErrorCode.TARGET_CONFLICT, Phase.CHECK.label(), dst, vm, "A VM named '" + vm + "' is already "
@@ -171,7 +171,10 @@ public final class ColdMigration {
             target.startVm(vm);
             started = true;
         }
-        Placement placement = placement(vm);
+        boolean kept = r.keepSource();
+        boolean runs = started;
+        Placement placement = steps.run(Phase.VERIFY, "defined on " + dst + (runs ? ", running there" : ""),
+                () -> VerifyPlacement.offline(vm, source, target, kept, runs));
         Instant finishedAt = clock.instant();
         ColdMigrationReport report = new ColdMigrationReport(vm, src, dst, shared ? "shared" : "copied", copies, startedAt, finishedAt,
                 Duration.between(startedAt, finishedAt).toMillis(), r.keepSource(), started, placement);
@@ -288,10 +291,10 @@ public final class ColdMigration {
                     throw new KvmigrateException(ErrorCode.TIMEOUT, Phase.SHUTDOWN.label(), source.host().name(), vm,
                             "The guest did not power off within " + r.shutdownTimeout().toSeconds() + " s of the shutdown request. "
                                     + "Nothing was copied or changed; the VM still runs on '" + source.host().name() + "'.",
-                            "Shut the guest down from inside (does it handle ACPI?), give a longer --shutdown-timeout, or add --force-off to power it off after the timeout.");
+                            "Shut the guest down from inside (does it handle ACPI?), give a longer {shutdownTimeout}, or add {forceOff} to power it off after the timeout.");
                 }
                 emit(new MigrationEvent.Decision(clock.instant(), "force off", "the guest ignored the shutdown request for "
-                        + r.shutdownTimeout().toSeconds() + " s and --force-off was given"));
+                        + r.shutdownTimeout().toSeconds() + " s and {forceOff} was given"));
                 source.destroyVm(vm);
             }
         }
@@ -299,11 +302,6 @@ public final class ColdMigration {
 
     private boolean isOff(String vm) {
         return source.findVm(vm).map(v -> !v.state().isActive()).orElse(true);
-    }
-
-    /** Where the VM runs and is defined, as seen through both sessions now. */
-    private Placement placement(String vm) {
-        return Placement.of(vm, List.of(source, target));
     }
 
     private void emit(MigrationEvent e) {

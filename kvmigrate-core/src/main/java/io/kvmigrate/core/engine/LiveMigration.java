@@ -67,31 +67,32 @@ public final class LiveMigration {
         Instant startedAt = clock.instant();
         String vm = request.vm();
         vmName = vm;
-        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.RESOLVE, "looking up " + vm));
-        VmInfo info = source.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, Phase.RESOLVE.label(),
-                source.host().name(), vm, "No VM named '" + vm + "' is defined or running on host '" + source.host().name() + "'.",
-                "List the host's VMs with 'kvmigrate vms --host " + source.host().name() + "'."));
+        StepRunner steps = new StepRunner(clock, listener, source.host().name(), vm);
         // A VM that is not running is refused by preflight (VM_STATE, code VM_NOT_RUNNING) with every other problem it has.
+        VmInfo info = steps.run(Phase.RESOLVE, "looking up " + vm, () -> ResolveVm.on(source, vm));
 
-        // ---- preflight (issue 3): every check on facts gathered once per host; refuses on any failure not accepted ----
-        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.CHECK, "preflight checks"));
-        PreflightReport preflight = Preflight.standard().run(source, target, info, copyPoolMap == null ? Mode.LIVE : Mode.LIVE_COPY_STORAGE);
-        emit(new MigrationEvent.PreflightFinished(clock.instant(), preflight, Set.copyOf(accepted)));
-        if (!preflight.passes(accepted)) throw preflight.refusal(Phase.CHECK.label(), Set.copyOf(accepted));
+        // every check on facts gathered once per host; refuses on any failure not accepted
+        PreflightReport preflight = steps.run(Phase.CHECK, "preflight checks", () -> {
+            PreflightReport report = Preflight.standard().run(source, target, info, copyPoolMap == null ? Mode.LIVE : Mode.LIVE_COPY_STORAGE);
+            emit(new MigrationEvent.PreflightFinished(clock.instant(), report, Set.copyOf(accepted)));
+            if (!report.passes(accepted)) throw report.refusal(Phase.CHECK.label(), Set.copyOf(accepted));
+            return report;
+        });
 
-        // ---- storage: proved shared, or (with copyingStorage) copied by the hypervisor into volumes pre-created here ----
-        StoragePlan.LiveCopy copy = null;
+        // storage: proved shared, or (with copyingStorage) copied by the hypervisor into volumes pre-created here
+        StoragePlan.LiveCopy copy;
         if (copyPoolMap == null) {
-            emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY_STORAGE, info.spec().disks().size() + " disk(s)"));
-            for (SharedStorageVerifier.Verified v : preflight.verifiedDisks()) {
-                emit(new MigrationEvent.StorageVerified(clock.instant(), v.disk(), v.path(), v.how()));
-            }
+            copy = steps.run(Phase.VERIFY_STORAGE, info.spec().disks().size() + " disk(s)", () -> {
+                for (SharedStorageVerifier.Verified v : preflight.verifiedDisks()) emit(new MigrationEvent.StorageVerified(clock.instant(), v.disk(), v.path(), v.how()));
+                return null;
+            });
         } else {
-            emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.PLAN_STORAGE, "pre-creating target volumes for the storage copy"));
-            copy = StoragePlan.prepareLiveCopy(info.spec(), source, target, copyPoolMap);
-            for (String path : copy.created()) emit(new MigrationEvent.Decision(clock.instant(), "created " + path, "target volume for the storage copy"));
+            copy = steps.run(Phase.PLAN_STORAGE, "pre-creating target volumes for the storage copy", () -> {
+                StoragePlan.LiveCopy c = StoragePlan.prepareLiveCopy(info.spec(), source, target, copyPoolMap);
+                for (String path : c.created()) emit(new MigrationEvent.Decision(clock.instant(), "created " + path, "target volume for the storage copy"));
+                return c;
+            });
         }
-        // ---- end storage ----
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, source.host().name() + " -> " + target.host().name()));
         Instant migrateStart = clock.instant();
@@ -422,12 +423,7 @@ public final class LiveMigration {
     private MigrationReport finish(MigrationRequest request, Instant startedAt, Instant migrateStart, JobStats lastSeen) {
         Instant migrateEnd = clock.instant();
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY, "one running copy, on " + target.host().name()));
-        Placement placement = placement(request.vm());
-        if (!placement.runsOnlyOn(target.host().name()) || placement.persistentOn().contains(source.host().name())) {
-            throw new KvmigrateException(ErrorCode.VERIFY_FAILED, Phase.VERIFY.label(), target.host().name(), request.vm(),
-                    "The hypervisor reported success but the VM is " + placement + ".",
-                    "Inspect both hosts with 'kvmigrate vms'; do not start a second copy.");
-        }
+        Placement placement = VerifyPlacement.live(request.vm(), source, target);
         Optional<JobStats> completed = target.completedJobStats(request.vm());
         JobStats done = completed.orElse(lastSeen);
         long downtime = completed.isEmpty() && postCopyStarted ? postCopyDowntimeMs : done.downtimeMs();
@@ -461,11 +457,11 @@ public final class LiveMigration {
         if (reason == ErrorCode.TIMEOUT) {
             e = new KvmigrateException(ErrorCode.TIMEOUT, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration did not finish within " + request.timeout().toSeconds() + " s and was aborted" + progress + ". " + where,
-                    "The guest dirties memory faster than the link carries it: raise --bandwidth or --max-downtime, or give a longer --timeout.", err);
+                    "The guest dirties memory faster than the link carries it: raise {bandwidth} or {maxDowntime}, or give a longer {timeout}.", err);
         } else if (reason == ErrorCode.NOT_CONVERGING) {
             e = new KvmigrateException(ErrorCode.NOT_CONVERGING, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration aborted by the convergence policy: " + gaveUpBecause + progress + ". " + where,
-                    "Give a higher --bandwidth or --max-downtime, migrate when the guest is less busy, or use --policy finish"
+                    "Give a higher {bandwidth} or {maxDowntime}, migrate when the guest is less busy, or use {policy} finish"
                             + " (post-copy).", err);
         } else if (reason == ErrorCode.CANCELLED) {
             e = new KvmigrateException(ErrorCode.CANCELLED, Phase.MIGRATE.label(), source.host().name(), request.vm(),

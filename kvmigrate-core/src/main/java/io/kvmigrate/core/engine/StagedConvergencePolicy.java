@@ -104,7 +104,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 plan.initialDowntimeMs(), plan.maxDowntimeMs(), compressed, parallel);
         p.throttleAvoided = plan.throttleAvoided();
         if (plan.lowerBoundOnly()) {
-            p.autoConvergeOffBecause = "the migration looked too short to spend a second measuring the guest first (--measure does),"
+            p.autoConvergeOffBecause = "the migration looked too short to spend a second measuring the guest first ({measure} does),"
                     + " and only a measurement would have justified it";
         }
         return p;
@@ -175,14 +175,14 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             long from = limitMs;
             limitMs = next;
             out.add(new Action("raise downtime limit to " + next + " ms", "stalled (" + stall + "); " + mib(Math.max(currentPeak, s.memoryRemaining()))
-                    + " per pass needs about " + needed + " ms, limit was " + from + " ms, --max-downtime " + maxDowntimeMs + " ms",
+                    + " per pass needs about " + needed + " ms, limit was " + from + " ms, {maxDowntime} " + maxDowntimeMs + " ms",
                     h -> h.setMaxDowntime(next)));
             restart(s, elapsed);
             return;
         }
-        String downtimeNote = limitMs >= maxDowntimeMs ? "downtime limit already at --max-downtime " + maxDowntimeMs + " ms"
+        String downtimeNote = limitMs >= maxDowntimeMs ? "downtime limit already at {maxDowntime} " + maxDowntimeMs + " ms"
                 : "raising the downtime limit cannot help: " + mib(Math.max(currentPeak, s.memoryRemaining())) + " per pass needs about " + needed
-                        + " ms, above --max-downtime " + maxDowntimeMs + " ms";
+                        + " ms, above {maxDowntime} " + maxDowntimeMs + " ms";
         if (throttleAvoided != null && !autoConverge) {
             out.add(new Action("throttle skipped", throttleAvoided, h -> { }));
             lastResort(s, stall + "; " + downtimeNote, out);
@@ -226,7 +226,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             out.add(Action.postCopy((autoConverge ? "still stalled after throttling (" : "stalled, and no throttling to try (") + stall + "; " + state + "): the guest moves to the target now"
                     + " and pulls the remaining pages; downtime is one short pause"));
         } else {
-            out.add(Action.giveUp("pre-copy cannot converge within --max-downtime " + maxDowntimeMs + " ms (" + stall + "; " + state
+            out.add(Action.giveUp("pre-copy cannot converge within {maxDowntime} " + maxDowntimeMs + " ms (" + stall + "; " + state
                     + ")" + (kind == PolicyKind.FINISH ? "; post-copy is not available on both hosts" : "")));
         }
     }

@@ -52,7 +52,7 @@ public final class StoragePlan {
                 pool = targetPools.stream().filter(p -> p.name().equals(mapped)).findFirst();
                 if (pool.isEmpty()) {
                     throw new KvmigrateException(ErrorCode.PREFLIGHT_FAILED, step, target.host().name(), vm.name(),
-                            "--map-pool maps '" + key + "' to pool '" + mapped + "', which the target host does not have.",
+                            "{mapPool} maps '" + key + "' to pool '" + mapped + "', which the target host does not have.",
                             "Pools on the target: " + names(targetPools) + ".");
                 }
             } else {
@@ -62,14 +62,14 @@ public final class StoragePlan {
                     throw new KvmigrateException(ErrorCode.PREFLIGHT_FAILED, step, target.host().name(), vm.name(),
                             "Disk " + disk.target() + " lies " + (vol.pool() != null ? "in pool '" + vol.pool() + "'" : "in " + vol.directory() + " (no pool)")
                                     + " and the target has no pool of that name or on that directory.",
-                            "Map it to a target pool with --map-pool " + key + "=POOL (pools on the target: " + names(targetPools) + ").");
+                            "Map it to a target pool with {mapPool} " + key + "=POOL (pools on the target: " + names(targetPools) + ").");
                 }
             }
             PoolInfo p = pool.get();
             if (!p.active() || p.path() == null) {
                 throw new KvmigrateException(ErrorCode.PREFLIGHT_FAILED, step, target.host().name(), vm.name(),
                         "Target pool '" + p.name() + "' is " + (p.active() ? "not a directory pool" : "not active") + ".",
-                        "Start it ('virsh pool-start " + p.name() + "') or map the disk to another pool with --map-pool.");
+                        "Start it ('virsh pool-start " + p.name() + "') or map the disk to another pool with {mapPool}.");
             }
             String targetPath = p.path() + "/" + vol.name();
             if (target.volume(targetPath).isPresent()) {
@@ -88,7 +88,7 @@ public final class StoragePlan {
                 throw new KvmigrateException(ErrorCode.PREFLIGHT_FAILED, step, target.host().name(), vm.name(),
                         "Target pool '" + p.name() + "' has " + mib(p.available()) + " free, but the disks going there hold " + mib(e.getValue())
                                 + " of data. Nothing was copied.",
-                        "Free space in pool '" + p.name() + "' or map the disks to a bigger pool with --map-pool SRC=DST.");
+                        "Free space in pool '" + p.name() + "' or map the disks to a bigger pool with {mapPool} SRC=DST.");
             }
         }
         return moves;
@@ -151,7 +151,7 @@ public final class StoragePlan {
             if (!m.targetPath().equals(m.source().path())) {
                 throw new KvmigrateException(ErrorCode.PREFLIGHT_FAILED, Phase.PLAN_STORAGE.label(), target.host().name(), vm.name(),
                         "Disk " + m.disk().target() + " would go to " + m.targetPath() + " but a live copy keeps its path " + m.source().path() + ".",
-                        "Map it to a target pool on " + m.source().directory() + ", or move the VM offline (--offline --shutdown), which can change paths.");
+                        "Map it to a target pool on " + m.source().directory() + ", or move the VM offline ({offline} {shutdown}), which can change paths.");
             }
         }
         List<String> created = createTargets(moves, target, vm.name());

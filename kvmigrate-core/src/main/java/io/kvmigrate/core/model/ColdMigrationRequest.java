@@ -21,17 +21,17 @@ public record ColdMigrationRequest(String vm, HostRef source, HostRef target, bo
 
     public ColdMigrationRequest {
         VmNames.validate(vm);
-        if (source == null) throw KvmigrateException.invalidInput("No source host given.", "Pass --from HOST.");
-        if (target == null) throw KvmigrateException.invalidInput("No target host given.", "Pass --to HOST.");
+        if (source == null) throw KvmigrateException.invalidInput("No source host given.", "Name the source host in {from}.");
+        if (target == null) throw KvmigrateException.invalidInput("No target host given.", "Name the target host in {to}.");
         if (shutdownTimeout == null || shutdownTimeout.isNegative() || shutdownTimeout.isZero()) {
-            throw KvmigrateException.invalidInput("--shutdown-timeout must be positive.", "Give seconds, e.g. 120.");
+            throw KvmigrateException.invalidInput("{shutdownTimeout} must be positive.", "Give seconds, e.g. 120.");
         }
-        if (forceOff && !shutdown) throw KvmigrateException.invalidInput("--force-off only makes sense with --shutdown.", "Add --shutdown.");
+        if (forceOff && !shutdown) throw KvmigrateException.invalidInput("{forceOff} only makes sense with {shutdown}.", "Add {shutdown}.");
         poolMap = Map.copyOf(poolMap == null ? Map.of() : poolMap);
         networkMap = Map.copyOf(networkMap == null ? Map.of() : networkMap);
         if (source.uri().equals(target.uri())) {
             throw new KvmigrateException(ErrorCode.SAME_HOST, "validate", source.name(), vm,
-                    "Source and target are the same host (" + source.uri() + ").", "Pick a different --to host.");
+                    "Source and target are the same host (" + source.uri() + ").", "Pick a different {to} host.");
         }
     }
 }

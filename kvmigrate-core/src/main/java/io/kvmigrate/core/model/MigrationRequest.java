@@ -16,16 +16,16 @@ public record MigrationRequest(String vm, HostRef source, HostRef target, long b
 
     public MigrationRequest {
         VmNames.validate(vm);
-        if (source == null) throw KvmigrateException.invalidInput("No source host given.", "Pass --from HOST.");
-        if (target == null) throw KvmigrateException.invalidInput("No target host given.", "Pass --to HOST.");
-        if (bandwidthMiBps < 0) throw KvmigrateException.invalidInput("--bandwidth must be >= 0, got " + bandwidthMiBps + ".", "Give MiB/s, 0 for unlimited.");
-        if (maxDowntimeMs < 0) throw KvmigrateException.invalidInput("--max-downtime must be >= 0, got " + maxDowntimeMs + ".", "Give milliseconds, e.g. 300.");
+        if (source == null) throw KvmigrateException.invalidInput("No source host given.", "Name the source host in {from}.");
+        if (target == null) throw KvmigrateException.invalidInput("No target host given.", "Name the target host in {to}.");
+        if (bandwidthMiBps < 0) throw KvmigrateException.invalidInput("{bandwidth} must be >= 0, got " + bandwidthMiBps + ".", "Give MiB/s, 0 for unlimited.");
+        if (maxDowntimeMs < 0) throw KvmigrateException.invalidInput("{maxDowntime} must be >= 0, got " + maxDowntimeMs + ".", "Give milliseconds, e.g. 300.");
         if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
-            throw KvmigrateException.invalidInput("--timeout must be positive, got " + timeout.toSeconds() + " s.", "Give seconds, e.g. 600.");
+            throw KvmigrateException.invalidInput("{timeout} must be positive, got " + timeout.toSeconds() + " s.", "Give seconds, e.g. 600.");
         }
         if (source.uri().equals(target.uri())) {
             throw new KvmigrateException(io.kvmigrate.core.api.ErrorCode.SAME_HOST, "validate", source.name(), vm,
-                    "Source and target are the same host (" + source.uri() + ").", "Pick a different --to host.");
+                    "Source and target are the same host (" + source.uri() + ").", "Pick a different {to} host.");
         }
     }
 }

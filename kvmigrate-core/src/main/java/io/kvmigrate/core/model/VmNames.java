@@ -9,16 +9,16 @@ public final class VmNames {
 
     public static void validate(String name) {
         if (name == null || name.isBlank()) {
-            throw KvmigrateException.invalidInput("VM name is empty.", "Give the VM's libvirt name, see 'kvmigrate vms'.");
+            throw KvmigrateException.invalidInput("VM name is empty.", "Give the VM's libvirt name, as the host's VM list shows it.");
         }
         if (name.length() > 200) {
-            throw KvmigrateException.invalidInput("VM name is longer than 200 characters.", "Give the VM's libvirt name, see 'kvmigrate vms'.");
+            throw KvmigrateException.invalidInput("VM name is longer than 200 characters.", "Give the VM's libvirt name, as the host's VM list shows it.");
         }
         for (int i = 0; i < name.length(); i++) {
             char c = name.charAt(i);
             if (c < 0x20 || c == 0x7f || c == '/') {
                 throw KvmigrateException.invalidInput("VM name '" + printable(name) + "' contains a control character or '/'.",
-                        "libvirt names cannot contain these; check the name with 'kvmigrate vms'.");
+                        "libvirt names cannot contain these; check the name in the host's VM list.");
             }
         }
     }

@@ -57,7 +57,7 @@ public final class GuestProbe {
      */
     public CompletableFuture<GuestProfile> measure(HostSession host, String vm, LongFunction<GuestProfile.Rate> decide) {
         VmInfo info = host.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, "plan", host.host().name(), vm,
-                "No VM named '" + vm + "' on host '" + host.host().name() + "'.", "List VMs with 'kvmigrate vms --host " + host.host().name() + "'."));
+                "No VM named '" + vm + "' on host '" + host.host().name() + "'.", "List the VMs of host '" + host.host().name() + "' to find its name."));
         if (!info.state().isActive()) {
             throw new KvmigrateException(ErrorCode.VM_NOT_RUNNING, "plan", host.host().name(), vm, "VM '" + vm + "' is not running: there is"
                     + " no dirty rate to measure.", "Start it first.");

@@ -71,7 +71,7 @@ public final class Planner {
         if (g.rate() == GuestProfile.Rate.SKIPPED_SHORT) {
             why.add(String.format(Locale.ROOT, "dirty rate not measured: this migration takes at least %s (fixed costs and %s of"
                     + " non-zero memory at %s%s), and QEMU's shortest measurement would add more than %.0f%% to it",
-                    secs(plain.totalMs()), mib(g.nonZeroBytes()), mibs(bandwidthBps), assumed ? " (assumed: no --bandwidth given)" : "",
+                    secs(plain.totalMs()), mib(g.nonZeroBytes()), mibs(bandwidthBps), assumed ? " (assumed: no {bandwidth} given)" : "",
                     MEASUREMENT_BUDGET * 100));
             why.add(policy == PolicyKind.PLAIN ? "policy plain does not intervene"
                     : "the policy judges convergence from the live statistics; auto-converge stays off (it can only be enabled at"
@@ -89,7 +89,7 @@ public final class Planner {
         why.add(String.format(Locale.ROOT, "dirty rate %s%s vs usable bandwidth %s%s; %s of %s RAM is non-zero",
                 unmeasured ? "not measured (irrelevant: sending all non-zero memory fits the downtime limit)" : mibs(g.dirtyRateBps()),
                 g.dirtyRateSaturated() && !unmeasured ? " (at least: the measurement saw every written page)" : "",
-                mibs(bandwidthBps), assumed ? " (assumed: no --bandwidth given)" : "", mib(g.nonZeroBytes()), mib(g.memoryBytes())));
+                mibs(bandwidthBps), assumed ? " (assumed: no {bandwidth} given)" : "", mib(g.nonZeroBytes()), mib(g.memoryBytes())));
         if (plain.converges()) {
             why.add(String.format(Locale.ROOT, "plain pre-copy converges in %d pass(es) under the %d ms downtime limit",
                     plain.passes(), initialDowntimeMs));
@@ -105,7 +105,7 @@ public final class Planner {
             } else if (thin && !autoConvergeArmable) {
                 why.add(String.format(Locale.ROOT, "thin margin: at %.1fx the measured dirty rate it would not converge even with %d ms;"
                         + " migrate starts this migration unmeasured, so auto-converge stays off; if it stalls, migrate starts it again"
-                        + " with auto-converge (--measure arms it from the start)", MARGIN, max));
+                        + " with auto-converge ({measure} arms it from the start)", MARGIN, max));
                 thin = false;
             } else if (thin) {
                 why.add(String.format(Locale.ROOT, "thin margin: at %.1fx the measured dirty rate it would not converge even with %d ms;"
@@ -152,7 +152,7 @@ public final class Planner {
                         + " throttles once the migration is not converging)"
                 : "even %d ms of downtime is not enough; migrate starts this migration unmeasured, so auto-converge is off: when it"
                         + " stalls (after about %.0f s) the job is cancelled, the VM still on the source, and started again with"
-                        + " auto-converge (--measure arms it from the start and saves the first attempt)", max, attempt / 1000.0));
+                        + " auto-converge ({measure} arms it from the start and saves the first attempt)", max, attempt / 1000.0));
         if (policy == PolicyKind.FINISH && postCopySupported) {
             why.add("if throttling is not enough, switch to post-copy: the guest runs on the target and pulls what is left");
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, autoConvergeArmable,

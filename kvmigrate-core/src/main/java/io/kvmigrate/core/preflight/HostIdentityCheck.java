@@ -15,7 +15,7 @@ public final class HostIdentityCheck implements Check {
         String t = ctx.target().facts().hostUuid();
         if (s != null && s.equalsIgnoreCase(t)) {
             return List.of(Finding.fail("SAME_HOST", name(), s, t, "Source '" + ctx.sourceName() + "' and target '" + ctx.targetName()
-                    + "' are the same host (host UUID " + s + ").", "Pick a different --to host; if they are different machines, "
+                    + "' are the same host (host UUID " + s + ").", "Pick a different {to} host; if they are different machines, "
                     + "give them distinct host_uuid in libvirtd.conf (or fix duplicated SMBIOS UUIDs)."));
         }
         return List.of(Finding.pass(name(), s, t, "Source and target are different hosts."));

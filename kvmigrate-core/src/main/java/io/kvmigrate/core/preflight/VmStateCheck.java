@@ -15,11 +15,11 @@ public final class VmStateCheck implements Check {
         boolean active = ctx.vm().state().isActive();
         if (ctx.live() && !active) {
             return List.of(Finding.fail("VM_NOT_RUNNING", name(), state, null, "VM '" + ctx.vm().name() + "' is " + state
-                    + ", a live migration needs it running.", "Start it first, or check with --offline."));
+                    + ", a live migration needs it running.", "Start it first, or check with {offline}."));
         }
         if (!ctx.live() && active) {
             return List.of(Finding.fail("VM_RUNNING", name(), state, null, "VM '" + ctx.vm().name() + "' is " + state
-                    + ", an offline migration needs it shut off.", "Shut it down first, or check with --live."));
+                    + ", an offline migration needs it shut off.", "Shut it down first, or check with {live}."));
         }
         return List.of(Finding.pass(name(), state, null, "VM is " + state + ", as a" + (ctx.live() ? " live" : "n offline")
                 + " migration needs."));

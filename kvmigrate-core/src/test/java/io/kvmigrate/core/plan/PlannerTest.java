@@ -143,7 +143,7 @@ class PlannerTest {
         // a converging guest with a thin margin gets no insurance either, and the plan says so
         Plan thin = planner.plan(guest(56), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true, false);
         assertThat(thin.autoConverge()).isFalse();
-        assertThat(thin.reasons()).anyMatch(r -> r.contains("--measure arms it"));
+        assertThat(thin.reasons()).anyMatch(r -> r.contains("{measure} arms it"));
     }
 
     @Test

@@ -221,6 +221,7 @@ class KvmigrateTest {
                     assertThat(e.getMessage()).contains("{parallel}", "{policy}");
                 });
         assertThat(MoveRequest.wordFields("{maxDowntime} and {mapPool}", f -> "<" + f + ">")).isEqualTo("<maxDowntime> and <mapPool>");
+        assertThat(MoveRequest.wordFields("VM {web} and {timeout}", f -> "<" + f + ">")).as("only fields are tokens").isEqualTo("VM {web} and <timeout>");
         // out of range: bad input before anything is touched, not a libvirt error later
         assertThatThrownBy(() -> new MoveRequest("web", src.host(), dst.host(), JobKind.LIVE, PolicyKind.SAFE, 0, 0, null, 256, false, null,
                 null, null, false, null, false, false, false, false, false).validate()).hasMessageContaining("{parallel} must be 0..255");
@@ -234,5 +235,37 @@ class KvmigrateTest {
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.SAME_HOST));
         assertThatThrownBy(() -> new MoveRequest("web", src.host(), dst.host(), JobKind.LIVE, null, 0, 0, null, 0, false, null,
                 Map.of("a", "b"), null, false, null, false, false, false, false, false).validate()).hasMessageContaining("{offline}");
+    }
+
+    @Test
+    void check_runsThePreflightOfTheMoveAndOpensNoStore() {
+        java.util.concurrent.atomic.AtomicInteger opened = new java.util.concurrent.atomic.AtomicInteger();
+        try (Kvmigrate k = Kvmigrate.configure().connector(hv).rewriter((xml, disks, nets) -> xml).store(() -> {
+            opened.incrementAndGet();
+            return store;
+        }).load()) {
+            io.kvmigrate.core.preflight.PreflightReport live = k.check("web", src.host(), dst.host(), null);
+            assertThat(live.mode()).isEqualTo(io.kvmigrate.core.preflight.Mode.LIVE);
+            assertThat(live.passes(Set.of())).as("%s", live.findings()).isTrue();
+            assertThat(k.check("web", src.host(), dst.host(), io.kvmigrate.core.preflight.Mode.OFFLINE).mode())
+                    .isEqualTo(io.kvmigrate.core.preflight.Mode.OFFLINE);
+            assertThat(opened).as("a check records nothing, so it opens no store").hasValue(0);
+            assertThat(k.jobs(JobFilter.all())).isEmpty();
+            assertThat(opened).as("the history opens it, once").hasValue(1);
+        }
+    }
+
+    @Test
+    void check_unknownVm_namesTheHostAndNoFrontEndFlag() {
+        try (Kvmigrate k = facade("me:1:aa")) {
+            assertThatThrownBy(() -> k.check("nope", src.host(), dst.host(), null)).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+                assertThat(e.code()).isEqualTo(ErrorCode.UNKNOWN_VM);
+                assertThat(e.step()).isEqualTo("resolve");
+                assertThat(e.host()).isEqualTo("a");
+                assertThat(e.getMessage() + e.hint()).contains("'a'").doesNotContain("--").doesNotContain("kvmigrate ");
+            });
+            assertThatThrownBy(() -> k.check("bad/name", src.host(), dst.host(), null))
+                    .isInstanceOfSatisfying(KvmigrateException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_INPUT));
+        }
     }
 }

@@ -195,7 +195,7 @@ class ColdMigrationTest {
 
         assertThatThrownBy(() -> migration().run(request(false, Map.of())))
                 .isInstanceOf(KvmigrateException.class)
-                .satisfies(e -> assertThat(((KvmigrateException) e).hint()).contains("--shutdown"));
+                .satisfies(e -> assertThat(((KvmigrateException) e).hint()).contains("{shutdown}"));
         assertThat(hv.log).isEmpty();
     }
 

@@ -179,7 +179,7 @@ class StagedConvergencePolicyTest {
         assertThat(src.lastMigration.calls).isEmpty();
         assertThat(decisions()).singleElement().satisfies(d -> {
             assertThat(d.action()).isEqualTo("throttle the guest");
-            assertThat(d.reason()).contains("raising the downtime limit cannot help").contains("above --max-downtime 1000 ms");
+            assertThat(d.reason()).contains("raising the downtime limit cannot help").contains("above {maxDowntime} 1000 ms");
         });
     }
 
@@ -220,7 +220,7 @@ class StagedConvergencePolicyTest {
         assertThat(src.lastMigration.calls).doesNotContain("postcopy");
         assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
             assertThat(e.code()).isEqualTo(ErrorCode.NOT_CONVERGING);
-            assertThat(e.getMessage()).contains("cannot converge within --max-downtime 1000 ms").contains("still running on 'a'");
+            assertThat(e.getMessage()).contains("cannot converge within {maxDowntime} 1000 ms").contains("still running on 'a'");
         });
         assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
         assertThat(decisions()).extracting(MigrationEvent.Decision::action).endsWith("abort");
@@ -349,7 +349,7 @@ class StagedConvergencePolicyTest {
         assertThat(decisions()).isEmpty();
         run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
         assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("restart with auto-converge", "started again");
-        assertThat(decisions().get(0).reason()).contains("too short to spend a second measuring").contains("--measure");
+        assertThat(decisions().get(0).reason()).contains("too short to spend a second measuring").contains("{measure}");
         assertThat(src.lastOptions.autoConverge()).isTrue();
         assertThat(src.lastOptions.postCopyAllowed()).isTrue();
     }

@@ -245,7 +245,10 @@ public final class KvmigrateServer implements AutoCloseable {
         });
         app.get("/api/v1/hosts/{name}/vms", this::listVms);
 
-        app.post("/api/v1/checks", ctx -> ctx.json(checks.check(Moves.request(Bodies.read(ctx.bodyAsBytes(), Bodies.MoveBody.class), registry))));
+        app.post("/api/v1/checks", ctx -> {
+            Bodies.MoveBody b = Bodies.read(ctx.bodyAsBytes(), Bodies.MoveBody.class);
+            ctx.json(checks.check(Moves.request(b, registry), b.offline()));
+        });
         app.post("/api/v1/plans", ctx -> ctx.json(checks.plan(Moves.request(Bodies.read(ctx.bodyAsBytes(), Bodies.MoveBody.class), registry))));
 
         app.post("/api/v1/jobs", this::submit);

@@ -189,6 +189,25 @@ class ServerTest {
     }
 
     @Test
+    void checksAndPlans_runTheFacadesCheckAndPlanAndRecordNothing() {
+        Http.Response check = api.post("/api/v1/checks", "{\"vm\": \"web\", \"from\": \"a\", \"to\": \"b\"}");
+        assertThat(check.status()).isEqualTo(200);
+        assertThat(check.json().path("mode").asText()).isEqualTo("live");
+        assertThat(check.json().path("findings").size()).isPositive();
+        assertThat(check.json().has("ok")).isTrue();
+        assertThat(api.post("/api/v1/checks", "{\"vm\": \"nope\", \"from\": \"a\", \"to\": \"b\"}").json().at("/error/code").asText())
+                .isEqualTo("UNKNOWN_VM");
+        assertThat(api.post("/api/v1/checks", "{\"vm\": \"web\", \"from\": \"a\", \"too\": \"b\"}").json().at("/error/field").asText())
+                .isEqualTo("too");
+        src.scriptDirtyRate("web", 10);
+        Http.Response plan = api.post("/api/v1/plans", "{\"vm\": \"web\", \"from\": \"a\", \"to\": \"b\", \"bandwidth\": 100, \"measure\": true}");
+        assertThat(plan.status()).as(plan.body()).isEqualTo(200);
+        assertThat(plan.json().path("strategy").asText()).isNotBlank();
+        assertThat(k.jobs(JobFilter.all())).isEmpty();
+        assertThat(api.withToken(null).get("/metrics").body()).contains("kvmigrate_check_duration_seconds_count 2");
+    }
+
+    @Test
     void hosts_addListRemove() {
         assertThat(api.post("/api/v1/hosts", "{\"name\": \"c\", \"uri\": \"qemu+tcp://c/system\"}").status()).isEqualTo(201);
         assertThat(api.post("/api/v1/hosts", "{\"name\": \"bad name\", \"uri\": \"qemu+tcp://c/system\"}").json().at("/error/field").asText())

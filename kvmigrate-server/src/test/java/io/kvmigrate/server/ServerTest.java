@@ -208,6 +208,22 @@ class ServerTest {
     }
 
     @Test
+    void openapi_describesEveryRoute() {
+        JsonNode doc = api.get("/api/v1/openapi.json").json();
+        assertThat(doc.path("openapi").asText()).startsWith("3.");
+        List<String> paths = new java.util.ArrayList<>();
+        doc.path("paths").fieldNames().forEachRemaining(paths::add);
+        assertThat(paths).containsExactlyInAnyOrder("/api/v1/hosts", "/api/v1/hosts/{name}", "/api/v1/hosts/{name}/vms", "/api/v1/checks",
+                "/api/v1/plans", "/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/jobs/{id}/timeline", "/api/v1/jobs/{id}/cancel",
+                "/api/v1/jobs/{id}/events", "/api/v1/events", "/api/v1/openapi.json", "/metrics");
+        // the body schema lists exactly the fields the server reads
+        List<String> fields = new java.util.ArrayList<>();
+        doc.at("/components/schemas/Move/properties").fieldNames().forEachRemaining(fields::add);
+        assertThat(fields).containsExactlyInAnyOrder(java.util.Arrays.stream(Bodies.MoveBody.class.getRecordComponents())
+                .map(java.lang.reflect.RecordComponent::getName).toArray(String[]::new));
+    }
+
+    @Test
     void hosts_addListRemove() {
         assertThat(api.post("/api/v1/hosts", "{\"name\": \"c\", \"uri\": \"qemu+tcp://c/system\"}").status()).isEqualTo(201);
         assertThat(api.post("/api/v1/hosts", "{\"name\": \"bad name\", \"uri\": \"qemu+tcp://c/system\"}").json().at("/error/field").asText())

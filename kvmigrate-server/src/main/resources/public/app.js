@@ -156,9 +156,9 @@ $('#move-check').addEventListener('click', async () => {
     const r = await api('POST', '/checks', moveBody());
     const shown = r.findings.filter((f) => f.severity !== 'PASS');
     $('#move-findings').replaceChildren(
-      el('p', { id: 'check-result', 'data-ok': r.ok }, r.ok ? 'Check passed' : 'Check failed: ' + r.blocking.join(', '),
+      el('p', { id: 'check-result', 'data-ok': String(r.ok) }, r.ok ? 'Check passed' : 'Check failed: ' + r.blocking.join(', '),
         ' (' + r.counts.pass + ' passed, ' + r.counts.warn + ' warnings, ' + r.counts.fail + ' failures, ' + r.elapsedMs + ' ms)'),
-      shown.length ? el('ul', {}, shown.map((f) => el('li', { class: 'sev-' + f.severity }, f.severity + ' ' + f.code + ': ' + f.message + (f.hint ? ' - ' + f.hint : '')))) : null);
+      shown.length ? el('ul', {}, shown.map((f) => el('li', { class: 'sev-' + f.severity }, f.severity + ' ' + f.code + ': ' + f.message + (f.hint ? ' - ' + f.hint : '')))) : '');
     $('#move-plan').disabled = !r.ok;
   } catch (e) {
     $('#move-findings').replaceChildren();
@@ -170,8 +170,10 @@ $('#move-plan').addEventListener('click', async () => {
   $('#move-plan-out').replaceChildren(el('p', {}, 'measuring the guest...'));
   try {
     const p = await api('POST', '/plans', moveBody());
-    $('#move-plan-out').replaceChildren(el('p', { id: 'plan-result' }, 'Plan: ' + p.strategyText + '; expected ' + secs(p.expectedTotalMs)
-      + (p.lowerBoundOnly ? ' (lower bound)' : '') + ', downtime ~' + p.expectedDowntimeMs + ' ms; dirty rate ' + mib(p.dirtyRateBps) + '/s'),
+    const outlook = p.expectedToComplete ? 'expected ' + secs(p.expectedTotalMs) + (p.lowerBoundOnly ? ' (lower bound)' : '')
+      + ', downtime ~' + p.expectedDowntimeMs + ' ms' : 'not expected to complete under this policy';
+    $('#move-plan-out').replaceChildren(el('p', { id: 'plan-result', 'data-completes': String(p.expectedToComplete) }, 'Plan: ' + p.strategyText + '; '
+      + outlook + '; dirty rate ' + mib(p.dirtyRateBps) + '/s'),
       el('ul', {}, p.reasons.map((r) => el('li', {}, r))));
   } catch (e) {
     $('#move-plan-out').replaceChildren(el('p', { id: 'plan-result' }, 'No plan: ' + e.message));
@@ -301,7 +303,7 @@ async function jobsPage() {
   p.set('limit', '200');
   const { jobs } = await api('GET', '/jobs?' + p);
   table.replaceChildren(el('tr', {}, ['id', 'VM', 'from', 'to', 'kind', 'state', 'total', 'downtime', 'created'].map((t) => el('th', {}, t))),
-    jobs.map((j) => el('tr', { 'data-job': j.id }, el('td', {}, el('a', { href: '#/jobs/' + j.id }, j.id)), el('td', {}, j.vm), el('td', {}, j.from),
+    ...jobs.map((j) => el('tr', { 'data-job': j.id }, el('td', {}, el('a', { href: '#/jobs/' + j.id }, j.id)), el('td', {}, j.vm), el('td', {}, j.from),
       el('td', {}, j.to), el('td', {}, j.kind), el('td', {}, stateCell(j.state)), el('td', {}, secs(j.figures.totalMs)),
       el('td', {}, j.figures.downtimeMs === null ? '-' : j.figures.downtimeMs + ' ms'), el('td', {}, new Date(j.createdAt).toLocaleString()))));
 }

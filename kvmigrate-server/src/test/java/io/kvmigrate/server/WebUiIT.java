@@ -62,13 +62,20 @@ class WebUiIT {
         return new WebDriverWait(browser, Duration.ofSeconds(seconds), Duration.ofMillis(200));
     }
 
+    /** Read in the page in one go: the page re-renders these elements as events arrive. */
     private static int chartPoints() {
-        String p = browser.findElement(By.id("chart")).getAttribute("data-points");
-        return p == null ? 0 : Integer.parseInt(p);
+        Object p = browser.executeScript("const c = document.getElementById('chart'); return c ? c.getAttribute('data-points') : null;");
+        return p == null ? 0 : Integer.parseInt(p.toString());
     }
 
     private static String jobState() {
-        return browser.findElement(By.id("job-state")).getAttribute("data-state");
+        Object s = browser.executeScript("const e = document.getElementById('job-state'); return e ? e.getAttribute('data-state') : null;");
+        return s == null ? null : s.toString();
+    }
+
+    private static String text(String id) {
+        Object s = browser.executeScript("const e = document.getElementById(arguments[0]); return e ? e.innerText : '';", id);
+        return s == null ? "" : s.toString();
     }
 
     /** Opens the move dialog of {@code vm}, runs the check, then the plan, then starts; returns the job id. */
@@ -119,9 +126,9 @@ class WebUiIT {
             assertThat(midState).isEqualTo("running");
             assertThat(midPoints).isGreaterThanOrEqualTo(3);
             waitUpTo(10).until(d -> chartPoints() > midPoints);
-            waitUpTo(10).until(ExpectedConditions.textToBePresentInElementLocated(By.id("job-figures"), "ms"));
+            waitUpTo(10).until(d -> text("job-figures").contains(" ms"));
             shot("3-job-succeeded");
-            assertThat(browser.findElement(By.id("job-figures")).getText()).contains("running on " + ServerLab.host(1).name());
+            assertThat(text("job-figures")).contains("running on\t" + ServerLab.host(1).name());
             assertThat(ServerLab.facade().job(id).orElseThrow().state()).isEqualTo(JobState.SUCCEEDED);
             assertThat(ServerLab.vmNames(1)).contains(moved.name() + ":RUNNING:true");
             assertThat(ServerLab.vmNames(0)).noneMatch(n -> n.startsWith(moved.name() + ":"));
@@ -132,6 +139,7 @@ class WebUiIT {
             shot("4-second-job-running");
             cancel.click();
             waitUpTo(120).until(d -> "cancelled".equals(jobState()));
+            waitUpTo(10).until(d -> text("decisions").contains("abort"));
             shot("5-second-job-cancelled");
             assertThat(ServerLab.facade().job(second).orElseThrow().state()).isEqualTo(JobState.CANCELLED);
             assertThat(ServerLab.vmNames(0)).contains(kept.name() + ":RUNNING:true");
@@ -145,6 +153,10 @@ class WebUiIT {
                     ServerLab.facade().jobs(JobFilter.all().vm(moved.name())).size());
             assertThat(browser.findElements(By.cssSelector("#jobs tr[data-job='" + second + "']"))).isEmpty();
             shot("6-history");
+        } catch (Exception | AssertionError e) {
+            shot("failure");
+            System.out.println("[ui] page at failure (" + browser.getCurrentUrl() + "):\n" + text("main"));
+            throw e;
         } finally {
             ServerLab.removeEverywhere(moved.name());
             ServerLab.removeEverywhere(kept.name());

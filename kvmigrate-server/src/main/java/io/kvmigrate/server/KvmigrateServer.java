@@ -173,6 +173,11 @@ public final class KvmigrateServer implements AutoCloseable {
         return app.port();
     }
 
+    /** How many listening connectors the server has (one: plain HTTP, or TLS only). */
+    int connectors() {
+        return app.jettyServer().server().getConnectors().length;
+    }
+
     public String baseUrl() {
         String h = config.host().contains(":") ? "[" + config.host() + "]" : config.host();
         return (config.tlsCert() != null ? "https" : "http") + "://" + h + ":" + port();

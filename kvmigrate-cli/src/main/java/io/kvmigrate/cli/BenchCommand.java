@@ -45,7 +45,7 @@ import picocli.CommandLine.Spec;
  * rate gives the cost of one page write, a first delayed guest the cost of one delay turn, and every scenario's rate
  * is measured again (libvirt's dirty-bitmap measurement) and printed as it was, not as it was aimed at.
  */
-@Command(name = "bench", description = "Benchmarks on lab hosts (root).", subcommands = {BenchCommand.Live.class, BenchCopyCommand.Copy.class})
+@Command(name = "bench", description = "Benchmarks on lab hosts (root).", subcommands = {BenchCommand.Live.class, BenchCopyCommand.Copy.class, BenchServeCommand.Serve.class})
 final class BenchCommand {
 
     /** One row of the table. */

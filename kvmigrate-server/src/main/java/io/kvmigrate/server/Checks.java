@@ -20,6 +20,12 @@ import java.util.Locale;
 final class Checks {
     private final Kvmigrate k;
     private final ServerMetrics metrics;
+    /**
+     * Checks and plans run one at a time: two checks of the same hosts at once fail in the storage probe (libvirt
+     * refuses the second refresh of the shared directory's pool while the first runs, seen on the lab), and a JVM
+     * crash in libvirt was seen once under concurrent checks. Fair, so a queue of them is served in order.
+     */
+    private final java.util.concurrent.locks.ReentrantLock probes = new java.util.concurrent.locks.ReentrantLock(true);
 
     Checks(Kvmigrate k, ServerMetrics metrics) {
         this.k = k;
@@ -31,9 +37,11 @@ final class Checks {
         long started = System.nanoTime();
         Mode mode = offline == null ? null : offline ? Mode.OFFLINE : Mode.LIVE;
         PreflightReport report;
+        probes.lock();
         try {
             report = k.check(r.vm(), r.from(), r.to(), mode);
         } finally {
+            probes.unlock();
             metrics.checkTook(System.nanoTime() - started);
         }
         long nanos = System.nanoTime() - started;
@@ -73,7 +81,13 @@ final class Checks {
     }
 
     ObjectNode plan(MoveRequest r) {
-        Plan p = k.plan(r);
+        Plan p;
+        probes.lock();
+        try {
+            p = k.plan(r);
+        } finally {
+            probes.unlock();
+        }
         ObjectNode n = Json.MAPPER.createObjectNode();
         n.put("policy", p.policy().label());
         n.put("strategy", p.strategy().name());

@@ -32,7 +32,21 @@ final class Facade {
 
     /** The facade on libvirt and the job store at {@code dbUrl} (null: the default; opened at first use), without reconciling. */
     static Kvmigrate create(String dbUrl) {
-        return Kvmigrate.configure().connector(new LibvirtConnector()).rewriter(new DomainXmlRewriter()).store(() -> JobStores.open(dbUrl)).load();
+        return Kvmigrate.configure().connector(new LibvirtConnector()).rewriter(new DomainXmlRewriter()).store(() -> JobStores.open(dbUrl))
+                .noProgressTimeout(noProgressTimeout(System.getenv("KVMIGRATE_NO_PROGRESS_TIMEOUT"))).load();
+    }
+
+    /** {@code KVMIGRATE_NO_PROGRESS_TIMEOUT}: seconds a live pre-copy may move no data before it is aborted as a cut link. */
+    static java.time.Duration noProgressTimeout(String seconds) {
+        if (seconds == null || seconds.isBlank()) return io.kvmigrate.core.engine.LiveMigration.DEFAULT_NO_PROGRESS_TIMEOUT;
+        try {
+            long s = Long.parseLong(seconds.trim());
+            if (s > 0) return java.time.Duration.ofSeconds(s);
+        } catch (NumberFormatException e) {
+            // the error below
+        }
+        throw io.kvmigrate.core.api.KvmigrateException.invalidInput("KVMIGRATE_NO_PROGRESS_TIMEOUT must be a positive number of seconds, got '"
+                + seconds + "'.", "Unset it for the default of 30 s, or give e.g. 60.");
     }
 
     /** The facade on the store; reports on {@code err} the jobs it took over from dead controllers. */

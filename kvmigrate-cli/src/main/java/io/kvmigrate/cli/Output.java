@@ -47,6 +47,7 @@ final class Output {
         n.putPOJO("runningOn", p.runningOn());
         n.putPOJO("persistentOn", p.persistentOn());
         n.putPOJO("presentOn", p.presentOn());
+        if (!p.known()) n.putPOJO("unreadable", p.unreadable()); // these hosts' part is unknown, not empty
         return n;
     }
 

@@ -68,6 +68,12 @@ final class ItLab {
     static void removeEverywhere(String name) {
         for (int i = 0; i < get().hosts().size(); i++) {
             try (HostSession s = open(i)) {
+                // A migration a failed test left running holds the VM's state lock: abort it first, or undefine times out
+                // ("cannot acquire state change lock") and hides the test's own failure.
+                if (s.jobInProgress(name)) {
+                    s.activeMigration(name).ifPresent(io.kvmigrate.core.spi.MigrationHandle::abort);
+                    io.kvmigrate.lab.Poll.until(Duration.ofSeconds(60), Duration.ofMillis(200), () -> !s.jobInProgress(name));
+                }
                 s.findVm(name).ifPresent(v -> {
                     if (v.state().isActive()) s.destroyVm(name);
                     if (s.findVm(name).map(VmInfo::persistent).orElse(false)) s.undefineVm(name);

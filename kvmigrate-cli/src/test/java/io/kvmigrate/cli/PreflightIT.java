@@ -198,6 +198,32 @@ class PreflightIT {
         assertThat(run.out()).contains("\"ok\" : true").contains("\"fail\" : 0").contains("\"code\" : \"STORAGE\"");
     }
 
+    /**
+     * Issue 12, finding 4: a concurrent run's transient probe pool on the disk's directory was taken for the VM's pool
+     * (POOL_MISSING "define pool kvmigrate-probe-... on the target", about 1 check in 8). Here that pool is made on purpose,
+     * over the lab's plain shared directory (in no pool of its own), so the race is a certainty.
+     */
+    @Test
+    void check_anotherRunsProbePoolOnTheDiskDirectory_isNotTakenForTheVmsPool() throws IOException {
+        Path plain = ItLab.get().plainDir();
+        Files.createDirectories(plain);
+        Files.write(plain.resolve("pf-probe.img"), TestGuest.diskImage(GUEST));
+        start("pf-probe", xml -> xml.replaceFirst("<source file='[^']*'/>", "<source file='" + plain.resolve("pf-probe.img") + "'/>"));
+        String probeXml = "<pool type='dir'><name>kvmigrate-probe-0badc0de</name><target><path>" + plain + "</path></target></pool>";
+        withConnection(0, c -> {
+            Pointer pool = Libvirt.INSTANCE.virStoragePoolCreateXML(c, probeXml, 0);
+            assertThat(pool).as("a transient probe pool over " + plain).isNotNull();
+            try {
+                ItLab.Run check = ItLab.cli("check", "pf-probe", "--from", "it1", "--to", "it2", "--json");
+                assertThat(check.out()).doesNotContain("kvmigrate-probe").doesNotContain("POOL_MISSING");
+                assertThat(check.exit()).as(check.out()).isZero();
+            } finally {
+                Libvirt.INSTANCE.virStoragePoolDestroy(pool);
+                Libvirt.INSTANCE.virStoragePoolFree(pool);
+            }
+        });
+    }
+
     // ---- helpers ----
 
     /** check reports {@code code} (exit 10), migrate refuses with {@code refusal}, and nothing changed on either host. Returns check's output. */

@@ -14,17 +14,47 @@ import org.w3c.dom.Element;
 /** A storage pool whose target is a directory: the host's own if it has one, else a transient one we destroy after use. */
 final class DirPool implements AutoCloseable {
     private static final Libvirt LV = Libvirt.INSTANCE;
+    /** The names of the transient pools kvmigrate makes to reach a directory; every pool listing leaves them out. */
+    static final String PROBE_PREFIX = "kvmigrate-probe-";
     final Pointer pool;
-    final boolean transientPool;
+    /** Ours: destroyed on close. */
+    private final boolean owned;
+    /** A kvmigrate probe pool (ours or a concurrent run's), not one of the host's. */
+    private final boolean probe;
 
-    private DirPool(Pointer pool, boolean transientPool) {
+    private DirPool(Pointer pool, boolean owned, boolean probe) {
         this.pool = pool;
-        this.transientPool = transientPool;
+        this.owned = owned;
+        this.probe = probe;
     }
 
-    /** Returns null when the directory does not exist on the host and {@code mustExist} is false. */
+    /**
+     * The directory's pool: the host's own if it has one, else a transient pool of ours. libvirt allows one pool per
+     * path, so when a concurrent run's transient pool already covers the directory, that one is borrowed (used, never
+     * destroyed; if it vanishes before it can be found, creating our own is tried again). Returns null when the
+     * directory does not exist on the host and {@code mustExist} is false.
+     */
     static DirPool open(LibvirtConnection s, String directory, boolean mustExist) {
         String dir = directory.endsWith("/") && directory.length() > 1 ? directory.substring(0, directory.length() - 1) : directory;
+        Pointer own = find(s, dir, false);
+        if (own != null) return refreshed(s, own, dir, false, false);
+        for (int attempt = 1; ; attempt++) {
+            String name = PROBE_PREFIX + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
+            String xml = "<pool type='dir'><name>" + name + "</name><target><path>" + escape(dir) + "</path></target></pool>";
+            Pointer p = LV.virStoragePoolCreateXML(s.conn, xml, 0);
+            if (p != null) return new DirPool(p, true, true);
+            LibvirtError err = LibvirtError.last();
+            Pointer borrowed = find(s, dir, true);
+            if (borrowed != null) return refreshed(s, borrowed, dir, false, true);
+            if (attempt == 3) {
+                if (!mustExist) return null;
+                throw err.toException("verify-storage", s.host.name(), null, "open directory " + dir + " as a transient storage pool");
+            }
+        }
+    }
+
+    /** The active pool on {@code dir}: a host's own, or ({@code probe}) a transient one of a kvmigrate run. */
+    private static Pointer find(LibvirtConnection s, String dir, boolean probe) {
         PointerByReference ref = new PointerByReference();
         int n = LV.virConnectListAllStoragePools(s.conn, ref, 0);
         if (n < 0) throw s.error("list storage pools", null);
@@ -33,7 +63,10 @@ final class DirPool implements AutoCloseable {
         try {
             for (int i = 0; i < n; i++) {
                 Pointer p = array.getPointer((long) i * Native.POINTER_SIZE);
-                if (found == null && LV.virStoragePoolIsActive(p) == 1 && dir.equals(poolPath(s, p))) {
+                // Another run's transient probe pool is not the directory's pool: it goes away under us, and a disk
+                // reported in it made preflight ask for that pool on the target (POOL_MISSING, ~1 check in 8).
+                if (found == null && isProbe(LV.virStoragePoolGetName(p)) == probe && LV.virStoragePoolIsActive(p) == 1
+                        && dir.equals(poolPath(s, p))) {
                     found = p;
                 } else {
                     LV.virStoragePoolFree(p);
@@ -42,22 +75,25 @@ final class DirPool implements AutoCloseable {
         } finally {
             if (array != null) Native.free(Pointer.nativeValue(array));
         }
-        if (found != null) {
-            if (LV.virStoragePoolRefresh(found, 0) < 0) {
-                LV.virStoragePoolFree(found);
-                throw s.error("refresh the storage pool of " + dir, null);
-            }
-            return new DirPool(found, false);
+        return found;
+    }
+
+    private static DirPool refreshed(LibvirtConnection s, Pointer p, String dir, boolean owned, boolean probe) {
+        if (LV.virStoragePoolRefresh(p, 0) < 0) {
+            LV.virStoragePoolFree(p);
+            throw s.error("refresh the storage pool of " + dir, null);
         }
-        String name = "kvmigrate-probe-" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt());
-        String xml = "<pool type='dir'><name>" + name + "</name><target><path>" + escape(dir) + "</path></target></pool>";
-        Pointer p = LV.virStoragePoolCreateXML(s.conn, xml, 0);
-        if (p == null) {
-            LibvirtError err = LibvirtError.last();
-            if (!mustExist) return null;
-            throw err.toException("verify-storage", s.host.name(), null, "open directory " + dir + " as a transient storage pool");
-        }
-        return new DirPool(p, true);
+        return new DirPool(p, owned, probe);
+    }
+
+    /** The pool's name as a disk's pool, or null for a transient probe pool (ours or borrowed): the disk is in none. */
+    String hostPoolName() {
+        return probe ? null : LV.virStoragePoolGetName(pool);
+    }
+
+    /** A transient pool of kvmigrate's own (this run's or a concurrent one's), not one of the host's. */
+    static boolean isProbe(String poolName) {
+        return poolName != null && poolName.startsWith(PROBE_PREFIX);
     }
 
     private static String poolPath(LibvirtConnection s, Pointer p) {
@@ -71,7 +107,7 @@ final class DirPool implements AutoCloseable {
 
     @Override
     public void close() {
-        if (transientPool) LV.virStoragePoolDestroy(pool);
+        if (owned) LV.virStoragePoolDestroy(pool);
         LV.virStoragePoolFree(pool);
     }
 }

@@ -139,6 +139,7 @@ final class LibvirtInventory implements Inventory {
         List<HostInventory.Pool> out = new ArrayList<>();
         boolean ok = c.list(ref -> LV.virConnectListAllStoragePools(c.conn, ref, 0), null, p -> {
             try {
+                if (DirPool.isProbe(LV.virStoragePoolGetName(p))) return;
                 Pointer xml = LV.virStoragePoolGetXMLDesc(p, 0);
                 String[] ntp = xml == null ? new String[] {LV.virStoragePoolGetName(p), null, null}
                         : CapabilitiesXml.pool(c.takeString(xml, "read pool XML"));

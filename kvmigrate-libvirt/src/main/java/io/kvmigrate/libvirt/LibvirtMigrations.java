@@ -101,6 +101,24 @@ final class LibvirtMigrations implements Migrations {
     }
 
     @Override
+    public boolean jobInProgress(String vm) {
+        Pointer dom = LV.virDomainLookupByName(c.conn, vm);
+        if (dom == null) {
+            LV.virResetLastError();
+            return false;
+        }
+        try {
+            // a VM that does not run has no job (and libvirt refuses to read statistics of one)
+            return LV.virDomainIsActive(dom) == 1 && jobStats(dom, 0, vm) != null;
+        } catch (KvmigrateException e) {
+            if (LV.virDomainIsActive(dom) == 0) return false; // it stopped in between
+            throw e;
+        } finally {
+            LV.virDomainFree(dom);
+        }
+    }
+
+    @Override
     public Optional<MigrationHandle> activeMigration(String vm) {
         Pointer dom = LV.virDomainLookupByName(c.conn, vm);
         if (dom == null) {

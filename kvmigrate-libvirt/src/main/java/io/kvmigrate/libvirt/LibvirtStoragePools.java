@@ -39,7 +39,7 @@ final class LibvirtStoragePools implements StoragePools {
             for (int i = 0; i < n; i++) {
                 Pointer p = array.getPointer((long) i * Native.POINTER_SIZE);
                 try {
-                    out.add(status(p));
+                    if (!DirPool.isProbe(LV.virStoragePoolGetName(p))) out.add(status(p));
                 } finally {
                     LV.virStoragePoolFree(p);
                 }

@@ -178,7 +178,7 @@ final class LibvirtVolumes implements Volumes {
                 return Optional.empty();
             }
             try {
-                return Optional.of(volumeInfo(vol, pool.transientPool ? null : LV.virStoragePoolGetName(pool.pool)));
+                return Optional.of(volumeInfo(vol, pool.hostPoolName()));
             } finally {
                 LV.virStorageVolFree(vol);
             }
@@ -196,7 +196,7 @@ final class LibvirtVolumes implements Volumes {
             for (int i = 0; i < n; i++) {
                 Pointer p = array.getPointer((long) i * Native.POINTER_SIZE);
                 try {
-                    out.add(poolInfo(p));
+                    if (!DirPool.isProbe(LV.virStoragePoolGetName(p))) out.add(poolInfo(p));
                 } finally {
                     LV.virStoragePoolFree(p);
                 }

@@ -112,7 +112,7 @@ final class JobRows {
     @SuppressWarnings("unchecked")
     private static JobPlacement placement(Map<String, Object> m) {
         Object reason = m.get("unknownReason");
-        if (reason != null) return JobPlacement.unknown((String) reason);
-        return JobPlacement.known((List<String>) m.getOrDefault("runningOn", List.of()), (List<String>) m.getOrDefault("definedOn", List.of()));
+        return new JobPlacement((List<String>) m.getOrDefault("runningOn", List.of()), (List<String>) m.getOrDefault("definedOn", List.of()),
+                (String) reason);
     }
 }

@@ -68,7 +68,7 @@ public final class FaultPlan {
         }
     }
 
-    private enum Action { FAIL, LOSE_CONNECTION, IGNORE, KILL_MIGRATION }
+    private enum Action { FAIL, LOSE_CONNECTION, IGNORE, KILL_MIGRATION, RUN }
 
     /** What the matching rules that did not throw ask of the call: skip its effect, and/or end its migration with an error. */
     record Hit(boolean ignored, KvmigrateException kill) {
@@ -117,6 +117,7 @@ public final class FaultPlan {
                     throw error(ErrorCode.HOST_UNREACHABLE, host, op, subject, "the connection to the host was lost (fault plan)");
                 }
                 case IGNORE -> ignored = true;
+                case RUN -> r.before.run();
                 case KILL_MIGRATION -> {
                     if (kill == null) kill = r.error != null ? r.error : error(r.code, host, op, subject, r.reason);
                 }
@@ -144,6 +145,7 @@ public final class FaultPlan {
         private ErrorCode code;
         private String reason;
         private KvmigrateException error;
+        private Runnable before;
 
         private Rule(String host, Op op) {
             this.host = host;
@@ -213,6 +215,15 @@ public final class FaultPlan {
             this.code = code;
             this.reason = reason;
             return add(Action.KILL_MIGRATION);
+        }
+
+        /**
+         * Runs {@code what} just before the call goes ahead (which then runs as usual): a test's own fault at an exact
+         * moment, e.g. corrupting a target copy between its upload and its verification ({@link Op#DOWNLOAD}).
+         */
+        public FaultPlan run(Runnable what) {
+            this.before = java.util.Objects.requireNonNull(what, "what");
+            return add(Action.RUN);
         }
 
         private FaultPlan add(Action a) {

@@ -150,7 +150,8 @@ final class JobRun {
                         request.parallel());
                 policy = planned;
             }
-            LiveMigration m = new LiveMigration(source, target, k.clock(), scheduler, this::emit, k.pollInterval(), policy);
+            LiveMigration m = new LiveMigration(source, target, k.clock(), scheduler, this::emit, k.pollInterval(), policy)
+                    .noProgressTimeout(k.noProgressTimeout());
             if (request.kind() == JobKind.LIVE_COPY_STORAGE) m.copyingStorage(request.poolMap() == null ? Map.of() : request.poolMap());
             cancelEngine.set(m::cancel);
             if (cancelWanted) m.cancel();
@@ -177,7 +178,8 @@ final class JobRun {
                 Scheduler.Cancellable beat = scheduler.every(Kvmigrate.HEARTBEAT, run::heartbeat);
                 try {
                     run.end(() -> {
-                        LiveMigration m = new LiveMigration(source, target, k.clock(), scheduler, run::emit, k.pollInterval(), policy);
+                        LiveMigration m = new LiveMigration(source, target, k.clock(), scheduler, run::emit, k.pollInterval(), policy)
+                                .noProgressTimeout(k.noProgressTimeout());
                         run.cancelEngine.set(m::cancel);
                         if (run.cancelWanted) m.cancel(); // asked before the engine existed: the adopted job aborts at once
                         Instant started = job.startedAt() != null ? job.startedAt() : k.clock().instant();

@@ -52,6 +52,7 @@ public final class Kvmigrate implements AutoCloseable {
     private final Clock clock;
     private final String owner;
     private final Duration pollInterval;
+    private final Duration noProgressTimeout;
     private final Map<String, JobRun> running = new ConcurrentHashMap<>();
 
     private Kvmigrate(Builder b) {
@@ -61,6 +62,7 @@ public final class Kvmigrate implements AutoCloseable {
         this.clock = b.clock;
         this.owner = b.owner;
         this.pollInterval = b.pollInterval;
+        this.noProgressTimeout = b.noProgressTimeout;
     }
 
     public static Builder configure() {
@@ -75,6 +77,7 @@ public final class Kvmigrate implements AutoCloseable {
         private Clock clock = Clock.systemUTC();
         private String owner = JobIds.newOwnerId();
         private Duration pollInterval = Duration.ofMillis(500);
+        private Duration noProgressTimeout = io.kvmigrate.core.engine.LiveMigration.DEFAULT_NO_PROGRESS_TIMEOUT;
 
         public Builder connector(HypervisorConnector c) {
             this.connector = c;
@@ -119,6 +122,15 @@ public final class Kvmigrate implements AutoCloseable {
             return this;
         }
 
+        /**
+         * A live pre-copy that moves no data for this long is aborted cleanly, the VM left on its source, as a cut
+         * migration link (default 30 s); post-copy is never aborted for it.
+         */
+        public Builder noProgressTimeout(Duration d) {
+            this.noProgressTimeout = d;
+            return this;
+        }
+
         public Kvmigrate load() {
             if (connector == null) throw new IllegalStateException("Kvmigrate.configure(): connector is missing");
             if (storeOpener == null) throw new IllegalStateException("Kvmigrate.configure(): store is missing");
@@ -127,6 +139,9 @@ public final class Kvmigrate implements AutoCloseable {
             if (owner == null || owner.isBlank()) throw new IllegalStateException("Kvmigrate.configure(): owner is blank");
             if (pollInterval == null || pollInterval.isNegative() || pollInterval.isZero()) {
                 throw new IllegalStateException("Kvmigrate.configure(): pollInterval must be positive");
+            }
+            if (noProgressTimeout == null || noProgressTimeout.isNegative() || noProgressTimeout.isZero()) {
+                throw new IllegalStateException("Kvmigrate.configure(): noProgressTimeout must be positive");
             }
             return new Kvmigrate(this);
         }
@@ -233,6 +248,10 @@ public final class Kvmigrate implements AutoCloseable {
 
     Duration pollInterval() {
         return pollInterval;
+    }
+
+    Duration noProgressTimeout() {
+        return noProgressTimeout;
     }
 
     /** Closes the store if it was opened; jobs still running here are not waited for (see {@link #awaitRunning()}). */

@@ -102,7 +102,12 @@ public final class Reconciler {
                 return new Outcome(j.id(), j.vmName(), "adopted", "its migration is still running on " + from.name()
                         + ": supervised from now on with policy " + request.policy().label());
             }
-            Placement p = Placement.of(j.vmName(), List.of(source, target));
+            if (j.kind() == JobKind.OFFLINE) return new OfflineRecovery(k, j, request, source, target).run();
+            Placement p = Placement.ofMove(j.vmName(), source, target);
+            if (p.known() && p.runsOnlyOn(j.sourceHost()) && !p.presentOn().contains(j.targetHost())) {
+                // it did not move: storage-copy volumes made for it on the target go, as the engine's own rollback does
+                OfflineRecovery.removeCreated(k, j, target);
+            }
             return recordEnded(j, p, target);
         } catch (KvmigrateException e) {
             // A host that cannot be read: the placement is unknown, and said so, never guessed.
@@ -118,7 +123,7 @@ public final class Reconciler {
     /** The hypervisor job ended while nobody watched: the real outcome is where the VM is. */
     private Outcome recordEnded(Job j, Placement p, HostSession target) {
         JobPlacement placement = RecordOutcome.placement(p);
-        if (p.runsOnlyOn(j.targetHost()) && !p.persistentOn().contains(j.sourceHost()) && p.persistentOn().contains(j.targetHost())) {
+        if (p.known() && p.runsOnlyOn(j.targetHost()) && !p.persistentOn().contains(j.sourceHost()) && p.persistentOn().contains(j.targetHost())) {
             JobFigures figures = target.completedJobStats(j.vmName()).map(Reconciler::figures).orElse(JobFigures.NONE);
             note(j, "reconciled", "the migration completed while no controller watched it: " + placement);
             store.update(j.id(), k.owner(), JobUpdate.state(JobState.SUCCEEDED, k.clock().instant()).withFigures(figures).withPlacement(placement));

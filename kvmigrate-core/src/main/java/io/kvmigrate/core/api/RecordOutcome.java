@@ -55,6 +55,9 @@ final class RecordOutcome {
     }
 
     static JobPlacement placement(Placement p) {
-        return JobPlacement.known(p.runningOn(), p.persistentOn());
+        if (p.known()) return JobPlacement.known(p.runningOn(), p.persistentOn());
+        StringBuilder why = new StringBuilder();
+        p.unreadable().forEach((h, reason) -> why.append(why.length() == 0 ? "" : "; ").append(h).append(" could not be read: ").append(reason));
+        return JobPlacement.partial(p.runningOn(), p.persistentOn(), why.toString());
     }
 }

@@ -135,7 +135,6 @@ public final class ColdMigration {
         List<ColdMigrationReport.DiskCopy> copies = new ArrayList<>();
         try {
             if (!shared) {
-                emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.COPY_STORAGE, moves.size() + " disk(s) to " + dst));
                 VolumeCopier copier = new VolumeCopier(clock, () -> cancelled, Duration.ofMillis(500));
                 for (StoragePlan.DiskMove m : moves) copies.add(copyOne(vm, m, copier, created));
             }
@@ -211,10 +210,17 @@ public final class ColdMigration {
 
     private ColdMigrationReport.DiskCopy copyOne(String vm, StoragePlan.DiskMove m, VolumeCopier copier, List<String> created) {
         String disk = m.disk().target();
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.COPY_STORAGE, "disk " + disk + " (" + m.source().physical() / (1 << 20)
+                + " MiB allocated) to " + target.host().name()));
         target.createVolume(m.targetPool().name(), m.source().name(), m.source().format(), m.source().capacity());
         created.add(m.targetPath());
+        // In the job's timeline before any data: a controller that adopts the job after a crash removes exactly these.
+        emit(new MigrationEvent.Decision(clock.instant(), "created " + m.targetPath(), "target volume for the copy of disk " + disk
+                + "; removed again if the move fails"));
         VolumeCopier.Copied c = copier.copy(disk, source, m.source().path(), target, m.targetPath(), true, m.source().physical(), this::emit);
-        VolumeCopier.Digest a = copier.digest(source, m.source().path());
+        // the source's digest came with the stream: only the target is read back
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY_COPY, "disk " + disk + ": reading the copy back on " + target.host().name()));
+        VolumeCopier.Digest a = c.sourceDigest();
         VolumeCopier.Digest b = copier.digest(target, m.targetPath());
         long targetCapacity = target.volume(m.targetPath()).map(v -> v.capacity()).orElse(-1L);
         if (!a.equals(b) || targetCapacity != m.source().capacity()) {

@@ -69,7 +69,17 @@ public final class LiveMigration {
         vmName = vm;
         StepRunner steps = new StepRunner(clock, listener, source.host().name(), vm);
         // A VM that is not running is refused by preflight (VM_STATE, code VM_NOT_RUNNING) with every other problem it has.
-        VmInfo info = steps.run(Phase.RESOLVE, "looking up " + vm, () -> ResolveVm.on(source, vm));
+        VmInfo info = steps.run(Phase.RESOLVE, "looking up " + vm, () -> {
+            VmInfo found = ResolveVm.on(source, vm);
+            // Another migration of it (another controller, virsh): the hypervisor would refuse ours only mid-way, with an
+            // error that names nothing; say so now, before anything starts.
+            if (source.jobInProgress(vm)) {
+                throw new KvmigrateException(ErrorCode.VM_BUSY, Phase.RESOLVE.label(), source.host().name(), vm, "Another migration of this VM"
+                        + " (or another hypervisor job: a save, a dump) is in progress on '" + source.host().name() + "'; nothing was started.",
+                        "Wait for it to end, or abort it where it was started (a job of another controller can be cancelled by its id).");
+            }
+            return found;
+        });
 
         // every check on facts gathered once per host; refuses on any failure not accepted
         PreflightReport preflight = steps.run(Phase.CHECK, "preflight checks", () -> {
@@ -135,6 +145,8 @@ public final class LiveMigration {
         List<String> createdOnTarget = created(copy);
         handle = h;
         AtomicReference<JobStats> last = new AtomicReference<>(JobStats.NONE);
+        lastBytesMoved = -1;
+        lastMovedAt = clock.instant();
         Scheduler.Cancellable poll = scheduler.every(pollInterval, () -> tick(request, h, migrateStart, last));
         if (abortReason.get() != null) h.abort();
         h.completion().whenComplete((ok, err) -> {
@@ -237,6 +249,12 @@ public final class LiveMigration {
             if (stats != JobStats.NONE && stats.memoryTotal() > 0) {
                 last.set(stats);
                 emit(new MigrationEvent.Progress(clock.instant(), stats));
+                // every counter of data sent (libvirt's total, memory, disks): a cut link freezes them all
+                long moved = stats.dataProcessed() + stats.memoryProcessed() + stats.diskProcessed();
+                if (moved != lastBytesMoved) {
+                    lastBytesMoved = moved;
+                    lastMovedAt = clock.instant();
+                }
             }
             Duration elapsed = Duration.between(migrateStart, clock.instant());
             Instant aborted = lastAbortAt;
@@ -254,6 +272,16 @@ public final class LiveMigration {
                         + elapsed.toMillis() + " ms with " + stats.memoryRemaining() / (1 << 20) + " MiB still to send");
                 return;
             }
+            Duration still = Duration.between(lastMovedAt, clock.instant());
+            if (!postCopyStarted && abortReason.get() == null && still.compareTo(noProgressTimeout) >= 0) {
+                // A cut migration stream (a firewall, a dead link) stalls QEMU's sender without an error; the control
+                // connections still answer, so without this a pre-copy waits for as long as the cut lasts. Post-copy is
+                // never aborted: the target holds the running VM, so it waits and recovers forward.
+                linkDownBecause = "no data moved for " + still.toSeconds() + " s (" + Math.max(last.get().dataProcessed(), last.get().memoryProcessed()) / (1 << 20)
+                        + " MiB sent so far): the migration stream to '" + target.host().name() + "' looks cut";
+                abort(ErrorCode.MIGRATION_FAILED, linkDownBecause);
+                return;
+            }
             if (abortReason.get() == null && stats != JobStats.NONE) {
                 for (ConvergencePolicy.Action a : policy.onStats(stats, elapsed)) {
                     act(a, h);
@@ -262,6 +290,20 @@ public final class LiveMigration {
         } catch (KvmigrateException e) {
             // Statistics are unavailable in the instant the job ends; completion reports the outcome.
         }
+    }
+
+    /** Default of {@link #noProgressTimeout(Duration)}. */
+    public static final Duration DEFAULT_NO_PROGRESS_TIMEOUT = Duration.ofSeconds(30);
+    private volatile Duration noProgressTimeout = DEFAULT_NO_PROGRESS_TIMEOUT;
+    private volatile long lastBytesMoved = -1;
+    private volatile Instant lastMovedAt;
+    private volatile String linkDownBecause;
+
+    /** A pre-copy that moves no data for this long is aborted cleanly (VM on the source) as a cut link. */
+    public LiveMigration noProgressTimeout(Duration d) {
+        if (d == null || d.isNegative() || d.isZero()) throw new IllegalArgumentException("noProgressTimeout must be positive");
+        this.noProgressTimeout = d;
+        return this;
     }
 
     // ---- convergence actions (issue 5) ----
@@ -440,16 +482,9 @@ public final class LiveMigration {
 
     private KvmigrateException failed(MigrationRequest request, Throwable err, JobStats lastSeen) {
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.ROLLBACK_CHECK, "VM must still run on " + source.host().name()));
-        Placement placement;
-        try {
-            placement = placement(request.vm());
-        } catch (KvmigrateException e) {
-            placement = new Placement(request.vm(), List.of(), List.of(), List.of());
-        }
+        Placement placement = placement(request.vm());
         ErrorCode reason = abortReason.get();
-        String where = placement.runsOnlyOn(source.host().name()) && !placement.presentOn().contains(target.host().name())
-                ? "The VM is still running on '" + source.host().name() + "' and nothing of it is left on '" + target.host().name() + "'."
-                : "Check the VM: it is " + placement + ".";
+        String where = where(placement);
         String progress = lastSeen.memoryTotal() == 0 ? "" : " (" + lastSeen.memoryRemaining() / (1 << 20) + " MiB remaining, iteration "
                 + lastSeen.iteration() + ", dirty rate " + lastSeen.dirtyRateBps() / (1 << 20) + " MiB/s, expected downtime "
                 + lastSeen.downtimeMs() + " ms)";
@@ -463,6 +498,10 @@ public final class LiveMigration {
                     "Migration aborted by the convergence policy: " + gaveUpBecause + progress + ". " + where,
                     "Give a higher {bandwidth} or {maxDowntime}, migrate when the guest is less busy, or use {policy} finish"
                             + " (post-copy).", err);
+        } else if (reason == ErrorCode.MIGRATION_FAILED && linkDownBecause != null) {
+            e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(), request.vm(),
+                    "Migration aborted: " + linkDownBecause + progress + ". " + where,
+                    "Check the network between the hosts (a firewall, the migration ports 49152-49215 on the target), then move it again.", err);
         } else if (reason == ErrorCode.CANCELLED) {
             e = new KvmigrateException(ErrorCode.CANCELLED, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration cancelled" + progress + ". " + where, "Run the same command again when ready.", err);
@@ -476,9 +515,25 @@ public final class LiveMigration {
         return e;
     }
 
-    /** Where the VM runs and is defined, as seen through both sessions now. */
+    /** Where the VM runs and is defined, as seen through both sessions now (the target's incoming copy is not running). */
     public Placement placement(String vm) {
-        return Placement.of(vm, List.of(source, target));
+        return Placement.ofMove(vm, source, target);
+    }
+
+    /** Where a failed move left the VM, in words; a host that could not be read is said to be unknown, never empty. */
+    private String where(Placement p) {
+        String src = source.host().name();
+        String dst = target.host().name();
+        boolean onSourceOnly = p.runsOnlyOn(src);
+        if (p.known()) {
+            return onSourceOnly && !p.presentOn().contains(dst) ? "The VM is still running on '" + src + "' and nothing of it is left on '" + dst + "'."
+                    : "Check the VM: it is " + p + ".";
+        }
+        if (onSourceOnly && p.unreadable().keySet().equals(java.util.Set.of(dst))) {
+            return "The VM is still running on '" + src + "'; '" + dst + "' could not be read (" + p.unreadable().get(dst)
+                    + "), so whether anything of it is left there is unknown: check it before moving the VM again.";
+        }
+        return "Check the VM on both hosts: it is " + p + ".";
     }
 
     private static Throwable unwrap(Throwable t) {

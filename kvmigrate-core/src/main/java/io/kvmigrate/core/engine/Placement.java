@@ -1,38 +1,83 @@
 package io.kvmigrate.core.engine;
 
+import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.model.VmState;
+import io.kvmigrate.core.spi.HostSession;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
-/** Where a VM is running and where it is defined persistently, after a migration or a failed one. */
-public record Placement(String vm, List<String> runningOn, List<String> persistentOn, List<String> presentOn) {
+/**
+ * Where a VM is running and where it is defined persistently, after a migration or a failed one, as read through each
+ * host's session. A host that could not be read (its daemon down, the link cut) is listed in {@code unreadable} with
+ * why: what is known of it is nothing, and it is never reported as "no host".
+ */
+public record Placement(String vm, List<String> runningOn, List<String> persistentOn, List<String> presentOn,
+        Map<String, String> unreadable) {
     public Placement {
         runningOn = List.copyOf(runningOn);
         persistentOn = List.copyOf(persistentOn);
         presentOn = List.copyOf(presentOn);
+        unreadable = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(unreadable));
     }
 
-    /** Where {@code vm} runs and is defined, as seen through these sessions now. */
-    public static Placement of(String vm, List<io.kvmigrate.core.spi.HostSession> hosts) {
-        List<String> running = new java.util.ArrayList<>();
-        List<String> persistent = new java.util.ArrayList<>();
-        List<String> present = new java.util.ArrayList<>();
-        for (io.kvmigrate.core.spi.HostSession s : hosts) {
-            s.findVm(vm).ifPresent(v -> {
-                present.add(s.host().name());
-                if (v.state().isActive()) running.add(s.host().name());
-                if (v.persistent()) persistent.add(s.host().name());
-            });
+    /** Every host read. */
+    public Placement(String vm, List<String> runningOn, List<String> persistentOn, List<String> presentOn) {
+        this(vm, runningOn, persistentOn, presentOn, Map.of());
+    }
+
+    /** Where {@code vm} runs and is defined, as seen through these sessions now; a session that fails is unreadable. */
+    public static Placement of(String vm, List<HostSession> hosts) {
+        return read(vm, hosts, null);
+    }
+
+    /**
+     * As {@link #of}, for the two hosts of a live move: on the target, a paused copy that is not persistent is the
+     * incoming copy of a migration in progress (it has not run an instruction yet), so it is present but not running.
+     */
+    public static Placement ofMove(String vm, HostSession source, HostSession target) {
+        return read(vm, List.of(source, target), target);
+    }
+
+    private static Placement read(String vm, List<HostSession> hosts, HostSession incomingOn) {
+        List<String> running = new ArrayList<>();
+        List<String> persistent = new ArrayList<>();
+        List<String> present = new ArrayList<>();
+        Map<String, String> unreadable = new LinkedHashMap<>();
+        for (HostSession s : hosts) {
+            String host = s.host().name();
+            try {
+                s.findVm(vm).ifPresent(v -> {
+                    present.add(host);
+                    boolean incoming = s == incomingOn && v.state() == VmState.PAUSED && !v.persistent();
+                    if (v.state().isActive() && !incoming) running.add(host);
+                    if (v.persistent()) persistent.add(host);
+                });
+            } catch (KvmigrateException e) {
+                unreadable.put(host, e.getMessage());
+            }
         }
-        return new Placement(vm, running, persistent, present);
+        return new Placement(vm, running, persistent, present, unreadable);
     }
 
-    /** Exactly one running copy, on {@code host}, and defined persistently there. */
+    /** Every host could be read. */
+    public boolean known() {
+        return unreadable.isEmpty();
+    }
+
+    /** Exactly one running copy, on {@code host}, and defined persistently there (as far as the readable hosts show). */
     public boolean runsOnlyOn(String host) {
         return runningOn.equals(List.of(host)) && persistentOn.contains(host);
     }
 
     @Override
     public String toString() {
-        return "running on " + (runningOn.isEmpty() ? "no host" : String.join(", ", runningOn))
+        String seen = "running on " + (runningOn.isEmpty() ? "no host" : String.join(", ", runningOn))
                 + "; defined on " + (persistentOn.isEmpty() ? "no host" : String.join(", ", persistentOn));
+        if (unreadable.isEmpty()) return seen;
+        StringBuilder b = new StringBuilder(seen).append(" of the hosts that could be read; unknown on ");
+        unreadable.forEach((h, why) -> b.append(h).append(" (could not be read: ").append(why).append(") "));
+        return b.toString().strip();
     }
 }

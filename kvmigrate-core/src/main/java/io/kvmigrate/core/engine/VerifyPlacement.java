@@ -8,7 +8,8 @@ import java.util.List;
 /**
  * The verify step every move ends with: where the VM runs and is defined, read back through both hosts, must be what
  * the move promised; otherwise the move fails with VERIFY_FAILED and the placement it found (nothing is undone: the
- * data is wherever the placement says, and a second copy must never be started).
+ * data is wherever the placement says, and a second copy must never be started). A host that cannot be read fails the
+ * step too: what cannot be seen is not verified.
  */
 public final class VerifyPlacement {
     private VerifyPlacement() {
@@ -16,9 +17,9 @@ public final class VerifyPlacement {
 
     /** After a live move: running on the target only, and not defined persistently on the source any more. */
     public static Placement live(String vm, HostSession source, HostSession target) {
-        Placement p = Placement.of(vm, List.of(source, target));
+        Placement p = Placement.ofMove(vm, source, target);
         String dst = target.host().name();
-        if (!p.runsOnlyOn(dst) || p.persistentOn().contains(source.host().name())) throw failed(vm, dst, p, "running on '" + dst + "' only");
+        if (!p.known() || !p.runsOnlyOn(dst) || p.persistentOn().contains(source.host().name())) throw failed(vm, dst, p, "running on '" + dst + "' only");
         return p;
     }
 
@@ -32,7 +33,7 @@ public final class VerifyPlacement {
         String dst = target.host().name();
         boolean defined = p.persistentOn().contains(dst) && (keptSource || !p.presentOn().contains(src));
         boolean running = started ? p.runsOnlyOn(dst) : p.runningOn().isEmpty();
-        if (!defined || !running) {
+        if (!p.known() || !defined || !running) {
             throw failed(vm, dst, p, "defined on '" + dst + "'" + (keptSource ? "" : " and gone from '" + src + "'")
                     + (started ? ", running there only" : ", running nowhere"));
         }

@@ -5,31 +5,28 @@ import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.core.spi.VolumeSink;
 import io.kvmigrate.core.spi.VolumeUpload;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 
 /**
  * Copies a volume's file from one host to another through the hosts' storage streams (no agent, no ssh): the source's
  * download feeds the target's upload chunk by chunk, holes are passed on as holes when {@code sparse}, so a mostly
- * empty disk costs only its data. Also reads a volume's SHA-256 through a host, holes hashed as the zeros they read as.
+ * empty disk costs only its data. The source's {@link BlockDigest} is computed from the stream as it passes, so a copy is
+ * verified by reading back only the target ({@link #digest}), holes costing nothing on either side.
  */
 public final class VolumeCopier {
-    private static final byte[] ZEROS = new byte[1 << 20];
     private final Clock clock;
     private final BooleanSupplier cancelled;
     private final Duration progressEvery;
 
-    /** Outcome of one copy: data bytes sent, file length covered (holes included), wall time. */
-    public record Copied(long bytesSent, long length, long millis) {
+    /** Outcome of one copy: data bytes sent, file length covered (holes included), wall time, the source's digest. */
+    public record Copied(long bytesSent, long length, long millis, Digest sourceDigest) {
     }
 
-    /** A volume's content digest and length, read through one host. */
+    /** A volume's content digest ({@link BlockDigest}, hex) and length, read through one host. */
     public record Digest(String sha256, long length) {
     }
 
@@ -45,11 +42,13 @@ public final class VolumeCopier {
         Instant start = clock.instant();
         long[] pos = {0, 0};
         Instant[] lastEvent = {start};
+        BlockDigest sourceDigest = new BlockDigest();
         try (VolumeUpload up = to.uploadVolume(toPath, sparse)) {
             from.downloadVolume(fromPath, sparse, new VolumeSink() {
                 @Override
                 public void data(byte[] buffer, int length) {
                     checkCancelled();
+                    sourceDigest.data(buffer, length);
                     up.data(buffer, length);
                     pos[0] += length;
                     pos[1] += length;
@@ -59,6 +58,7 @@ public final class VolumeCopier {
                 @Override
                 public void hole(long length) {
                     checkCancelled();
+                    sourceDigest.hole(length);
                     up.hole(length);
                     pos[0] += length;
                     report();
@@ -75,7 +75,7 @@ public final class VolumeCopier {
         }
         Instant end = clock.instant();
         progress.accept(progressEvent(disk, fromPath, start, end, pos[0], pos[0], pos[1]));
-        return new Copied(pos[1], pos[0], Duration.between(start, end).toMillis());
+        return new Copied(pos[1], pos[0], Duration.between(start, end).toMillis(), sourceDigest.finish());
     }
 
     private static MigrationEvent.DiskProgress progressEvent(String disk, String path, Instant start, Instant now, long position,
@@ -92,33 +92,22 @@ public final class VolumeCopier {
         }
     }
 
-    /** SHA-256 and length of the volume's file content as read through {@code host}. */
+    /** The {@link BlockDigest} and length of the volume's file content as read through {@code host} (sparse: holes skipped). */
     public Digest digest(HostSession host, String path) {
-        MessageDigest md = sha256();
-        long[] len = {0};
+        BlockDigest d = new BlockDigest();
         host.downloadVolume(path, true, new VolumeSink() {
             @Override
             public void data(byte[] buffer, int length) {
                 checkCancelled();
-                md.update(buffer, 0, length);
-                len[0] += length;
+                d.data(buffer, length);
             }
 
             @Override
             public void hole(long length) {
                 checkCancelled();
-                for (long left = length; left > 0; left -= ZEROS.length) md.update(ZEROS, 0, (int) Math.min(ZEROS.length, left));
-                len[0] += length;
+                d.hole(length);
             }
         });
-        return new Digest(HexFormat.of().formatHex(md.digest()), len[0]);
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK always has SHA-256", e);
-        }
+        return d.finish();
     }
 }

@@ -164,6 +164,11 @@ public abstract class ComposedHostSession implements HostSession {
     }
 
     @Override
+    public boolean jobInProgress(String vm) {
+        return migrationsRole().jobInProgress(vm);
+    }
+
+    @Override
     public Optional<JobStats> completedJobStats(String vm) {
         return migrationsRole().completedJobStats(vm);
     }

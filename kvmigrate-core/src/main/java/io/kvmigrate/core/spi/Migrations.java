@@ -20,6 +20,15 @@ public interface Migrations extends HostRole {
      */
     Optional<MigrationHandle> activeMigration(String vm);
 
+    /**
+     * Whether the VM has a hypervisor job on this host now (a migration another controller or virsh started, a save, a
+     * dump): a second migration would be refused by the hypervisor mid-way, so a move checks first. Unlike {@link
+     * #activeMigration} it watches nothing.
+     */
+    default boolean jobInProgress(String vm) {
+        return activeMigration(vm).isPresent();
+    }
+
     /** Statistics of the VM's last completed job on this host (for migrations: on the target, with real downtime). */
     Optional<JobStats> completedJobStats(String vm);
 

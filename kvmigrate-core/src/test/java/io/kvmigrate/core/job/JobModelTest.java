@@ -78,9 +78,12 @@ class JobModelTest {
     }
 
     @Test
-    void placement_isKnownOrUnknownNotBoth() {
+    void placement_knownUnknownOrPartlyKnown_neverSaysNoHostForAHostThatWasNotRead() {
         assertThat(JobPlacement.known(List.of("a"), List.of("a", "b")).toString()).isEqualTo("running on a; defined on a, b");
         assertThat(JobPlacement.unknown("kvm2 unreachable").isKnown()).isFalse();
-        assertThatThrownBy(() -> new JobPlacement(List.of("a"), List.of(), "why")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(JobPlacement.unknown("kvm2 unreachable").toString()).isEqualTo("placement unknown: kvm2 unreachable");
+        JobPlacement partial = JobPlacement.partial(List.of("a"), List.of("a"), "b could not be read: connection refused");
+        assertThat(partial.isKnown()).isFalse();
+        assertThat(partial.toString()).isEqualTo("as far as could be read: running on a; defined on a; unknown: b could not be read: connection refused");
     }
 }

@@ -268,4 +268,58 @@ class KvmigrateTest {
                     .isInstanceOfSatisfying(KvmigrateException.class, e -> assertThat(e.code()).isEqualTo(ErrorCode.INVALID_INPUT));
         }
     }
+
+    /** An offline move of "db" (a local disk) whose controller died at {@code phase}, having shut the VM down. */
+    private Job offlineOrphan(String phase) {
+        src.addPool("local", "/var/lib/libvirt/images", 1 << 30);
+        dst.addPool("local", "/var/lib/libvirt/images", 1 << 30);
+        src.putVolume("/var/lib/libvirt/images/db.img", "raw", 1 << 20, new byte[] {1, 2, 3});
+        VmSpec db = new VmSpec("db", "uuid-db", "kvm", "x86_64", "pc", "/usr/bin/qemu-system-x86_64", 1 << 20, 1, null,
+                List.of(new DiskSpec("vda", "disk", "file", "/var/lib/libvirt/images/db.img", "raw", null, null, false, false)), List.of(),
+                List.of(), "<domain/>");
+        src.put(db, VmState.SHUTOFF, true); // shut down by the dead controller
+        Instant longAgo = Instant.now().minusSeconds(60);
+        MoveRequest r = MoveRequest.live("db", src.host(), dst.host()).withKind(JobKind.OFFLINE);
+        Job j = Job.queued("j-cold", JobKind.OFFLINE, "db", "uuid-db", "a", "b", r.asMap(), "gone:999999:00", longAgo);
+        store.create(j);
+        store.update(j.id(), "gone:999999:00", JobUpdate.state(JobState.RUNNING, longAgo).withPhase(phase));
+        store.append(JobEvent.of(j.id(), longAgo, JobEvent.STEP, "shutdown", "graceful, up to 120 s", Map.of()));
+        store.append(JobEvent.of(j.id(), longAgo, JobEvent.DECISION, "copy-storage", "created /var/lib/libvirt/images/db.img: target volume",
+                Map.of("action", "created /var/lib/libvirt/images/db.img", "reason", "target volume")));
+        dst.putVolume("/var/lib/libvirt/images/db.img", "raw", 1 << 20, new byte[] {1}); // half copied
+        return j;
+    }
+
+    @Test
+    void reconcile_offlineMoveDiedMidCopy_removesWhatItCreatedOnTheTargetAndStartsTheVmAgainOnTheSource() {
+        Job j = offlineOrphan("copy-storage");
+        try (Kvmigrate k = facade("me:1:aa")) {
+            assertThat(k.reconcile()).singleElement().satisfies(o -> assertThat(o.action()).isEqualTo("interrupted"));
+            Job after = k.job(j.id()).orElseThrow();
+            assertThat(after.state()).isEqualTo(JobState.INTERRUPTED);
+            assertThat(after.placement().runningOn()).containsExactly("a");
+            assertThat(after.error().message()).contains("removed 1 volume(s)").contains("started it again on a");
+        }
+        assertThat(dst.volume("/var/lib/libvirt/images/db.img")).isEmpty();
+        assertThat(src.volumeContent("/var/lib/libvirt/images/db.img")).get().isEqualTo(new byte[] {1, 2, 3});
+        assertThat(src.findVm("db").orElseThrow().state()).isEqualTo(VmState.RUNNING);
+    }
+
+    @Test
+    void reconcile_offlineMoveDiedAfterDefiningOnTheTargetAndCleaningTheSource_recordedAsDone() {
+        Job j = offlineOrphan("cleanup");
+        src.removeVm("db");
+        VmSpec db = src.findVm("db").map(v -> v.spec()).orElse(null);
+        dst.put(new VmSpec("db", "uuid-db", "kvm", "x86_64", "pc", "/usr/bin/qemu-system-x86_64", 1 << 20, 1, null,
+                List.of(new DiskSpec("vda", "disk", "file", "/var/lib/libvirt/images/db.img", "raw", null, null, false, false)), List.of(),
+                List.of(), "<domain/>"), VmState.SHUTOFF, true);
+        assertThat(db).isNull();
+        try (Kvmigrate k = facade("me:1:aa")) {
+            assertThat(k.reconcile()).singleElement().satisfies(o -> assertThat(o.action()).isEqualTo("succeeded"));
+            Job after = k.job(j.id()).orElseThrow();
+            assertThat(after.state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(after.placement().definedOn()).containsExactly("b");
+        }
+        assertThat(dst.volume("/var/lib/libvirt/images/db.img")).as("a done move's disks stay").isPresent();
+    }
 }

@@ -12,6 +12,7 @@ import io.kvmigrate.core.model.VmSpec;
 import io.kvmigrate.core.model.VmState;
 import io.kvmigrate.core.spi.DefinitionRewriter;
 import io.kvmigrate.testkit.FakeHypervisor;
+import io.kvmigrate.testkit.FaultPlan;
 import io.kvmigrate.testkit.FaultPlan.Op;
 import io.kvmigrate.testkit.ManualScheduler;
 import io.kvmigrate.testkit.MutableClock;
@@ -96,6 +97,35 @@ class ColdMigrationTest {
         // holes are skipped: only the data prefix of the raw disk travels, not its 64 MiB
         assertThat(report.disks().get(0).bytesSent()).isEqualTo(bootContent.length);
         assertThat(events).anyMatch(e -> e instanceof MigrationEvent.DiskCopied);
+    }
+
+    /**
+     * Issue 12: the verify-failed branch of the cold copy was reached by no test (removing the verification kept the
+     * suite green). One byte of the target copy flipped between its upload and its read-back: VERIFY_FAILED, the source
+     * untouched, nothing of the VM left on the target.
+     */
+    @Test
+    void run_targetCopyCorruptedAfterUpload_verifyFailedSourceUntouchedTargetCleaned() {
+        String path = "/var/lib/libvirt/images/db-data.qcow2";
+        hv.faults().on("b", FaultPlan.Op.DOWNLOAD).of(path).once().run(() -> {
+            byte[] copy = dst.volumeContent(path).orElseThrow();
+            copy[copy.length / 2] ^= 0x40;
+            dst.putVolume(path, "qcow2", 256 * MIB, copy);
+        });
+        assertThatThrownBy(() -> migration().run(request(false, Map.of()))).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.VERIFY_FAILED);
+            assertThat(e.host()).isEqualTo("b");
+            assertThat(e.vm()).isEqualTo("db");
+            assertThat(e.getMessage()).contains("does not match").contains("The source is untouched");
+        });
+        assertThat(hv.faults().fired()).containsExactly("b: DOWNLOAD " + path);
+        assertThat(src.findVm("db")).get().matches(VmInfo::persistent);
+        assertThat(src.volumeContent(path)).get().isEqualTo(dataContent);
+        assertThat(src.volumeContent("/var/lib/libvirt/images/db.img")).get().isEqualTo(bootContent);
+        assertThat(dst.findVm("db")).isEmpty();
+        assertThat(dst.volume(path)).isEmpty();
+        assertThat(dst.volume("/var/lib/libvirt/images/db.img")).isEmpty();
+        assertThat(violations).isEmpty();
     }
 
     @Test

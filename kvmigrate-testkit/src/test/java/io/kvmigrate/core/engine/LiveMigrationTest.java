@@ -172,6 +172,86 @@ class LiveMigrationTest {
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.CANCELLED));
     }
 
+    /**
+     * Issue 12, finding 1: the target's daemon killed mid-transfer made the report say "running on no host; defined on
+     * no host" while the VM ran on the source. A host that cannot be read is unknown, named, with what the other showed.
+     */
+    @Test
+    void completion_targetUnreadableAfterFailure_placementSaysUnknownOnTargetAndRunningOnSource_neverNoHost() {
+        CompletableFuture<MigrationReport> f = migration().start(request(null));
+        hv.faults().on("b", Op.ANY).loseConnection();
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "Tried to migrate but failed because: "
+                + "End of file while reading data: Input/output error", null));
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.MIGRATION_FAILED);
+            assertThat(e.getMessage()).contains("The VM is still running on 'a'; 'b' could not be read")
+                    .contains("whether anything of it is left there is unknown").doesNotContain("no host");
+        });
+        Placement p = events.stream().filter(MigrationEvent.Failed.class::isInstance).map(ev -> ((MigrationEvent.Failed) ev).placement())
+                .findFirst().orElseThrow();
+        assertThat(p.runningOn()).containsExactly("a");
+        assertThat(p.unreadable()).containsOnlyKeys("b");
+        assertThat(p.known()).isFalse();
+        assertThat(p.toString()).contains("unknown on b (could not be read");
+    }
+
+    /** Issue 12, finding 3: a VM already migrating (another controller, virsh) is refused before anything starts. */
+    @Test
+    void start_vmAlreadyInAMigration_refusedWithVmBusyBeforeAnythingStarts() {
+        migration().start(request(null));
+        FakeHypervisor.FakeMigration first = src.lastMigration;
+        assertThatThrownBy(() -> migration().start(request(null))).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.VM_BUSY);
+            assertThat(e.step()).isEqualTo("resolve");
+            assertThat(e.host()).isEqualTo("a");
+            assertThat(e.vm()).isEqualTo("web");
+            assertThat(e.getMessage()).contains("Another migration of this VM").contains("nothing was started");
+        });
+        assertThat(src.lastMigration).as("no second migration").isSameAs(first);
+        assertThat(first.calls).as("the first one is left alone").isEmpty();
+    }
+
+    /**
+     * Issue 12, finding 2: a migration stream cut in pre-copy (packets dropped) froze the job for as long as the cut
+     * lasted, 180 s tried. No data moved for the no-progress timeout: aborted cleanly, VM on the source, link named.
+     */
+    @Test
+    void tick_noDataMovedForTheNoProgressTimeout_abortsAsACutLinkWithVmOnSource() {
+        CompletableFuture<MigrationReport> f = migration().noProgressTimeout(Duration.ofSeconds(30)).start(request(null));
+        src.lastMigration.setStats(stats(400 << 20, 1));
+        scheduler.advance(Duration.ofSeconds(29), Duration.ofMillis(500));
+        assertThat(src.lastMigration.calls).as("not before the timeout").isEmpty();
+        scheduler.advance(Duration.ofSeconds(2), Duration.ofMillis(500));
+        assertThat(src.lastMigration.calls).containsExactly("abort");
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.CANCELLED, null, "a", "web", "canceled by client", null));
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.MIGRATION_FAILED);
+            assertThat(e.getMessage()).contains("no data moved for 30 s").contains("the migration stream to 'b' looks cut")
+                    .contains("still running on 'a'");
+        });
+    }
+
+    @Test
+    void tick_dataKeepsMovingSlowly_neverAbortedForNoProgress() {
+        CompletableFuture<MigrationReport> f = migration().noProgressTimeout(Duration.ofSeconds(30)).start(request(null));
+        for (int s = 0; s < 120; s++) {
+            src.lastMigration.setStats(stats((400L << 20) - s * 4096L, 1));
+            scheduler.advance(Duration.ofSeconds(1), Duration.ofMillis(500));
+        }
+        assertThat(src.lastMigration.calls).isEmpty();
+        assertThat(f).isNotDone();
+    }
+
+    @Test
+    void placement_targetsPausedIncomingCopy_isNotARunningCopy() {
+        dst.put(vm("web", "/nfs/web.img"), VmState.PAUSED, false);
+        Placement p = migration().placement("web");
+        assertThat(p.runningOn()).containsExactly("a");
+        assertThat(p.presentOn()).containsExactly("a", "b");
+        dst.put(vm("web", "/nfs/web.img"), VmState.PAUSED, true);
+        assertThat(migration().placement("web").runningOn()).as("a persistent paused VM is a copy").containsExactly("a", "b");
+    }
+
     @Test
     void completion_hypervisorError_failsWithMigrationFailedNamingVm() {
         CompletableFuture<MigrationReport> f = migration().start(request(null));

@@ -57,7 +57,8 @@ class StagedConvergencePolicyTest {
     private CompletableFuture<MigrationReport> start(PolicyKind kind, boolean autoConverge, boolean postCopy) {
         StagedConvergencePolicy policy = new StagedConvergencePolicy(kind, StagedConvergencePolicy.Settings.defaults(), autoConverge,
                 postCopy, 300, 1000, false, 0);
-        LiveMigration m = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy);
+        // These tests hold the statistics still for minutes to model a phase: the no-progress watchdog is LiveMigrationTest's.
+        LiveMigration m = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy).noProgressTimeout(Duration.ofDays(1));
         return m.start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
     }
 

@@ -30,13 +30,15 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws InterruptedException {
         PrintWriter out = spec.commandLine().getOut();
+        // bad options are refused before anything is made or opened
+        KvmigrateServer.Config config = printToken ? null
+                : KvmigrateServer.Config.listen(listen, tlsCert, tlsKey).withReconcileEvery(Duration.ofSeconds(10));
         ApiToken token = ApiToken.loadOrCreate(HostRegistry.defaultConfigDir());
         if (printToken) {
             out.println(token.value());
             out.flush();
             return 0;
         }
-        KvmigrateServer.Config config = KvmigrateServer.Config.listen(listen, tlsCert, tlsKey).withReconcileEvery(Duration.ofSeconds(10));
         Kvmigrate k = Facade.open(db, spec.commandLine().getErr());
         KvmigrateServer server = new KvmigrateServer(k, new LibvirtConnector(), HostRegistry.fromEnvironment(), token, config).start();
         out.println("kvmigrate serve: listening on " + server.baseUrl() + " (web UI: " + server.baseUrl() + "/ui/, metrics: /metrics; token in "

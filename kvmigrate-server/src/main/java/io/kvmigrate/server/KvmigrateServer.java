@@ -274,8 +274,11 @@ public final class KvmigrateServer implements AutoCloseable {
             }
             ctx.status(202).json(Json.job(k.cancel(j.id()).orElse(j)));
         });
-        // the job must exist before the stream starts (an SSE response is committed with status 200 at once)
-        app.before("/api/v1/jobs/{id}/events", ctx -> job(ctx.pathParam("id")));
+        // the job must exist and Last-Event-ID be a seq before the stream starts (an SSE response is committed with 200 at once)
+        app.before("/api/v1/jobs/{id}/events", ctx -> {
+            job(ctx.pathParam("id"));
+            lastEventId(ctx.header("Last-Event-ID"));
+        });
         app.sse("/api/v1/jobs/{id}/events", client -> {
             client.keepAlive();
             long after = lastEventId(client.ctx().header("Last-Event-ID"));

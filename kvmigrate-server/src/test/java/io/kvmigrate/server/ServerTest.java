@@ -172,6 +172,12 @@ class ServerTest {
             await(() -> all.snapshot().stream().anyMatch(e -> e.name().equals("end")));
             assertThat(all.snapshot()).extracting(Http.Event::id).allMatch(s -> s.startsWith(id + "/"));
         }
+        try (Http.Sse bad = api.new Sse("/api/v1/jobs/" + id + "/events", "three")) {
+            assertThat(bad.status).isEqualTo(400);
+        }
+        try (Http.Sse none = api.sse("/api/v1/jobs/j-20200101-000000-000000/events")) {
+            assertThat(none.status).isEqualTo(404);
+        }
         // a reconnect with Last-Event-ID gets only what came after it
         try (Http.Sse again = api.new Sse("/api/v1/jobs/" + id + "/events", "3")) {
             await(() -> again.ended);

@@ -138,6 +138,10 @@ function openMove(vm, from, targets) {
   $('#move-vm').textContent = vm;
   $('#move-from').textContent = from;
   $('#move-to').replaceChildren(...targets.map((t) => el('option', {}, t)));
+  // a fresh dialog for every VM: no option carried over from the previous move
+  $('#move-policy').value = 'safe';
+  $('#move-bandwidth').value = '';
+  $('#move-maxdowntime').value = '';
   $('#move-findings').replaceChildren();
   $('#move-plan-out').replaceChildren();
   $('#move-error').textContent = '';
@@ -197,6 +201,7 @@ function jobPage(id) {
   const main = $('#main');
   const points = { t: [], remaining: [], throughput: [], dirty: [], downtime: [] };
   const decisions = [];
+  let progressPoints = 0;
   const head = el('p', { id: 'job-head' });
   const figures = el('table', { id: 'job-figures', class: 'figures' });
   const decisionList = el('ol', { id: 'decisions' });
@@ -215,9 +220,11 @@ function jobPage(id) {
     ctx.strokeStyle = '#c00';
     ctx.fillStyle = '#c00';
     ctx.setLineDash([4, 3]);
+    let drawn = 0;
     decisions.forEach((d, i) => {
       const x = u.valToPos(d.t, 'x', true);
-      if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
+      if (!(x >= u.bbox.left - 1 && x <= u.bbox.left + u.bbox.width + 1)) return;
+      drawn++;
       ctx.beginPath();
       ctx.moveTo(x, u.bbox.top);
       ctx.lineTo(x, u.bbox.top + u.bbox.height);
@@ -225,6 +232,7 @@ function jobPage(id) {
       ctx.fillText(String(i + 1), x + 3, u.bbox.top + 12);
     });
     ctx.restore();
+    chartBox.setAttribute('data-decisions-drawn', drawn);
   };
   chart = new uPlot({
     width: Math.min(1000, window.innerWidth - 40), height: 320,
@@ -240,7 +248,7 @@ function jobPage(id) {
     redraw = setTimeout(() => {
       redraw = null;
       chart.setData([points.t, points.remaining, points.throughput, points.dirty, points.downtime]);
-      chartBox.setAttribute('data-points', points.t.length);
+      chartBox.setAttribute('data-points', progressPoints);
     }, 200);
   };
 
@@ -261,6 +269,7 @@ function jobPage(id) {
     const t = Date.parse(e.at) / 1000;
     timeline.append(el('li', { 'data-type': e.type }, new Date(e.at).toLocaleTimeString() + ' [' + (e.step || '') + '] ' + e.message));
     if (e.type === 'progress' && e.data.memoryRemaining !== undefined) {
+      progressPoints++;
       points.t.push(t);
       points.remaining.push(e.data.memoryRemaining / 1048576);
       points.throughput.push(e.data.memoryBps / 1048576);
@@ -269,6 +278,11 @@ function jobPage(id) {
       refresh();
     } else if (e.type === 'decision') {
       decisions.push({ t, text: e.message });
+      // a point without values at the decision's time, so the time axis reaches every mark
+      if (points.t.length && t >= points.t[points.t.length - 1]) {
+        points.t.push(t);
+        for (const k of ['remaining', 'throughput', 'dirty', 'downtime']) points[k].push(null);
+      }
       decisionList.append(el('li', {}, new Date(e.at).toLocaleTimeString() + ' ' + e.message));
       refresh();
     } else if (e.type === 'step' || e.type === 'state') {

@@ -137,9 +137,13 @@ class WebUiIT {
             waitUpTo(120).until(d -> chartPoints() >= 1);
             WebElement cancel = waitUpTo(10).until(ExpectedConditions.elementToBeClickable(By.id("job-cancel")));
             shot("4-second-job-running");
+            assertThat(ServerLab.facade().job(second).orElseThrow().request()).containsEntry("bandwidth", "8").containsEntry("policy", "plain");
             cancel.click();
             waitUpTo(120).until(d -> "cancelled".equals(jobState()));
             waitUpTo(10).until(d -> text("decisions").contains("abort"));
+            // the decision is marked on the chart's time axis
+            waitUpTo(10).until(d -> "1".equals(String.valueOf(browser.executeScript(
+                    "return document.getElementById('chart').getAttribute('data-decisions-drawn');"))));
             shot("5-second-job-cancelled");
             assertThat(ServerLab.facade().job(second).orElseThrow().state()).isEqualTo(JobState.CANCELLED);
             assertThat(ServerLab.vmNames(0)).contains(kept.name() + ":RUNNING:true");

@@ -53,6 +53,8 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
                     + " finish = as safe but switch to post-copy instead of aborting (default ${DEFAULT-VALUE}).") String policy;
     @Option(names = "--parallel", paramLabel = "N", description = "Send memory over N connections (multifd); not with post-copy.") int parallel;
     @Option(names = "--compress", description = "Compress pages (QEMU's XBZRLE delta encoding of re-sent pages).") boolean compress;
+    @Option(names = "--tls", description = "Encrypt the migration stream (libvirt's native TLS migration; both hosts need QEMU's TLS"
+            + " certificates). Implied when the target is reached over qemu+tls://.") boolean tls;
     @Option(names = "--no-plan", description = "Skip measuring the guest and the prediction (policy plain only).") boolean noPlan;
     @Option(names = "--measure", description = "Always measure the dirty rate before the start (by default only when the ~1 s"
             + " measurement costs at most 5%% of the shortest time the migration can take).") boolean measure;
@@ -71,7 +73,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         MoveRequest request = new MoveRequest(move.vm, move.source(registry), move.target(registry), kind, policyKind(policy), bandwidth,
                 maxDowntime, timeout == null ? null : Duration.ofSeconds(timeout), parallel, compress, mapPool, mapNetwork,
                 new java.util.LinkedHashSet<>(accept), shutdown, Duration.ofSeconds(shutdownTimeout), forceOff, start, keepSource, measure,
-                noPlan).validate();
+                noPlan, tls).validate();
         PrintWriter out = spec.commandLine().getOut();
         List<MigrationEvent> kept = new ArrayList<>();
         EventListener human = json ? EventListener.NONE : new ProgressRenderer(out, System.console() != null);

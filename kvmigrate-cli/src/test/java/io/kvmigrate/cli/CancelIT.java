@@ -15,23 +15,25 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 
-/** Ctrl-C on the real command (the packaged jar in its own process): clean abort, VM still on the source. */
+/** Ctrl-C and SIGTERM on the real command (the packaged jar in its own process): clean abort, VM still on the source. */
 class CancelIT {
 
-    @Test
-    void migrate_interruptedWithSigint_abortsCleanlyAndVmStaysOnSource() throws Exception {
-        LabVm.Definition d = ItLab.startGuest("it-cancel", TestGuest.Params.defaults().withSpanMiB(64).withDelay(0));
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"INT", "TERM"})
+    void migrate_interruptedBySignal_abortsCleanlyAndVmStaysOnSource(String signal) throws Exception {
+        LabVm.Definition d = ItLab.startGuest("it-cancel-" + signal.toLowerCase(java.util.Locale.ROOT), TestGuest.Params.defaults().withSpanMiB(64).withDelay(0));
         Path jar = Path.of("target", "kvmigrate.jar");
         assertThat(jar).exists();
+        Process p = null;
         try {
             ProcessBuilder pb = new ProcessBuilder("java", "-jar", jar.toString(), "migrate", d.name(), "--from", ItLab.host(0).ref().uri(),
                     "--to", ItLab.host(1).ref().uri(), "--bandwidth", "8").redirectErrorStream(true);
-            Process p = pb.start();
+            p = pb.start();
+            Process proc = p;
             StringBuilder out = new StringBuilder();
             Thread reader = new Thread(() -> {
-                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(), StandardCharsets.UTF_8))) {
                     for (String line; (line = r.readLine()) != null; ) {
                         synchronized (out) {
                             out.append(line).append('\n');
@@ -48,7 +50,7 @@ class CancelIT {
                 }
             });
             assertThat(migrating).as(out.toString()).isTrue();
-            Process kill = new ProcessBuilder("kill", "-INT", Long.toString(p.pid())).start();
+            Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(p.pid())).start();
             assertThat(kill.waitFor(10, TimeUnit.SECONDS)).isTrue();
             assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
             reader.join(10_000);
@@ -69,6 +71,7 @@ class CancelIT {
             }
             assertThat(Files.exists(d.disk())).isTrue();
         } finally {
+            if (p != null) p.destroyForcibly(); // a failed assertion must not leave the migrating process behind
             ItLab.removeEverywhere(d.name());
         }
     }

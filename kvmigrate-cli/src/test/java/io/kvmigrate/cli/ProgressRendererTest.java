@@ -36,4 +36,45 @@ class ProgressRendererTest {
 
         assertThat(ProgressRenderer.bar(s)).contains("sent 32.0 MiB", "disks 48.0 MiB of 64.0 MiB (75%)");
     }
+
+    private static io.kvmigrate.core.model.JobStats stats(long iteration, long remainingMiB, long sentMiB, long rateMiBps, long dirtyMiBps) {
+        long mib = 1 << 20;
+        return new io.kvmigrate.core.model.JobStats(1000, 1024 * mib, sentMiB * mib, remainingMiB * mib, 1024 * mib, (1024 - remainingMiB) * mib,
+                remainingMiB * mib, rateMiBps * mib, dirtyMiBps * mib / 4096, 4096, iteration, 300, 0, 0, 0, 0, 0);
+    }
+
+    /** Recorded shape of a busy guest's job: a second pass re-sends dirtied pages, so the remaining memory grows again. */
+    @Test
+    void progress_newPassWithMoreLeft_percentageNeverRunsBackwards() {
+        java.io.StringWriter w = new java.io.StringWriter();
+        ProgressRenderer r = new ProgressRenderer(new java.io.PrintWriter(w, true), false);
+        Instant t0 = Instant.parse("2026-01-01T00:00:00Z");
+        r.on(new MigrationEvent.Progress(t0, stats(1, 80, 944, 40, 10)));
+        r.on(new MigrationEvent.Progress(t0.plusSeconds(3), stats(2, 900, 1000, 40, 10)));
+        String[] lines = w.toString().split("\n");
+        assertThat(lines).hasSize(2);
+        assertThat(lines[0]).contains(" 92% ");
+        assertThat(lines[1]).as("never backwards").contains(" 92% ").contains("iteration 2");
+    }
+
+    @Test
+    void bar_etaFromLiveRates_orWhyThereIsNone() {
+        assertThat(ProgressRenderer.bar(stats(1, 300, 724, 40, 10))).contains("| ETA 10.0 s");
+        assertThat(ProgressRenderer.bar(stats(3, 300, 2000, 40, 52))).contains("stalled: dirty 52.0 MiB/s >= link 40.0 MiB/s")
+                .doesNotContain("ETA");
+    }
+
+    @Test
+    void decision_isOneShortLine_theFullReasonStaysInTheEvent() {
+        java.io.StringWriter w = new java.io.StringWriter();
+        ProgressRenderer r = new ProgressRenderer(new java.io.PrintWriter(w, true), false);
+        String reason = "the VM is software-emulated (domain type qemu) and QEMU 7.2.22 (before 9.0) can lose dirty pages of such guests; "
+                + "throttling one (auto-converge) corrupted a real guest's memory; a stall switches straight to post-copy";
+        r.on(new MigrationEvent.Decision(Instant.EPOCH, "throttle skipped", reason));
+        r.on(new MigrationEvent.Decision(Instant.EPOCH, "abort", "cancelled by the user"));
+        String[] lines = w.toString().split("\n");
+        assertThat(lines[0]).isEqualTo("  decision: throttle skipped (the VM is software-emulated)");
+        assertThat(lines[1]).isEqualTo("  decision: abort (cancelled by the user)");
+        assertThat(lines[0].length()).isLessThanOrEqualTo(100);
+    }
 }

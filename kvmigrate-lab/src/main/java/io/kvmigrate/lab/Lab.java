@@ -213,7 +213,10 @@ public final class Lab {
             Files.writeString(h.dir().resolve("etc/libvirt/qemu.conf"), String.join("\n",
                     "user = \"root\"", "group = \"root\"", "security_driver = \"none\"", "namespaces = [ ]", "cgroup_controllers = [ ]",
                     "dynamic_ownership = 0", "remember_owner = 0", "stdio_handler = \"file\"",
-                    "migration_address = \"" + h.address() + "\"", "migration_host = \"" + h.address() + "\"", ""));
+                    "migration_address = \"" + h.address() + "\"", "migration_host = \"" + h.address() + "\"",
+                    // the certificates of 'migrate --tls' (made when openssl is there; plain moves never read them)
+                    "migrate_tls_x509_cert_dir = \"" + LabTls.HOST_DIR + "\"", ""));
+            if (LabTls.available()) LabTls.install(config.root(), h.dir(), h.address());
         } catch (IOException e) {
             throw labError("prepare " + h.dir(), e);
         }

@@ -39,7 +39,8 @@ final class LibvirtMigrations implements Migrations {
         long flags = Libvirt.VIR_MIGRATE_LIVE | Libvirt.VIR_MIGRATE_PEER2PEER | Libvirt.VIR_MIGRATE_PERSIST_DEST
                 | Libvirt.VIR_MIGRATE_UNDEFINE_SOURCE;
         if (o.storageVerifiedShared()) flags |= Libvirt.VIR_MIGRATE_UNSAFE;
-        if (target.uri().startsWith("qemu+tls:")) flags |= Libvirt.VIR_MIGRATE_TLS;
+        // asked for, or implied: a user who reaches the target over TLS expects the stream encrypted too
+        if (o.tls() || target.uri().startsWith("qemu+tls:")) flags |= Libvirt.VIR_MIGRATE_TLS;
         return flags;
     }
 

@@ -151,7 +151,7 @@ final class JobRun {
                 policy = planned;
             }
             LiveMigration m = new LiveMigration(source, target, k.clock(), scheduler, this::emit, k.pollInterval(), policy)
-                    .noProgressTimeout(k.noProgressTimeout());
+                    .noProgressTimeout(k.noProgressTimeout()).tls(request.tls());
             if (request.kind() == JobKind.LIVE_COPY_STORAGE) m.copyingStorage(request.poolMap() == null ? Map.of() : request.poolMap());
             cancelEngine.set(m::cancel);
             if (cancelWanted) m.cancel();
@@ -179,7 +179,7 @@ final class JobRun {
                 try {
                     run.end(() -> {
                         LiveMigration m = new LiveMigration(source, target, k.clock(), scheduler, run::emit, k.pollInterval(), policy)
-                                .noProgressTimeout(k.noProgressTimeout());
+                                .noProgressTimeout(k.noProgressTimeout()).tls(request.tls());
                         run.cancelEngine.set(m::cancel);
                         if (run.cancelWanted) m.cancel(); // asked before the engine existed: the adopted job aborts at once
                         Instant started = job.startedAt() != null ? job.startedAt() : k.clock().instant();

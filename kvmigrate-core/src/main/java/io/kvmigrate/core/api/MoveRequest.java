@@ -27,11 +27,21 @@ import java.util.TreeMap;
  * @param poolMap source pool to target pool (storage copy and offline moves)
  * @param networkMap source network to target network (offline moves)
  * @param accepted preflight codes the user accepted
+ * @param tls encrypt the migration stream itself (live moves; implied when the target is reached over qemu+tls)
  */
 public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, PolicyKind policy, long bandwidthMiBps,
         long maxDowntimeMs, Duration timeout, int parallel, boolean compress, Map<String, String> poolMap, Map<String, String> networkMap,
         Set<String> accepted, boolean shutdown, Duration shutdownTimeout, boolean forceOff, boolean start, boolean keepSource,
-        boolean measure, boolean noPlan) {
+        boolean measure, boolean noPlan, boolean tls) {
+
+    /** A request without {@code tls}. */
+    public MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, PolicyKind policy, long bandwidthMiBps,
+            long maxDowntimeMs, Duration timeout, int parallel, boolean compress, Map<String, String> poolMap, Map<String, String> networkMap,
+            Set<String> accepted, boolean shutdown, Duration shutdownTimeout, boolean forceOff, boolean start, boolean keepSource,
+            boolean measure, boolean noPlan) {
+        this(vm, from, to, kind, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap, accepted, shutdown,
+                shutdownTimeout, forceOff, start, keepSource, measure, noPlan, false);
+    }
 
     public MoveRequest {
         poolMap = poolMap == null ? null : Map.copyOf(poolMap);
@@ -74,6 +84,8 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
                     + from.uri() + ").", "Pick a different {to} host.");
         }
         if (kind == JobKind.OFFLINE) {
+            if (tls) throw invalid("{tls} encrypts a live migration's stream; an offline move copies disks over libvirt's own connection.",
+                    "Drop {tls}, or reach the hosts over qemu+tls:// or qemu+ssh:// to encrypt that connection.");
             if (shutdownTimeout.isNegative() || shutdownTimeout.isZero()) throw invalid("{shutdownTimeout} must be positive.", "Give seconds, e.g. 120.");
             if (forceOff && !shutdown) throw invalid("{forceOff} only makes sense with {shutdown}.", "Add {shutdown}.");
             return this;
@@ -133,6 +145,7 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
         }
         if (measure) m.put("measure", "true");
         if (noPlan) m.put("noPlan", "true");
+        if (tls) m.put("tls", "true");
         return m;
     }
 
@@ -147,7 +160,7 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
                 Integer.parseInt(m.getOrDefault("parallel", "0")), Boolean.parseBoolean(m.get("compress")), null, null, accepted,
                 Boolean.parseBoolean(m.get("shutdown")), Duration.ofSeconds(Long.parseLong(m.getOrDefault("shutdownTimeout", "120"))),
                 Boolean.parseBoolean(m.get("forceOff")), Boolean.parseBoolean(m.get("start")), Boolean.parseBoolean(m.get("keepSource")),
-                Boolean.parseBoolean(m.get("measure")), Boolean.parseBoolean(m.get("noPlan")));
+                Boolean.parseBoolean(m.get("measure")), Boolean.parseBoolean(m.get("noPlan")), Boolean.parseBoolean(m.get("tls")));
     }
 
     /**
@@ -156,7 +169,7 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
      */
     public static final Set<String> FIELDS = Set.of("vm", "from", "to", "live", "copyStorage", "offline", "policy", "bandwidth",
             "maxDowntime", "timeout", "parallel", "compress", "mapPool", "mapNetwork", "accept", "shutdown", "shutdownTimeout", "forceOff",
-            "start", "keepSource", "measure", "noPlan");
+            "start", "keepSource", "measure", "noPlan", "tls");
     private static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("\\{([a-z][A-Za-z]*)\\}");
 
     /**
@@ -177,21 +190,26 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
 
     public MoveRequest withKind(JobKind k) {
         return new MoveRequest(vm, from, to, k, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
-                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan);
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls);
     }
 
     public MoveRequest withPolicy(PolicyKind p) {
         return new MoveRequest(vm, from, to, kind, p, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
-                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan);
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls);
+    }
+
+    public MoveRequest withTls(boolean on) {
+        return new MoveRequest(vm, from, to, kind, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, on);
     }
 
     public MoveRequest withMeasure(boolean m) {
         return new MoveRequest(vm, from, to, kind, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
-                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, m, noPlan);
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, m, noPlan, tls);
     }
 
     public MoveRequest withLimits(long bandwidthMiBps, long maxDowntimeMs, Duration timeout) {
         return new MoveRequest(vm, from, to, kind, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
-                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan);
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls);
     }
 }

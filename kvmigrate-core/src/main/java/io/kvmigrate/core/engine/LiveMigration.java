@@ -120,7 +120,7 @@ public final class LiveMigration {
     private void launch(MigrationRequest request, StoragePlan.LiveCopy copy, Instant startedAt, Instant migrateStart,
             CompletableFuture<MigrationReport> result) {
         String vm = request.vm();
-        MigrationOptions planned = policy.initialOptions(request);
+        MigrationOptions planned = policy.initialOptions(request).withTls(tls);
         final MigrationOptions options = copy != null ? planned.withStorageCopy(copy.disks()) : planned;
         MigrationHandle h = source.startLiveMigration(vm, target.host(), options);
         supervise(request, copy, options, h, startedAt, migrateStart, result);
@@ -135,7 +135,7 @@ public final class LiveMigration {
         vmName = request.vm();
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, "adopted: " + source.host().name() + " -> " + target.host().name()));
         CompletableFuture<MigrationReport> result = new CompletableFuture<>();
-        supervise(request, null, policy.initialOptions(request), h, migrateStart, migrateStart, result);
+        supervise(request, null, policy.initialOptions(request).withTls(tls), h, migrateStart, migrateStart, result);
         return result;
     }
 
@@ -298,6 +298,14 @@ public final class LiveMigration {
     private volatile long lastBytesMoved = -1;
     private volatile Instant lastMovedAt;
     private volatile String linkDownBecause;
+
+    private volatile boolean tls;
+
+    /** Encrypt the migration stream itself (the hypervisor's native TLS; both hosts need its certificates). */
+    public LiveMigration tls(boolean on) {
+        this.tls = on;
+        return this;
+    }
 
     /** A pre-copy that moves no data for this long is aborted cleanly (VM on the source) as a cut link. */
     public LiveMigration noProgressTimeout(Duration d) {

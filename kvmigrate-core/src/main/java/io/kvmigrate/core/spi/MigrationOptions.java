@@ -14,16 +14,24 @@ import java.util.List;
  *        during the migration (non-shared storage); empty = no storage copy
  * @param throttleInitialPercent with auto-converge: the throttle QEMU starts at, 0 = its default (20%)
  * @param throttleIncrementPercent with auto-converge: what QEMU adds to it per pass, 0 = its default (10%)
+ * @param tls the migration stream itself is encrypted (the hypervisor's native TLS), whatever the control transport
  */
 public record MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
         boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections, List<String> copyDisks,
-        int throttleInitialPercent, int throttleIncrementPercent) {
+        int throttleInitialPercent, int throttleIncrementPercent, boolean tls) {
 
     public MigrationOptions {
         copyDisks = copyDisks == null ? List.of() : List.copyOf(copyDisks);
         if (throttleInitialPercent < 0 || throttleInitialPercent > 99 || throttleIncrementPercent < 0 || throttleIncrementPercent > 99) {
             throw new IllegalArgumentException("throttle 0..99");
         }
+    }
+
+    public MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
+            boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections, List<String> copyDisks,
+            int throttleInitialPercent, int throttleIncrementPercent) {
+        this(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed, parallelConnections, copyDisks,
+                throttleInitialPercent, throttleIncrementPercent, false);
     }
 
     public MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
@@ -44,12 +52,18 @@ public record MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean 
     /** The same options, copying the given disks' storage during the migration. */
     public MigrationOptions withStorageCopy(List<String> disks) {
         return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
-                parallelConnections, disks, throttleInitialPercent, throttleIncrementPercent);
+                parallelConnections, disks, throttleInitialPercent, throttleIncrementPercent, tls);
     }
 
     /** The same options, auto-converge starting its throttle at {@code initial} and adding {@code increment} a pass (0 = QEMU's defaults). */
     public MigrationOptions withThrottle(int initial, int increment) {
         return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
-                parallelConnections, copyDisks, initial, increment);
+                parallelConnections, copyDisks, initial, increment, tls);
+    }
+
+    /** The same options, the migration stream encrypted or not. */
+    public MigrationOptions withTls(boolean on) {
+        return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
+                parallelConnections, copyDisks, throttleInitialPercent, throttleIncrementPercent, on);
     }
 }

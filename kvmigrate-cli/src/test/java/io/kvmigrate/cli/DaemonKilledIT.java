@@ -1,0 +1,54 @@
+package io.kvmigrate.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kvmigrate.core.model.VmState;
+import io.kvmigrate.core.spi.HostSession;
+import io.kvmigrate.lab.LabVm;
+import io.kvmigrate.lab.Poll;
+import io.kvmigrate.lab.guest.TestGuest;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue 12, finding 1, on the real lab: the target's libvirtd killed with SIGKILL mid-transfer. The move fails at
+ * once, the VM runs on the source, and the report says the target could not be read, never "running on no host".
+ */
+class DaemonKilledIT {
+    private static final TestGuest.Params NON_CONVERGING = TestGuest.Params.defaults().withSpanMiB(64).withDelay(0);
+
+    @Test
+    void migrate_targetDaemonKilledMidTransfer_failsWithVmOnSourceAndTheTargetReportedUnreadable() throws Exception {
+        LabVm.Definition d = ItLab.startGuest("it-killd", NON_CONVERGING);
+        try {
+            CompletableFuture<ItLab.Run> migrating = CompletableFuture.supplyAsync(() -> ItLab.cli("migrate", d.name(), "--from",
+                    ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "8", "--policy", "plain", "--timeout", "120", "--json"));
+            try (HostSession s = ItLab.open(0)) {
+                assertThat(Poll.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> migrating.isDone() || s.jobInProgress(d.name())))
+                        .isTrue();
+            }
+            assertThat(migrating.isDone()).as("the migration is running").isFalse();
+            Thread.sleep(1000); // a second of transfer
+            ProcessHandle daemon = ItLab.host(1).daemon().orElseThrow();
+            daemon.destroyForcibly();
+            ItLab.Run r = migrating.get(120, TimeUnit.SECONDS);
+            JsonNode j = Output.json().readTree(r.out());
+            assertThat(r.exit()).as(r.out()).isNotZero();
+            String message = j.path("error").path("message").asText();
+            assertThat(message).as(r.out()).contains("still running on 'it1'").doesNotContain("running on no host");
+            assertThat(j.path("placement").path("runningOn").toString()).as(r.out()).contains("it1");
+            try (HostSession s = ItLab.open(0)) {
+                assertThat(s.findVm(d.name()).orElseThrow().state()).isEqualTo(VmState.RUNNING);
+                long before = LabVm.passCounter(s, d.name()).orElseThrow();
+                assertThat(Poll.until(Duration.ofSeconds(30), Duration.ofMillis(200), () -> LabVm.passCounter(s, d.name()).orElse(0) > before))
+                        .as("the guest keeps counting on the source").isTrue();
+            }
+        } finally {
+            ItLab.get().up(line -> System.out.println("[lab] " + line)); // the target's daemon again
+            ItLab.removeEverywhere(d.name());
+        }
+    }
+}

@@ -46,7 +46,7 @@ import picocli.CommandLine.Spec;
  * is measured again (libvirt's dirty-bitmap measurement) and printed as it was, not as it was aimed at.
  */
 @Command(name = "bench", description = "Benchmarks on lab hosts (root), and evacuation on a simulated fleet.", subcommands = {BenchCommand.Live.class, BenchCopyCommand.Copy.class,
-        BenchEvacuateCommand.class})
+        BenchEvacuateCommand.class, BenchServeCommand.Serve.class})
 final class BenchCommand {
 
     /** One row of the table. */

@@ -22,6 +22,7 @@ public final class Main {
         m.put("check", CheckCommand::new);
         m.put("plan", PlanCommand::new);
         m.put("storage", StorageCommand::new);
+        m.put("serve", ServeCommand::new);
         m.put("bench", BenchCommand::new);
         m.put("lab", LabCommand::new);
         m.put("demo", DemoCommand::new);

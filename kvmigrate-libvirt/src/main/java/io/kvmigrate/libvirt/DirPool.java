@@ -45,7 +45,13 @@ final class DirPool implements AutoCloseable {
             if (p != null) return new DirPool(p, true, true);
             LibvirtError err = LibvirtError.last();
             Pointer borrowed = find(s, dir, true);
-            if (borrowed != null) return refreshed(s, borrowed, dir, false, true);
+            if (borrowed != null) {
+                // its owner may destroy it at any moment: a refresh that fails means it went, so try again
+                if (LV.virStoragePoolRefresh(borrowed, 0) == 0) return new DirPool(borrowed, false, true);
+                LV.virResetLastError();
+                LV.virStoragePoolFree(borrowed);
+                if (attempt < 3) continue;
+            }
             if (attempt == 3) {
                 if (!mustExist) return null;
                 throw err.toException("verify-storage", s.host.name(), null, "open directory " + dir + " as a transient storage pool");

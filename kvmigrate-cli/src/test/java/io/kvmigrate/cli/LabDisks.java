@@ -8,10 +8,9 @@ import io.kvmigrate.lab.Lab;
 import io.kvmigrate.lab.LabVm;
 import io.kvmigrate.lab.guest.TestGuest;
 import io.kvmigrate.libvirt.DomainXml;
-import java.security.MessageDigest;
+import io.kvmigrate.core.engine.BlockDigest;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.SplittableRandom;
 
@@ -45,11 +44,12 @@ final class LabDisks {
 
     /**
      * A sparse raw volume: pseudo-random data in {@code dataMiB} MiB at the start and again in the middle, holes elsewhere.
-     * Returns the SHA-256 its full content must have (computed here, holes as zeros).
+     * Returns the digest its full content must have (the {@link BlockDigest} {@link #sha} reads back, computed here, holes
+     * as zeros).
      */
     static String sparseRaw(HostSession s, String name, long capacity, int dataMiB, long seed) throws Exception {
         s.createVolume(Lab.LOCAL_POOL, name, "raw", capacity);
-        MessageDigest md = MessageDigest.getInstance("SHA-256");
+        BlockDigest md = new BlockDigest();
         SplittableRandom rnd = new SplittableRandom(seed);
         byte[] chunk = new byte[(int) MIB];
         long half = dataMiB / 2 * MIB;
@@ -59,28 +59,23 @@ final class LabDisks {
             for (long[] run : List.of(new long[] {0, half}, new long[] {middle, dataMiB * MIB - half})) {
                 if (run[0] > pos) {
                     up.hole(run[0] - pos);
-                    zeros(md, run[0] - pos);
+                    md.hole(run[0] - pos);
                 }
                 for (long left = run[1]; left > 0; left -= chunk.length) {
                     rnd.nextBytes(chunk);
                     up.data(chunk, chunk.length);
-                    md.update(chunk);
+                    md.data(chunk, chunk.length);
                 }
                 pos = run[0] + run[1];
             }
             up.hole(capacity - pos);
-            zeros(md, capacity - pos);
+            md.hole(capacity - pos);
             up.finish();
         }
-        return HexFormat.of().formatHex(md.digest());
+        return md.finish().sha256();
     }
 
-    private static void zeros(MessageDigest md, long n) {
-        byte[] z = new byte[(int) MIB];
-        for (long left = n; left > 0; left -= z.length) md.update(z, 0, (int) Math.min(z.length, left));
-    }
-
-    /** SHA-256 of a volume's content, read through libvirt on that host. */
+    /** The {@link BlockDigest} of a volume's content, read through libvirt on that host. */
     static String sha(HostSession s, String path) {
         return new VolumeCopier(Clock.systemUTC(), () -> false, Duration.ofSeconds(5)).digest(s, path).sha256();
     }

@@ -51,4 +51,70 @@ class DaemonKilledIT {
             ItLab.removeEverywhere(d.name());
         }
     }
+
+    /**
+     * The source's libvirtd killed with SIGKILL mid-transfer: the source QEMU keeps the guest; when the daemon comes back
+     * it finds the interrupted outgoing migration and resumes the guest there. The move fails, and its report names the
+     * source as unreadable instead of inventing a placement; afterwards exactly one copy runs, on the source.
+     */
+    @Test
+    void migrate_sourceDaemonKilledMidTransfer_failsAndAfterItsRestartTheVmRunsOnTheSourceOnly() throws Exception {
+        LabVm.Definition d = ItLab.startGuest("it-kills", NON_CONVERGING);
+        try {
+            CompletableFuture<ItLab.Run> migrating = CompletableFuture.supplyAsync(() -> ItLab.cli("migrate", d.name(), "--from",
+                    ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "8", "--policy", "plain", "--timeout", "120", "--json"));
+            try (HostSession s = ItLab.open(0)) {
+                assertThat(Poll.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> migrating.isDone() || s.jobInProgress(d.name())))
+                        .isTrue();
+            }
+            assertThat(migrating.isDone()).as("the migration is running").isFalse();
+            Thread.sleep(1000);
+            ItLab.host(0).daemon().orElseThrow().destroyForcibly();
+            ItLab.Run r = migrating.get(120, TimeUnit.SECONDS);
+            JsonNode j = Output.json().readTree(r.out());
+            assertThat(r.exit()).as(r.out()).isNotZero();
+            assertThat(j.path("error").path("message").asText()).as(r.out()).doesNotContain("running on no host");
+            ItLab.get().up(line -> System.out.println("[lab] " + line));
+            try (HostSession s = ItLab.open(0); HostSession t = ItLab.open(1)) {
+                assertThat(Poll.until(Duration.ofSeconds(60), Duration.ofMillis(200), () -> s.findVm(d.name())
+                        .map(v -> v.state() == VmState.RUNNING).orElse(false) && t.findVm(d.name()).isEmpty()))
+                        .as("after the source daemon's restart: running on the source, nothing on the target").isTrue();
+                assertThat(s.findVm(d.name()).orElseThrow().persistent()).isTrue();
+                long before = LabVm.passCounter(s, d.name()).orElseThrow();
+                assertThat(Poll.until(Duration.ofSeconds(30), Duration.ofMillis(200), () -> LabVm.passCounter(s, d.name()).orElse(0) > before))
+                        .as("the guest keeps counting on the source").isTrue();
+            }
+        } finally {
+            ItLab.get().up(line -> System.out.println("[lab] " + line));
+            ItLab.removeEverywhere(d.name());
+        }
+    }
+
+    /** The target's incoming QEMU killed with SIGKILL mid-transfer: the move fails, the VM runs on the source only. */
+    @Test
+    void migrate_targetQemuKilledMidTransfer_failsWithVmOnSourceOnlyAndNothingOnTheTarget() throws Exception {
+        LabVm.Definition d = ItLab.startGuest("it-killq", NON_CONVERGING);
+        try {
+            CompletableFuture<ItLab.Run> migrating = CompletableFuture.supplyAsync(() -> ItLab.cli("migrate", d.name(), "--from",
+                    ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "8", "--policy", "plain", "--timeout", "120", "--json"));
+            java.util.Optional<ProcessHandle> incoming = java.util.Optional.empty();
+            for (long end = System.nanoTime() + 60_000_000_000L; incoming.isEmpty() && !migrating.isDone() && System.nanoTime() < end; ) {
+                incoming = ProcessHandle.allProcesses().filter(h -> h.info().commandLine().map(c -> c.contains("guest=" + d.name() + ",")
+                        && c.contains("-incoming")).orElse(false)).findFirst();
+                Thread.sleep(100);
+            }
+            assertThat(incoming).as("the target's incoming QEMU").isPresent();
+            Thread.sleep(1000);
+            incoming.get().destroyForcibly();
+            ItLab.Run r = migrating.get(120, TimeUnit.SECONDS);
+            assertThat(r.exit()).as(r.out()).isEqualTo(io.kvmigrate.core.api.ErrorCode.MIGRATION_FAILED.exitCode());
+            assertThat(r.out()).contains("still running on 'it1'");
+            try (HostSession s = ItLab.open(0); HostSession t = ItLab.open(1)) {
+                assertThat(s.findVm(d.name()).orElseThrow().state()).isEqualTo(VmState.RUNNING);
+                assertThat(Poll.until(Duration.ofSeconds(30), Duration.ofMillis(200), () -> t.findVm(d.name()).isEmpty())).isTrue();
+            }
+        } finally {
+            ItLab.removeEverywhere(d.name());
+        }
+    }
 }

@@ -73,11 +73,15 @@ public record Placement(String vm, List<String> runningOn, List<String> persiste
 
     @Override
     public String toString() {
-        String seen = "running on " + (runningOn.isEmpty() ? "no host" : String.join(", ", runningOn))
-                + "; defined on " + (persistentOn.isEmpty() ? "no host" : String.join(", ", persistentOn));
-        if (unreadable.isEmpty()) return seen;
-        StringBuilder b = new StringBuilder(seen).append(" of the hosts that could be read; unknown on ");
-        unreadable.forEach((h, why) -> b.append(h).append(" (could not be read: ").append(why).append(") "));
-        return b.toString().strip();
+        if (unreadable.isEmpty()) {
+            return "running on " + (runningOn.isEmpty() ? "no host" : String.join(", ", runningOn))
+                    + "; defined on " + (persistentOn.isEmpty() ? "no host" : String.join(", ", persistentOn));
+        }
+        // what could not be read first: it is the part an operator must look at, and it is never "no host"
+        StringBuilder b = new StringBuilder("unknown on ");
+        unreadable.forEach((h, why) -> b.append(h).append(" (could not be read: ").append(why).append("), "));
+        b.setLength(b.length() - 2);
+        return b.append("; on the other host(s): ").append(runningOn.isEmpty() ? "running nowhere" : "running on " + String.join(", ", runningOn))
+                .append(", ").append(persistentOn.isEmpty() ? "defined nowhere" : "defined on " + String.join(", ", persistentOn)).toString();
     }
 }

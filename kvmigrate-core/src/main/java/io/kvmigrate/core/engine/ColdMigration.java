@@ -210,8 +210,8 @@ public final class ColdMigration {
 
     private ColdMigrationReport.DiskCopy copyOne(String vm, StoragePlan.DiskMove m, VolumeCopier copier, List<String> created) {
         String disk = m.disk().target();
-        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.COPY_STORAGE, "disk " + disk + " (" + m.source().physical() / (1 << 20)
-                + " MiB allocated) to " + target.host().name()));
+        emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.COPY_STORAGE, "disk " + disk + " (" + m.source().allocation() / (1 << 20)
+                + " MiB of data in " + m.source().capacity() / (1 << 20) + " MiB) to " + target.host().name()));
         target.createVolume(m.targetPool().name(), m.source().name(), m.source().format(), m.source().capacity());
         created.add(m.targetPath());
         // In the job's timeline before any data: a controller that adopts the job after a crash removes exactly these.

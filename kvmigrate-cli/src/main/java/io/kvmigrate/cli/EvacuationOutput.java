@@ -35,7 +35,7 @@ final class EvacuationOutput {
         for (PlacementPlan.Unplaced u : p.unplaced()) {
             out.println("Fits nowhere, stays on " + u.source().name() + ": " + u.vm());
             u.reasons().forEach((target, findings) -> {
-                for (Finding f : findings) out.println("  " + target + ": " + f.code() + ": " + Facade.words(f.message()));
+                for (Finding f : findings) out.println("  " + target + ": " + f.code() + ": " + f.message());
             });
         }
         if (!p.moves().isEmpty()) {
@@ -70,7 +70,7 @@ final class EvacuationOutput {
         } else if (e instanceof EvacuationEvent.MoveEnded m) {
             VmOutcome o = m.outcome();
             line((o.status() == VmOutcome.Status.MOVED ? "moved " : o.status().label() + " ") + o.vm() + ": " + (o.status() == VmOutcome.Status.MOVED
-                    ? "runs on " + String.join(", ", o.runningOn()) : Facade.words(String.valueOf(o.reason())) + " (on " + String.join(", ", o.runningOn()) + ")"));
+                    ? "runs on " + String.join(", ", o.runningOn()) : String.valueOf(o.reason()) + " (on " + String.join(", ", o.runningOn()) + ")"));
         } else if (e instanceof EvacuationEvent.Total t) {
             if (t.ended() < t.total() && t.at().isBefore(lastTotal.plusSeconds(1))) return;
             lastTotal = t.at();
@@ -93,7 +93,7 @@ final class EvacuationOutput {
         for (VmOutcome o : r.outcomes()) {
             out.printf("  %-20s %-12s %-12s %-12s %s%n", o.vm(), o.status().label(), o.target() == null ? "-" : o.target(),
                     String.join(",", o.runningOn()), o.status() == VmOutcome.Status.MOVED ? o.jobId()
-                            : (o.jobId() == null ? "" : o.jobId() + ": ") + Facade.words(String.valueOf(o.reason())));
+                            : (o.jobId() == null ? "" : o.jobId() + ": ") + String.valueOf(o.reason()));
         }
         out.flush();
     }
@@ -129,7 +129,7 @@ final class EvacuationOutput {
             ObjectNode reasons = n.putObject("reasons");
             u.reasons().forEach((target, findings) -> {
                 ArrayNode arr = reasons.putArray(target);
-                for (Finding f : findings) arr.addObject().put("code", f.code()).put("message", Facade.words(f.message())).put("hint", Facade.words(f.hint()));
+                for (Finding f : findings) arr.addObject().put("code", f.code()).put("message", f.message()).put("hint", f.hint());
             });
         }
         if (result != null) {
@@ -137,7 +137,7 @@ final class EvacuationOutput {
             for (VmOutcome o : result.outcomes()) {
                 outcomes.addObject().put("vm", o.vm()).put("source", o.source()).put("target", o.target()).put("status", o.status().name())
                         .put("jobId", o.jobId()).putPOJO("runningOn", o.runningOn()).put("errorCode", o.errorCode())
-                        .put("reason", Facade.words(o.reason()));
+                        .put("reason", o.reason());
             }
             root.put("elapsedMs", result.elapsedMs());
             root.put("cancelled", result.cancelled());

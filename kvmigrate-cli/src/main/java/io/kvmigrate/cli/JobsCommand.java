@@ -1,5 +1,6 @@
 package io.kvmigrate.cli;
 
+import io.kvmigrate.server.JsonViews;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmigrate.core.api.ErrorCode;
@@ -79,45 +80,7 @@ final class JobsCommand implements Callable<Integer>, Main.JsonCapable {
     }
 
     static ObjectNode jobJson(Job j) {
-        ObjectNode n = Output.json().createObjectNode();
-        n.put("id", j.id());
-        n.put("kind", j.kind().name());
-        n.put("vm", j.vmName());
-        n.put("vmUuid", j.vmUuid());
-        n.put("from", j.sourceHost());
-        n.put("to", j.targetHost());
-        n.put("state", j.state().name().toLowerCase(Locale.ROOT));
-        n.put("phase", j.phase());
-        n.put("owner", j.owner());
-        n.put("createdAt", String.valueOf(j.createdAt()));
-        n.put("startedAt", j.startedAt() == null ? null : j.startedAt().toString());
-        n.put("endedAt", j.endedAt() == null ? null : j.endedAt().toString());
-        n.put("cancelRequested", j.cancelRequested());
-        ObjectNode req = n.putObject("request");
-        j.request().forEach(req::put);
-        ObjectNode f = n.putObject("figures");
-        f.put("totalMs", j.figures().totalMs());
-        f.put("downtimeMs", j.figures().downtimeMs());
-        f.put("bytesSent", j.figures().bytesSent());
-        f.put("iterations", j.figures().iterations());
-        f.put("predictedMs", j.figures().predictedMs());
-        if (j.placement() != null) {
-            ObjectNode p = n.putObject("placement");
-            p.put("known", j.placement().isKnown());
-            j.placement().runningOn().forEach(p.putArray("runningOn")::add);
-            j.placement().definedOn().forEach(p.putArray("definedOn")::add);
-            if (!j.placement().isKnown()) p.put("unknownReason", j.placement().unknownReason());
-        }
-        if (j.error() != null) {
-            ObjectNode e = n.putObject("error");
-            e.put("code", j.error().code());
-            e.put("step", j.error().step());
-            e.put("host", j.error().host());
-            e.put("vm", j.error().vm());
-            e.put("message", Facade.words(j.error().message()));
-            e.put("hint", Facade.words(j.error().hint()));
-        }
-        return n;
+        return JsonViews.job(j, t -> t); // the CLI's writer words every printed line
     }
 
     private static Job required(Kvmigrate k, String id) {
@@ -174,7 +137,7 @@ final class JobsCommand implements Callable<Integer>, Main.JsonCapable {
                             + f.iterations() + " iteration(s)" : "") + (f.predictedMs() != null ? ", predicted " + Output.seconds(f.predictedMs()) : ""));
                 }
                 if (j.placement() != null) out.println("  placement: " + j.placement());
-                if (j.error() != null) out.println("  error: [" + j.error().code() + "] " + Facade.words(j.error().message()));
+                if (j.error() != null) out.println("  error: [" + j.error().code() + "] " + j.error().message());
                 out.println("  timeline:");
                 java.time.Instant first = events.isEmpty() ? null : events.get(0).at();
                 int hidden = 0;

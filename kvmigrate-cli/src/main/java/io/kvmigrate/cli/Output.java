@@ -23,8 +23,8 @@ final class Output {
     }
 
     static void printError(PrintWriter err, KvmigrateException e) {
-        err.println("kvmigrate: error: " + Facade.words(e.describe()));
-        if (e.hint() != null) err.println("  hint: " + Facade.words(e.hint()));
+        err.println("kvmigrate: error: " + e.describe()); // the writer words {field} tokens
+        if (e.hint() != null) err.println("  hint: " + e.hint());
         err.flush();
     }
 

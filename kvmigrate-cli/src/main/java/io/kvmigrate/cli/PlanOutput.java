@@ -1,5 +1,6 @@
 package io.kvmigrate.cli;
 
+import io.kvmigrate.server.JsonViews;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmigrate.core.plan.Plan;
 import io.kvmigrate.core.plan.Planning;
@@ -33,35 +34,7 @@ final class PlanOutput {
     }
 
     static ObjectNode json(Plan p) {
-        ObjectNode n = Output.json().createObjectNode();
-        n.put("policy", p.policy().label());
-        n.put("strategy", p.strategy().name());
-        n.put("strategyText", p.strategy().label());
-        n.put("memoryBytes", p.guest().memoryBytes());
-        n.put("nonZeroBytes", p.guest().nonZeroBytes());
-        n.put("dirtyRateBps", p.guest().dirtyRateBps());
-        n.put("dirtyRateSaturated", p.guest().dirtyRateSaturated());
-        n.put("dirtyRate", p.guest().rate().name());
-        n.put("lowerBoundOnly", p.lowerBoundOnly());
-        n.put("bandwidthBps", p.bandwidthBps());
-        n.put("bandwidthAssumed", p.bandwidthAssumed());
-        n.put("initialDowntimeMs", p.initialDowntimeMs());
-        n.put("maxDowntimeMs", p.maxDowntimeMs());
-        if (p.lowerBoundOnly()) n.putNull("plainPreCopyConverges");
-        else n.put("plainPreCopyConverges", p.plainPreCopy().converges());
-        n.put("plainPreCopyTotalMs", p.plainPreCopy().totalMs());
-        n.put("plainPreCopyDowntimeMs", p.plainPreCopy().downtimeMs());
-        n.put("plainPreCopyPasses", p.plainPreCopy().passes());
-        n.put("expectedToComplete", p.expectedToComplete());
-        n.put("expectedTotalMs", p.expectedTotalMs());
-        n.put("expectedDowntimeMs", p.expectedDowntimeMs());
-        n.put("floorMs", p.floorMs());
-        n.put("autoConverge", p.autoConverge());
-        n.put("postCopy", p.postCopy());
-        if (p.throttleAvoided() != null) n.put("throttleAvoided", p.throttleAvoided());
-        var r = n.putArray("reasons");
-        p.reasons().forEach(r::add);
-        return n;
+        return JsonViews.plan(p, t -> t);
     }
 
 }

@@ -1,6 +1,6 @@
 package io.kvmigrate.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.kvmigrate.server.JsonViews;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kvmigrate.core.preflight.Finding;
 import io.kvmigrate.core.preflight.PreflightReport;
@@ -49,40 +49,7 @@ final class PreflightPrinter {
     }
 
     static ObjectNode json(PreflightReport r, Collection<String> accepted, long elapsedMs) {
-        ObjectNode root = Output.json().createObjectNode();
-        root.put("ok", r.passes(accepted));
-        root.put("vm", r.vm());
-        root.put("source", r.source());
-        root.put("target", r.target());
-        root.put("mode", r.mode().name().toLowerCase());
-        root.put("elapsedMs", elapsedMs);
-        ArrayNode blocking = root.putArray("blocking");
-        r.blocking(accepted).forEach(f -> blocking.add(f.code()));
-        ObjectNode counts = root.putObject("counts");
-        for (Severity s : Severity.values()) counts.put(s.name().toLowerCase(), r.with(s).size());
-        ArrayNode arr = root.putArray("findings");
-        for (Finding f : r.findings()) {
-            ObjectNode n = arr.addObject();
-            n.put("severity", f.severity().name());
-            n.put("code", f.code());
-            n.put("check", f.check());
-            n.put("sourceValue", f.sourceValue());
-            n.put("targetValue", f.targetValue());
-            n.put("message", f.message());
-            n.put("hint", f.hint());
-            if (f.remedy() instanceof Remedy.SharePool share) {
-                ObjectNode remedy = n.putObject("remedy");
-                remedy.put("kind", "share-pool");
-                remedy.put("pool", share.pool());
-                remedy.put("path", share.path());
-                ArrayNode hosts = remedy.putArray("hosts");
-                share.hosts().forEach(hosts::add);
-                remedy.put("command", StorageCommand.shareCommand(share));
-            }
-            n.put("overridable", f.overridable());
-            n.put("accepted", f.severity() != Severity.PASS && f.overridable() && accepted.contains(f.code()));
-        }
-        return root;
+        return JsonViews.preflight(r, accepted, elapsedMs, t -> t, StorageCommand::shareCommand);
     }
 
     private static String pad(String s) {

@@ -31,7 +31,7 @@ class DaemonKilledIT {
                         .isTrue();
             }
             assertThat(migrating.isDone()).as("the migration is running").isFalse();
-            Thread.sleep(1000); // a second of transfer
+            awaitIncomingCopy(d.name());
             ProcessHandle daemon = ItLab.host(1).daemon().orElseThrow();
             daemon.destroyForcibly();
             ItLab.Run r = migrating.get(120, TimeUnit.SECONDS);
@@ -68,7 +68,7 @@ class DaemonKilledIT {
                         .isTrue();
             }
             assertThat(migrating.isDone()).as("the migration is running").isFalse();
-            Thread.sleep(1000);
+            awaitIncomingCopy(d.name());
             ItLab.host(0).daemon().orElseThrow().destroyForcibly();
             ItLab.Run r = migrating.get(120, TimeUnit.SECONDS);
             JsonNode j = Output.json().readTree(r.out());
@@ -97,14 +97,11 @@ class DaemonKilledIT {
         try {
             CompletableFuture<ItLab.Run> migrating = CompletableFuture.supplyAsync(() -> ItLab.cli("migrate", d.name(), "--from",
                     ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "8", "--policy", "plain", "--timeout", "120", "--json"));
-            java.util.Optional<ProcessHandle> incoming = java.util.Optional.empty();
-            for (long end = System.nanoTime() + 60_000_000_000L; incoming.isEmpty() && !migrating.isDone() && System.nanoTime() < end; ) {
-                incoming = ProcessHandle.allProcesses().filter(h -> h.info().commandLine().map(c -> c.contains("guest=" + d.name() + ",")
-                        && c.contains("-incoming")).orElse(false)).findFirst();
-                Thread.sleep(100);
-            }
-            assertThat(incoming).as("the target's incoming QEMU").isPresent();
-            Thread.sleep(1000);
+            java.util.concurrent.atomic.AtomicReference<ProcessHandle> incoming = new java.util.concurrent.atomic.AtomicReference<>();
+            Poll.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> migrating.isDone() || ProcessHandle.allProcesses()
+                    .filter(h -> h.info().commandLine().map(c -> c.contains("guest=" + d.name() + ",") && c.contains("-incoming")).orElse(false))
+                    .peek(incoming::set).findFirst().isPresent());
+            assertThat(incoming.get()).as("the target's incoming QEMU").isNotNull();
             incoming.get().destroyForcibly();
             ItLab.Run r = migrating.get(120, TimeUnit.SECONDS);
             assertThat(r.exit()).as(r.out()).isEqualTo(io.kvmigrate.core.api.ErrorCode.MIGRATION_FAILED.exitCode());
@@ -115,6 +112,14 @@ class DaemonKilledIT {
             }
         } finally {
             ItLab.removeEverywhere(d.name());
+        }
+    }
+
+    /** Waits until the target lists the VM's incoming copy: the transfer is under way. */
+    private static void awaitIncomingCopy(String vm) {
+        try (HostSession t = ItLab.open(1)) {
+            assertThat(Poll.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> t.findVm(vm).isPresent()))
+                    .as("the incoming copy on the target").isTrue();
         }
     }
 }

@@ -8,7 +8,6 @@ import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.api.MoveRequest;
 import io.kvmigrate.core.job.Job;
 import io.kvmigrate.core.job.JobEvent;
-import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -27,45 +26,7 @@ final class Json {
     }
 
     static ObjectNode job(Job j) {
-        ObjectNode n = MAPPER.createObjectNode();
-        n.put("id", j.id());
-        n.put("kind", j.kind().name());
-        n.put("vm", j.vmName());
-        n.put("vmUuid", j.vmUuid());
-        n.put("from", j.sourceHost());
-        n.put("to", j.targetHost());
-        n.put("state", j.state().name().toLowerCase(Locale.ROOT));
-        n.put("phase", j.phase());
-        n.put("owner", j.owner());
-        n.put("createdAt", String.valueOf(j.createdAt()));
-        n.put("startedAt", j.startedAt() == null ? null : j.startedAt().toString());
-        n.put("endedAt", j.endedAt() == null ? null : j.endedAt().toString());
-        n.put("cancelRequested", j.cancelRequested());
-        ObjectNode req = n.putObject("request");
-        j.request().forEach(req::put);
-        ObjectNode f = n.putObject("figures");
-        f.put("totalMs", j.figures().totalMs());
-        f.put("downtimeMs", j.figures().downtimeMs());
-        f.put("bytesSent", j.figures().bytesSent());
-        f.put("iterations", j.figures().iterations());
-        f.put("predictedMs", j.figures().predictedMs());
-        if (j.placement() != null) {
-            ObjectNode p = n.putObject("placement");
-            p.put("known", j.placement().isKnown());
-            j.placement().runningOn().forEach(p.putArray("runningOn")::add);
-            j.placement().definedOn().forEach(p.putArray("definedOn")::add);
-            if (!j.placement().isKnown()) p.put("unknownReason", j.placement().unknownReason());
-        }
-        if (j.error() != null) {
-            ObjectNode e = n.putObject("error");
-            e.put("code", j.error().code());
-            e.put("step", j.error().step());
-            e.put("host", j.error().host());
-            e.put("vm", j.error().vm());
-            e.put("message", words(j.error().message()));
-            e.put("hint", words(j.error().hint()));
-        }
-        return n;
+        return JsonViews.job(j, Json::words);
     }
 
     static ObjectNode event(JobEvent e) {

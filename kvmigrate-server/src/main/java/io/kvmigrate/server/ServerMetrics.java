@@ -20,7 +20,7 @@ import java.util.TreeMap;
 /**
  * The server's Prometheus metrics ({@code /metrics}, text format). Jobs by state and active migrations per host are
  * read from the store at each scrape, so they count every controller's jobs; the histograms and the byte counter are
- * observed when a job submitted through this server ends, and checks when this server runs one.
+ * observed when a job this server ran (claimed from the queue) ends, and checks when this server runs one.
  */
 final class ServerMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
@@ -62,7 +62,7 @@ final class ServerMetrics {
                 .register(registry);
     }
 
-    /** A job submitted here has ended: its figures go into the histograms. */
+    /** A job this server ran has ended: its figures go into the histograms. */
     void jobEnded(Job j) {
         String kind = j.kind().name().toLowerCase(Locale.ROOT);
         if (j.figures().bytesSent() != null) bytesSent.labelValues(kind).inc(j.figures().bytesSent());

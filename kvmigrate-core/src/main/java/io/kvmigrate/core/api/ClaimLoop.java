@@ -105,25 +105,20 @@ public final class ClaimLoop implements AutoCloseable {
         return slots;
     }
 
+    /** Never throws: a periodic task that threw would never run again. */
     private synchronized void claimWhileFree() {
-        while (!closed && running < slots) {
-            Optional<JobHandle> next;
-            try {
-                next = k.claimNext(null);
-            } catch (RuntimeException e) {
-                onError.accept(e);
-                return;
-            }
-            if (next.isEmpty()) return;
-            running++;
-            claimed++;
-            JobHandle h = next.get();
-            h.outcome().whenComplete((ok, err) -> ended());
-            try {
+        try {
+            while (!closed && running < slots) {
+                Optional<JobHandle> next = k.claimNext(null);
+                if (next.isEmpty()) return;
+                running++;
+                claimed++;
+                JobHandle h = next.get();
+                h.outcome().whenComplete((ok, err) -> ended());
                 onClaimed.accept(h);
-            } catch (RuntimeException e) {
-                onError.accept(e);
             }
+        } catch (RuntimeException e) {
+            onError.accept(e);
         }
     }
 

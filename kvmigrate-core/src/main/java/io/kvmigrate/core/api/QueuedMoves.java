@@ -18,7 +18,8 @@ import java.util.Optional;
 /**
  * The facade's queued moves ({@link Kvmigrate#enqueue}, {@link Kvmigrate#claimNext}): a queued job keeps nothing but its
  * store row, so the request is read back from the row's options ({@link MoveRequest#asMap()}) by whoever claims it, in
- * another process or on another machine. A request that would not read back equal is refused before it is queued.
+ * another process or on another machine. A request whose maps or accepted codes would not read back the same is refused
+ * before it is queued.
  */
 final class QueuedMoves {
     private QueuedMoves() {
@@ -35,7 +36,7 @@ final class QueuedMoves {
                 r.shutdownTimeout(), r.forceOff(), r.start(), r.keepSource(), r.measure(), r.noPlan(), r.tls());
     }
 
-    /** Throws INVALID_INPUT naming the field if {@code r} would not read back equal from a job's row. */
+    /** Throws INVALID_INPUT naming the field if {@code r}'s maps or accepted codes would not read back the same from a job's row. */
     static void checkStorable(MoveRequest r) {
         Job row = Job.queued("j-check", r.kind(), r.vm(), null, r.from().name(), r.to().name(), r.asMap(), null, Instant.EPOCH);
         String field;
@@ -43,13 +44,13 @@ final class QueuedMoves {
             field = "mapPool";
         } else if (!readsBack(row, "mapNetwork", r.networkMap())) {
             field = "mapNetwork";
+        } else if (!request(row).accepted().equals(r.accepted())) {
+            field = "accept";
         } else {
-            MoveRequest back = request(row);
-            if (back.equals(r)) return;
-            field = !back.accepted().equals(r.accepted()) ? "accept" : !Objects.equals(back.timeout(), r.timeout()) ? "timeout" : "shutdownTimeout";
+            return; // every other option is a number, a flag or a name kept as it is (times in whole seconds, as the history keeps them)
         }
-        throw KvmigrateException.invalidInput("{" + field + "} cannot be kept in the job queue as given (names with '=', ',' or braces, or"
-                + " times finer than a second, do not read back the same).", "Give plain names and whole seconds in {" + field + "}.");
+        throw KvmigrateException.invalidInput("{" + field + "} cannot be kept in the job queue as given (names with '=', ', ' or braces do"
+                + " not read back the same).", "Give plain names in {" + field + "}.");
     }
 
     /** The refusal of a queued move whose VM a job that has not ended holds, naming that job. */

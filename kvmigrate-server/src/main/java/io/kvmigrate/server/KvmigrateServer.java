@@ -129,7 +129,10 @@ public final class KvmigrateServer implements AutoCloseable {
         this.registry = registry;
         this.token = token;
         this.config = config;
-        this.metrics = new ServerMetrics(k);
+        this.metrics = new ServerMetrics(k, () -> {
+            ClaimLoop c = claims;
+            return c == null ? 0 : c.running();
+        }, config.workers());
         this.feed = new EventFeed(k, config.eventPoll());
         this.openapi = resource("/openapi.json");
         this.checks = new Checks(k, metrics);

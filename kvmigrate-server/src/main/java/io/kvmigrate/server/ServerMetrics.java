@@ -31,6 +31,16 @@ final class ServerMetrics {
     private final Counter requests;
 
     ServerMetrics(Kvmigrate k) {
+        this(k, () -> 0, 0);
+    }
+
+    /** With this server's workers: {@code running} says how many queued moves it runs now, of at most {@code slots}. */
+    ServerMetrics(Kvmigrate k, java.util.function.IntSupplier running, int slots) {
+        GaugeWithCallback.builder().name("kvmigrate_server_workers").help("This server's workers: the most moves it runs at once (slots) and"
+                + " how many it runs now (busy)").labelNames("state").callback(cb -> {
+                    cb.call(slots, "slots");
+                    cb.call(running.getAsInt(), "busy");
+                }).register(registry);
         GaugeWithCallback.builder().name("kvmigrate_jobs").help("Jobs in the store by state (every controller's)").labelNames("state")
                 .callback(cb -> {
                     Map<JobState, Integer> n = new TreeMap<>();

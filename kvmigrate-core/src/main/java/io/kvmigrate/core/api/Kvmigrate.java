@@ -275,7 +275,7 @@ public final class Kvmigrate implements AutoCloseable {
         Job job = Job.queued(JobIds.newJobId(now), request.kind(), request.vm(), uuid, request.from().name(), request.to().name(),
                 request.asMap(), null, now);
         if (!store().enqueue(job, job.vmKey())) {
-            KvmigrateException busy = QueuedMoves.busy(request, store().vmLock(job.vmKey()), job.id());
+            KvmigrateException busy = QueuedMoves.busy(request, store().vmLock(job.vmKey()), job.id(), "queued");
             store().create(io.kvmigrate.core.job.JobUpdate.state(io.kvmigrate.core.job.JobState.FAILED, now)
                     .withError(io.kvmigrate.core.job.JobError.of(busy)).applyTo(job));
             throw busy;

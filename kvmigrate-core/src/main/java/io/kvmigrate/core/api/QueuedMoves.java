@@ -54,17 +54,17 @@ final class QueuedMoves {
     }
 
     /** The refusal of a queued move whose VM a job that has not ended holds, naming that job. */
-    static KvmigrateException busy(MoveRequest r, Optional<VmLock> holder, String refusedId) {
+    static KvmigrateException busy(MoveRequest r, Optional<VmLock> holder, String refusedId, String notDone) {
         String who = holder.map(h -> ": job " + h.jobId() + " (" + (h.owner() == null ? "queued, not claimed yet" : "controller " + h.owner())
                 + ", since " + h.lockedAt() + ")").orElse("");
         return new KvmigrateException(ErrorCode.VM_BUSY, "lock", r.from().name(), r.vm(), "Another migration of this VM is in progress or queued"
-                + who + ". Job " + refusedId + " was not queued.", "Wait for that job to end, or cancel it" + holder.map(h -> " (job " + h.jobId()
+                + who + ". Job " + refusedId + " was not " + notDone + ".", "Wait for that job to end, or cancel it" + holder.map(h -> " (job " + h.jobId()
                 + ")").orElse("") + ".");
     }
 
     /**
      * Starts a job this controller has just claimed: notes the claim in its timeline and runs it here; empty (and the job
-     * ended as failed) if its request cannot be read back.
+     * ended as failed) if its request cannot be read back or another job holds its VM.
      */
     static Optional<JobRun> start(Kvmigrate k, Job claimed, EventListener listener) {
         Instant now = k.clock().instant();
@@ -84,6 +84,13 @@ final class QueuedMoves {
                     "Job " + claimed.id() + " was queued with options that do not read back as a move: " + e.getMessage(),
                     "Queue the move again; this is a bug if it was queued by this version of kvmigrate.", e);
             k.store().update(claimed.id(), k.owner(), JobUpdate.state(JobState.FAILED, now).withError(JobError.of(ke)));
+            return Optional.empty();
+        }
+        // A job queued by enqueue holds its VM's lock since then; one whose submitter died before it locked the VM (a stale
+        // owner's, which claimQueued also hands out) does not: lock it now, or end it if another job holds the VM.
+        if (!k.store().lockVm(claimed.vmKey(), claimed.id(), k.owner(), now)) {
+            KvmigrateException busy = busy(r, k.store().vmLock(claimed.vmKey()), claimed.id(), "started");
+            k.store().update(claimed.id(), k.owner(), JobUpdate.state(JobState.FAILED, now).withError(JobError.of(busy)));
             return Optional.empty();
         }
         k.store().update(claimed.id(), k.owner(), JobUpdate.phase("resolve"));

@@ -227,6 +227,25 @@ class ClaimLoopTest {
     }
 
     @Test
+    void claimNext_staleOwnedQueuedJobWithoutItsLock_vmHeldByAnotherJob_endsFailedVmBusyAndNothingMoves() {
+        java.time.Instant longAgo = java.time.Instant.now().minusSeconds(60);
+        // a running job holds vm0; a submitter that died between recording its job and locking the VM left a queued one
+        Job holder = Job.queued("j-holder", JobKind.LIVE, "vm0", "uuid-vm0", "a", "b", move("vm0").asMap(), "alive:7:77", java.time.Instant.now());
+        store.create(holder);
+        store.lockVm(holder.vmKey(), holder.id(), "alive:7:77", java.time.Instant.now());
+        store.update(holder.id(), "alive:7:77", io.kvmigrate.core.job.JobUpdate.state(JobState.RUNNING, java.time.Instant.now()));
+        store.create(Job.queued("j-stale", JobKind.LIVE, "vm0", "uuid-vm0", "a", "b", move("vm0").asMap(), "dead:8:88", longAgo));
+        Kvmigrate k = facade("srv-a:1:aa");
+        assertThat(k.claimNext(null)).isEmpty();
+        Job stale = store.job("j-stale").orElseThrow();
+        assertThat(stale.state()).isEqualTo(JobState.FAILED);
+        assertThat(stale.error().code()).isEqualTo("VM_BUSY");
+        assertThat(stale.error().message()).contains("j-holder", "was not started");
+        assertThat(started).isEmpty();
+        assertThat(store.vmLock(holder.vmKey()).orElseThrow().jobId()).isEqualTo("j-holder");
+    }
+
+    @Test
     void cancel_ofAQueuedMoveFromAnyController_endsItAtOnceAndNoLoopRunsIt() {
         Kvmigrate api = facade("api-only:2:bb");
         Kvmigrate worker = facade("srv-a:1:aa");

@@ -31,6 +31,7 @@ import picocli.CommandLine.Spec;
 final class JobsCommand implements Callable<Integer>, Main.JsonCapable {
     @Spec CommandSpec spec;
     @Mixin Facade.DbOption db;
+    @Mixin JobsAccess.ServerOption server;
     @Option(names = "--vm", paramLabel = "VM", description = "Only jobs of this VM.") String vm;
     @Option(names = "--host", paramLabel = "HOST", description = "Only jobs from or to this host.") String host;
     @Option(names = "--state", paramLabel = "STATE", description = "Only jobs in this state: queued, running, succeeded, failed, cancelled, interrupted.") String state;
@@ -55,7 +56,7 @@ final class JobsCommand implements Callable<Integer>, Main.JsonCapable {
         }
         if (limit < 1) throw KvmigrateException.invalidInput("--limit must be >= 1, got " + limit + ".", null);
         PrintWriter out = spec.commandLine().getOut();
-        try (Kvmigrate k = Facade.open(db, spec.commandLine().getErr())) {
+        try (JobsAccess k = JobsAccess.open(server, db, spec.commandLine().getErr())) {
             // Jobs just taken over from a dead controller run here: list them once they have ended.
             k.awaitRunning();
             List<Job> jobs = k.jobs(new JobFilter(vm, host, s, limit));
@@ -83,7 +84,7 @@ final class JobsCommand implements Callable<Integer>, Main.JsonCapable {
         return JsonViews.job(j, t -> t); // the CLI's writer words every printed line
     }
 
-    private static Job required(Kvmigrate k, String id) {
+    private static Job required(JobsAccess k, String id) {
         return k.job(id).orElseThrow(() -> new KvmigrateException(ErrorCode.INVALID_INPUT, "jobs", null, null, "No job '" + id + "' in the job store.",
                 "List the jobs with 'kvmigrate jobs'."));
     }
@@ -93,6 +94,7 @@ final class JobsCommand implements Callable<Integer>, Main.JsonCapable {
     static final class Show implements Callable<Integer>, Main.JsonCapable {
         @Spec CommandSpec spec;
         @Mixin Facade.DbOption db;
+        @Mixin JobsAccess.ServerOption server;
         @Parameters(index = "0", paramLabel = "ID") String id;
         @Option(names = "--progress", description = "Include every progress sample in the timeline.") boolean progress;
         @Option(names = "--json", description = "Print one JSON object.") boolean json;
@@ -105,7 +107,7 @@ final class JobsCommand implements Callable<Integer>, Main.JsonCapable {
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            try (Kvmigrate k = Facade.open(db, spec.commandLine().getErr())) {
+            try (JobsAccess k = JobsAccess.open(server, db, spec.commandLine().getErr())) {
                 Job j = required(k, id);
                 List<JobEvent> events = k.events(id, 0);
                 if (json) {
@@ -161,16 +163,19 @@ final class JobsCommand implements Callable<Integer>, Main.JsonCapable {
     static final class Cancel implements Callable<Integer> {
         @Spec CommandSpec spec;
         @Mixin Facade.DbOption db;
+        @Mixin JobsAccess.ServerOption server;
         @Parameters(index = "0", paramLabel = "ID") String id;
 
         @Override
         public Integer call() {
             PrintWriter out = spec.commandLine().getOut();
-            try (Kvmigrate k = Facade.open(db, spec.commandLine().getErr())) {
-                required(k, id);
+            try (JobsAccess k = JobsAccess.open(server, db, spec.commandLine().getErr())) {
+                Job before = required(k, id);
                 Job j = k.cancel(id).orElseThrow();
-                out.println(j.state().isTerminal() ? "Job " + id + " has ended (" + j.state().name().toLowerCase(Locale.ROOT) + "): nothing to cancel."
-                        : "Cancel requested for job " + id + "; its controller (" + j.owner() + ") aborts it within about a second.");
+                out.println(before.state() == JobState.QUEUED && j.state() == JobState.CANCELLED ? "Job " + id + " was queued: cancelled before"
+                        + " anything ran for it." : j.state().isTerminal() ? "Job " + id + " has ended (" + j.state().name().toLowerCase(Locale.ROOT)
+                        + "): nothing to cancel." : "Cancel requested for job " + id + "; its controller (" + j.owner() + ") aborts it within"
+                        + " about a second.");
                 out.flush();
                 k.awaitRunning();
                 return 0;

@@ -65,9 +65,11 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     }
 
     @Mixin Facade.DbOption db;
+    @Mixin JobsAccess.ServerOption server;
 
     @Override
     public Integer call() {
+        if (server.url != null) return RemoteMigrate.run(this, server.client(db), spec.commandLine().getOut());
         HostRegistry registry = HostRegistry.fromEnvironment();
         JobKind kind = offline ? JobKind.OFFLINE : copyStorage ? JobKind.LIVE_COPY_STORAGE : JobKind.LIVE;
         MoveRequest request = new MoveRequest(move.vm, move.source(registry), move.target(registry), kind, policyKind(policy), bandwidth,

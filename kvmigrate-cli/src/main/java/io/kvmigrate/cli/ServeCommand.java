@@ -25,6 +25,9 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--tls-cert", paramLabel = "FILE", description = "Serve HTTPS with this PEM certificate (chain); with --tls-key.") Path tlsCert;
     @Option(names = "--tls-key", paramLabel = "FILE", description = "The certificate's unencrypted PKCS#8 PEM key.") Path tlsKey;
     @Option(names = "--print-token", description = "Print the API token (made if there is none yet) and exit.") boolean printToken;
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "" + KvmigrateServer.Config.DEFAULT_WORKERS,
+            description = "Queued moves this server runs at once (default ${DEFAULT-VALUE}); 0: it runs none, other servers on the same"
+                    + " --db do.") int workers;
     @Mixin Facade.DbOption db;
 
     @Override
@@ -32,7 +35,7 @@ final class ServeCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         // bad options are refused before anything is made or opened
         KvmigrateServer.Config config = printToken ? null
-                : KvmigrateServer.Config.listen(listen, tlsCert, tlsKey).withReconcileEvery(Duration.ofSeconds(10));
+                : KvmigrateServer.Config.listen(listen, tlsCert, tlsKey).withReconcileEvery(Duration.ofSeconds(10)).withWorkers(workers);
         ApiToken token = ApiToken.loadOrCreate(HostRegistry.defaultConfigDir());
         if (printToken) {
             out.println(token.value());
@@ -42,7 +45,7 @@ final class ServeCommand implements Callable<Integer> {
         Kvmigrate k = Facade.open(db, spec.commandLine().getErr());
         KvmigrateServer server = new KvmigrateServer(k, new LibvirtConnector(), HostRegistry.fromEnvironment(), token, config).start();
         out.println("kvmigrate serve: listening on " + server.baseUrl() + " (web UI: " + server.baseUrl() + "/ui/, metrics: /metrics; token in "
-                + token.file() + ")");
+                + token.file() + "); running up to " + workers + " queued move(s) at once");
         out.flush();
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -43,13 +43,16 @@ class ServeCommandTest {
     }
 
     @Test
-    void badListenOrHalfATlsPair_exit2NamingTheOption() {
+    void badListenHalfATlsPairOrWorkers_exit2NamingTheOption() {
         String[] bad = run("serve", "--listen", "localhost");
         assertThat(bad[0]).isEqualTo("2");
         assertThat(bad[2]).contains("--listen");
         String[] half = run("serve", "--listen", "127.0.0.1:0", "--tls-cert", config.resolve("c.pem").toString());
         assertThat(half[0]).isEqualTo("2");
         assertThat(half[2]).contains("--tls-key");
+        String[] workers = run("serve", "--listen", "127.0.0.1:0", "--workers", "-1");
+        assertThat(workers[0]).isEqualTo("2");
+        assertThat(workers[2]).contains("--workers must be 0..64");
         assertThat(config.resolve("server.token")).doesNotExist(); // nothing made for a refused command line
     }
 }

@@ -5,8 +5,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.staticfiles.Location;
+import io.kvmigrate.core.api.ClaimLoop;
 import io.kvmigrate.core.api.ErrorCode;
-import io.kvmigrate.core.api.JobHandle;
 import io.kvmigrate.core.api.Kvmigrate;
 import io.kvmigrate.core.api.KvmigrateException;
 import io.kvmigrate.core.api.MoveRequest;
@@ -51,21 +51,40 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * it). Errors are {@code {"error": {"code", "message", "hint", ...}}} with the core's {@link ErrorCode} names.
  */
 public final class KvmigrateServer implements AutoCloseable {
-    /** Where to listen; {@code tlsCert}/{@code tlsKey} are PEM files (both or neither). */
-    public record Config(String host, int port, Path tlsCert, Path tlsKey, Duration eventPoll, Duration reconcileEvery) {
+    /**
+     * Where to listen; {@code tlsCert}/{@code tlsKey} are PEM files (both or neither); {@code workers}: how many queued moves
+     * this server runs at once (0: it runs none, other servers on the store do).
+     */
+    public record Config(String host, int port, Path tlsCert, Path tlsKey, Duration eventPoll, Duration reconcileEvery, int workers) {
         public static final String DEFAULT_LISTEN = "127.0.0.1:8470";
+        /** Moves a server runs at once unless told: a few, as each live move may take the migration link's bandwidth. */
+        public static final int DEFAULT_WORKERS = 4;
+        public static final int MAX_WORKERS = 64;
 
         public Config {
             Objects.requireNonNull(host, "host");
             if ((tlsCert == null) != (tlsKey == null)) {
                 throw KvmigrateException.invalidInput("--tls-cert and --tls-key go together.", "Give both PEM files, or neither.");
             }
+            if (workers < 0 || workers > MAX_WORKERS) {
+                throw KvmigrateException.invalidInput("--workers must be 0.." + MAX_WORKERS + ", got " + workers + ".",
+                        "Give how many moves this server runs at once; 0 leaves them to other servers on the same database.");
+            }
             if (eventPoll == null) eventPoll = Duration.ofMillis(250);
+        }
+
+        public Config(String host, int port, Path tlsCert, Path tlsKey, Duration eventPoll, Duration reconcileEvery) {
+            this(host, port, tlsCert, tlsKey, eventPoll, reconcileEvery, DEFAULT_WORKERS);
         }
 
         /** The same, reconciling the jobs of dead controllers every {@code every} (null: never). */
         public Config withReconcileEvery(Duration every) {
-            return new Config(host, port, tlsCert, tlsKey, eventPoll, every);
+            return new Config(host, port, tlsCert, tlsKey, eventPoll, every, workers);
+        }
+
+        /** The same, running at most {@code n} queued moves at once. */
+        public Config withWorkers(int n) {
+            return new Config(host, port, tlsCert, tlsKey, eventPoll, reconcileEvery, n);
         }
 
         /** {@code HOST:PORT} ({@code [v6]:PORT} for IPv6), checked. */
@@ -76,7 +95,7 @@ public final class KvmigrateServer implements AutoCloseable {
                         "Give an address and a port; 0.0.0.0 listens on every interface.");
             }
             String host = m.group(1).startsWith("[") ? m.group(1).substring(1, m.group(1).length() - 1) : m.group(1);
-            return new Config(host, Integer.parseInt(m.group(2)), tlsCert, tlsKey, null, null);
+            return new Config(host, Integer.parseInt(m.group(2)), tlsCert, tlsKey, null, null, DEFAULT_WORKERS);
         }
     }
 
@@ -102,6 +121,7 @@ public final class KvmigrateServer implements AutoCloseable {
     private final String openapi;
     private final Javalin app;
     private final Checks checks;
+    private volatile ClaimLoop claims;
 
     public KvmigrateServer(Kvmigrate k, HypervisorConnector connector, HostRegistry registry, ApiToken token, Config config) {
         this.k = k;
@@ -109,7 +129,10 @@ public final class KvmigrateServer implements AutoCloseable {
         this.registry = registry;
         this.token = token;
         this.config = config;
-        this.metrics = new ServerMetrics(k);
+        this.metrics = new ServerMetrics(k, () -> {
+            ClaimLoop c = claims;
+            return c == null ? 0 : c.running();
+        }, config.workers());
         this.feed = new EventFeed(k, config.eventPoll());
         this.openapi = resource("/openapi.json");
         this.checks = new Checks(k, metrics);
@@ -162,6 +185,10 @@ public final class KvmigrateServer implements AutoCloseable {
         }
         if (config.tlsCert() != null) app.start();
         else app.start(config.host(), config.port());
+        // queued moves: this server's own at once, other servers' at the next poll; its figures go to this server's metrics
+        claims = ClaimLoop.start(k, config.workers(), ClaimLoop.DEFAULT_POLL)
+                .onClaimed(h -> h.outcome().whenComplete((ok, err) -> k.job(h.id()).ifPresent(metrics::jobEnded)))
+                .onError(e -> org.slf4j.LoggerFactory.getLogger(KvmigrateServer.class).warn("claiming queued jobs: {}", e.toString()));
         return this;
     }
 
@@ -326,11 +353,11 @@ public final class KvmigrateServer implements AutoCloseable {
                 "GET /api/v1/hosts lists the registered hosts.");
     }
 
+    /** Queues the move (refused at once, nothing queued: bad input, VM_BUSY); a server's claim loop runs it, this one's first. */
     private void submit(Context ctx) {
         MoveRequest request = Moves.request(Bodies.read(ctx.bodyAsBytes(), Bodies.MoveBody.class), registry);
-        JobHandle h = k.submit(request, null);
-        h.outcome().whenComplete((ok, err) -> k.job(h.id()).ifPresent(metrics::jobEnded));
-        Job j = k.job(h.id()).orElseThrow();
+        Job queued = k.enqueue(request);
+        Job j = k.job(queued.id()).orElse(queued);
         ctx.status(202).header("Location", "/api/v1/jobs/" + j.id()).json(Json.job(j));
     }
 
@@ -422,9 +449,11 @@ public final class KvmigrateServer implements AutoCloseable {
         ctx.json(root);
     }
 
-    /** Stops listening and ends the event streams; running jobs go on (see {@link Kvmigrate#awaitRunning()}). */
+    /** Stops claiming, listening and the event streams; running jobs go on (see {@link Kvmigrate#awaitRunning()}). */
     @Override
     public void close() {
+        ClaimLoop c = claims;
+        if (c != null) c.close();
         background.shutdownNow();
         feed.close();
         app.stop();

@@ -20,7 +20,7 @@ import java.util.TreeMap;
 /**
  * The server's Prometheus metrics ({@code /metrics}, text format). Jobs by state and active migrations per host are
  * read from the store at each scrape, so they count every controller's jobs; the histograms and the byte counter are
- * observed when a job submitted through this server ends, and checks when this server runs one.
+ * observed when a job this server ran (claimed from the queue) ends, and checks when this server runs one.
  */
 final class ServerMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
@@ -31,6 +31,16 @@ final class ServerMetrics {
     private final Counter requests;
 
     ServerMetrics(Kvmigrate k) {
+        this(k, () -> 0, 0);
+    }
+
+    /** With this server's workers: {@code running} says how many queued moves it runs now, of at most {@code slots}. */
+    ServerMetrics(Kvmigrate k, java.util.function.IntSupplier running, int slots) {
+        GaugeWithCallback.builder().name("kvmigrate_server_workers").help("This server's workers: the most moves it runs at once (slots) and"
+                + " how many it runs now (busy)").labelNames("state").callback(cb -> {
+                    cb.call(slots, "slots");
+                    cb.call(running.getAsInt(), "busy");
+                }).register(registry);
         GaugeWithCallback.builder().name("kvmigrate_jobs").help("Jobs in the store by state (every controller's)").labelNames("state")
                 .callback(cb -> {
                     Map<JobState, Integer> n = new TreeMap<>();
@@ -62,7 +72,7 @@ final class ServerMetrics {
                 .register(registry);
     }
 
-    /** A job submitted here has ended: its figures go into the histograms. */
+    /** A job this server ran has ended: its figures go into the histograms. */
     void jobEnded(Job j) {
         String kind = j.kind().name().toLowerCase(Locale.ROOT);
         if (j.figures().bytesSent() != null) bytesSent.labelValues(kind).inc(j.figures().bytesSent());

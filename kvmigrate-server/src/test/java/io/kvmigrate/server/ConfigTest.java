@@ -27,6 +27,17 @@ class ConfigTest {
     }
 
     @Test
+    void workers_defaultFewZeroAllowed_outOfRangeInvalidInputNamingTheOption() {
+        assertThat(KvmigrateServer.Config.listen(KvmigrateServer.Config.DEFAULT_LISTEN, null, null).workers())
+                .isEqualTo(KvmigrateServer.Config.DEFAULT_WORKERS);
+        assertThat(KvmigrateServer.Config.listen("127.0.0.1:1", null, null).withWorkers(0).workers()).isZero();
+        for (int bad : new int[] {-1, KvmigrateServer.Config.MAX_WORKERS + 1}) {
+            assertThatThrownBy(() -> KvmigrateServer.Config.listen("127.0.0.1:1", null, null).withWorkers(bad)).as("" + bad)
+                    .isInstanceOf(KvmigrateException.class).hasMessageContaining("--workers");
+        }
+    }
+
+    @Test
     void isPublic_onlyMetricsUiAndWebjars() {
         assertThat(KvmigrateServer.isPublic("/metrics")).isTrue();
         assertThat(KvmigrateServer.isPublic("/ui/app.js")).isTrue();

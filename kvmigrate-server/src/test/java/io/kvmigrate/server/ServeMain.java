@@ -9,7 +9,8 @@ import java.time.Duration;
 
 /**
  * A server in a process of its own for the tests (the CLI's {@code serve} is built after this module): args are the
- * job store URL and the reconcile interval in ms; prints "PORT n" once it listens, then runs until killed.
+ * job store URL, the reconcile interval in ms and optionally the number of workers (default {@link
+ * KvmigrateServer.Config#DEFAULT_WORKERS}); prints "PORT n" once it listens, then runs until killed.
  */
 public final class ServeMain {
     private ServeMain() {
@@ -20,7 +21,8 @@ public final class ServeMain {
         k.reconcile();
         KvmigrateServer server = new KvmigrateServer(k, new LibvirtConnector(), HostRegistry.fromEnvironment(),
                 ApiToken.loadOrCreate(HostRegistry.defaultConfigDir()), new KvmigrateServer.Config("127.0.0.1", 0, null, null, null, null)
-                        .withReconcileEvery(Duration.ofMillis(Long.parseLong(args[1])))).start();
+                        .withReconcileEvery(Duration.ofMillis(Long.parseLong(args[1])))
+                        .withWorkers(args.length > 2 ? Integer.parseInt(args[2]) : KvmigrateServer.Config.DEFAULT_WORKERS)).start();
         System.out.println("PORT " + server.port());
         System.out.flush();
         Thread.currentThread().join();

@@ -89,7 +89,8 @@ class ServerApiIT {
             Http.Response first = api.post("/api/v1/jobs", move(d.name(), ", \"bandwidth\": 8, \"policy\": \"plain\", \"noPlan\": true, \"timeout\": 300"));
             assertThat(first.status()).isEqualTo(202);
             String id = first.json().path("id").asText();
-            assertThat(first.json().path("state").asText()).isEqualTo("running");
+            // queued, and claimed by this server's worker at once: the answer may already say running
+            assertThat(first.json().path("state").asText()).isIn("queued", "running");
 
             Http.Response second = api.post("/api/v1/jobs", move(d.name(), ", \"bandwidth\": 8"));
             assertThat(second.status()).isEqualTo(409);

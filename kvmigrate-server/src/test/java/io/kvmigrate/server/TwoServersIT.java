@@ -12,18 +12,13 @@ import io.kvmigrate.lab.guest.TestGuest;
 import io.kvmigrate.libvirt.DomainXmlRewriter;
 import io.kvmigrate.store.JobStores;
 import io.kvmigrate.store.TestPostgres;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
- * Two servers on one real PostgreSQL with the lab: the same VM submitted through both at once runs once (the store's VM
- * lock); a server killed with SIGKILL in the middle of a move has its job adopted by the other (its periodic
+ * Two servers on one real PostgreSQL with the lab: the same VM submitted through both at once is queued once (the store's
+ * VM lock); a server killed with SIGKILL in the middle of a move has its job adopted by the other (its periodic
  * reconciliation), which sees it to its end with the VM on exactly one host.
  */
 class TwoServersIT {
@@ -39,40 +34,15 @@ class TwoServersIT {
         ServerLab.lab();
         String url = TestPostgres.newSchemaUrl();
         LabVm.Definition d = ServerLab.startGuest("srv-two", SLOW);
-        // server B: a process of its own, killed below; server A: in this JVM, reconciling every second
-        List<String> cmd = List.of(ProcessHandle.current().info().command().orElse("java"), "-cp", System.getProperty("java.class.path"),
-                "-Dkvmigrate.config.dir=" + System.getProperty("kvmigrate.config.dir"), ServeMain.class.getName(), url, "1000");
-        Process b = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        List<String> bOut = new ArrayList<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(b.getInputStream(), StandardCharsets.UTF_8))) {
-                for (String line; (line = r.readLine()) != null; ) {
-                    synchronized (bOut) {
-                        bOut.add(line);
-                    }
-                    System.out.println("[server B] " + line);
-                }
-            } catch (java.io.IOException ignored) {
-                // ended
-            }
-        });
-        reader.setDaemon(true);
-        reader.start();
+        // server B: a process of its own, killed below; server A: in this JVM, reconciling every second and running no queued
+        // moves itself (workers 0), so that the move queued through B is B's to run when B is killed
+        ServerProcess b = new ServerProcess("server B", url, 1000, KvmigrateServer.Config.DEFAULT_WORKERS);
         Kvmigrate ka = Kvmigrate.configure().connector(ServerLab.CONNECTOR).rewriter(new DomainXmlRewriter()).store(JobStores.open(url)).load();
         String token = ApiToken.loadOrCreate(HostRegistry.defaultConfigDir()).value();
         try (KvmigrateServer a = new KvmigrateServer(ka, ServerLab.CONNECTOR, HostRegistry.fromEnvironment(), ApiToken.of(token),
-                new KvmigrateServer.Config("127.0.0.1", 0, null, null, null, Duration.ofSeconds(1))).start()) {
-            assertThat(Poll.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> {
-                synchronized (bOut) {
-                    return bOut.stream().anyMatch(l -> l.startsWith("PORT "));
-                }
-            })).as("server B started").isTrue();
-            String port;
-            synchronized (bOut) {
-                port = bOut.stream().filter(l -> l.startsWith("PORT ")).findFirst().orElseThrow().substring(5).trim();
-            }
+                new KvmigrateServer.Config("127.0.0.1", 0, null, null, null, Duration.ofSeconds(1)).withWorkers(0)).start()) {
             Http apiA = new Http(a.baseUrl(), token);
-            Http apiB = new Http("http://127.0.0.1:" + port, token);
+            Http apiB = new Http(b.baseUrl(), token);
 
             // the same VM through both servers at once: one runs, the other is refused with VM_BUSY
             Http.Response viaB = apiB.post("/api/v1/jobs", move(d.name()));
@@ -82,13 +52,14 @@ class TwoServersIT {
             assertThat(viaA.json().at("/error/code").asText()).isEqualTo("VM_BUSY");
             String id = viaB.json().path("id").asText();
             assertThat(viaA.json().at("/error/jobId").asText()).isEqualTo(id);
-            // A sees B's job and its events through the shared store
+            // B claimed and runs it; A sees B's job and its events through the shared store
             assertThat(Poll.until(Duration.ofSeconds(60), Duration.ofMillis(100), () -> ka.events(id, 0).stream()
                     .filter(e -> e.type().equals(JobEvent.PROGRESS)).count() >= 2)).isTrue();
             String ownerB = ka.job(id).orElseThrow().owner();
 
-            b.destroyForcibly(); // SIGKILL: no clean-up of any kind
-            assertThat(b.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(ownerB).isNotEqualTo(ka.ownerId());
+            b.close(); // SIGKILL: no clean-up of any kind
+            assertThat(b.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
             long killed = System.nanoTime();
             assertThat(ServerLab.vmNames(0)).contains(d.name() + ":RUNNING:true"); // the hypervisor job goes on, unwatched
 
@@ -107,7 +78,7 @@ class TwoServersIT {
             // the whole timeline is in the store, B's part and A's
             assertThat(apiA.get("/api/v1/jobs/" + id + "/timeline").json().path("events").size()).isEqualTo(ka.events(id, 0).size());
         } finally {
-            b.destroyForcibly();
+            b.close();
             ka.close();
             ServerLab.removeEverywhere(d.name());
         }

@@ -148,6 +148,29 @@ public final class JdbcJobStore implements JobStore {
     }
 
     @Override
+    public boolean enqueue(Job job, String vmKey) {
+        if (job.state() != JobState.QUEUED || job.owner() != null) throw new IllegalArgumentException("Job " + job.id() + " is not unowned and queued");
+        try {
+            return tx("queue job " + job.id() + " with the lock of VM " + vmKey, h -> {
+                if (JobRows.bind(h.createUpdate(JobRows.INSERT_JOB), job).execute() == 0) {
+                    throw new IllegalArgumentException("A job with id " + job.id() + " exists");
+                }
+                if (!takeLock(h, vmKey, job.id(), JobRows.millis(job.createdAt()))) throw new Busy();
+                return true;
+            });
+        } catch (Busy b) {
+            return false; // thrown out of the transaction so that it rolls back: the job is not recorded
+        }
+    }
+
+    /** Leaves {@link #enqueue}'s transaction, which rolls it back. */
+    private static final class Busy extends RuntimeException {
+        Busy() {
+            super(null, null, false, false);
+        }
+    }
+
+    @Override
     public Optional<Job> claimQueued(String owner, Instant now, Duration lease) {
         return tx("claim a queued job", h -> {
             Optional<String> id = h.createQuery(vendor.claimCandidate()).bind("cutoff", JobRows.millis(now.minus(lease)))
@@ -164,20 +187,24 @@ public final class JdbcJobStore implements JobStore {
         return tx("lock VM " + vmKey + " for job " + jobId, h -> {
             // Holding the job's row keeps an adopter from taking the job between this check and the lock.
             if (!lockedJob(h, jobId).map(j -> j.ownedBy(owner)).orElse(false)) return false;
-            Long at = JobRows.millis(now);
-            int inserted = h.createUpdate("INSERT INTO vm_locks (vm_key, job_id, locked_at) VALUES (:key, :job, :at)"
-                    + " ON CONFLICT (vm_key) DO NOTHING").bind("key", vmKey).bind("job", jobId).bind("at", at).execute();
-            if (inserted == 1) return true;
-            Optional<String> holder = h.createQuery("SELECT job_id FROM vm_locks WHERE vm_key = :key").bind("key", vmKey)
-                    .mapTo(String.class).findOne();
-            if (holder.isEmpty()) return false; // released in between: the caller may try again
-            boolean free = holder.get().equals(jobId) || h.createQuery("SELECT state FROM jobs WHERE id = :id").bind("id", holder.get())
-                    .mapTo(String.class).findOne().map(s -> JobState.valueOf(s).isTerminal()).orElse(true);
-            if (!free) return false;
-            // Compare-and-set on the holder: of two jobs taking over a stale lock, the second finds the row changed.
-            return h.createUpdate("UPDATE vm_locks SET job_id = :job, locked_at = :at WHERE vm_key = :key AND job_id = :holder")
-                    .bind("job", jobId).bind("at", at).bind("key", vmKey).bind("holder", holder.get()).execute() == 1;
+            return takeLock(h, vmKey, jobId, JobRows.millis(now));
         });
+    }
+
+    /** Locks the VM for the job inside the caller's transaction: free, the job's own, or held by a job that ended. */
+    private static boolean takeLock(Handle h, String vmKey, String jobId, Long at) {
+        int inserted = h.createUpdate("INSERT INTO vm_locks (vm_key, job_id, locked_at) VALUES (:key, :job, :at)"
+                + " ON CONFLICT (vm_key) DO NOTHING").bind("key", vmKey).bind("job", jobId).bind("at", at).execute();
+        if (inserted == 1) return true;
+        Optional<String> holder = h.createQuery("SELECT job_id FROM vm_locks WHERE vm_key = :key").bind("key", vmKey)
+                .mapTo(String.class).findOne();
+        if (holder.isEmpty()) return false; // released in between: the caller may try again
+        boolean free = holder.get().equals(jobId) || h.createQuery("SELECT state FROM jobs WHERE id = :id").bind("id", holder.get())
+                .mapTo(String.class).findOne().map(s -> JobState.valueOf(s).isTerminal()).orElse(true);
+        if (!free) return false;
+        // Compare-and-set on the holder: of two jobs taking over a stale lock, the second finds the row changed.
+        return h.createUpdate("UPDATE vm_locks SET job_id = :job, locked_at = :at WHERE vm_key = :key AND job_id = :holder")
+                .bind("job", jobId).bind("at", at).bind("key", vmKey).bind("holder", holder.get()).execute() == 1;
     }
 
     @Override

@@ -449,6 +449,70 @@ abstract class JobStoreContract {
         }
     }
 
+    // ---- queued jobs with their VM's lock (enqueue)
+
+    @Test
+    void enqueue_locksTheVmForTheQueuedJob_secondRefusedAndNotRecorded_claimerGetsJobAndLock() {
+        JobStore a = open();
+        JobStore b = open();
+        assertThat(a.enqueue(queued("j-q1", "web01", null, T0), "uuid:web01")).isTrue();
+        assertThat(b.vmLock("uuid:web01")).hasValueSatisfying(l -> {
+            assertThat(l.jobId()).isEqualTo("j-q1");
+            assertThat(l.owner()).isNull();
+        });
+        // a second queued move and a running job's lock are both refused while the queued job holds the VM
+        assertThat(b.enqueue(queued("j-q2", "web01", null, T0.plusSeconds(1)), "uuid:web01")).isFalse();
+        assertThat(a.job("j-q2")).isEmpty();
+        running(b, "j-r", "web01", "other", T0.plusSeconds(2));
+        assertThat(b.lockVm("uuid:web01", "j-r", "other", T0.plusSeconds(2))).isFalse();
+
+        Job claimed = b.claimQueued("ctl", T0.plusSeconds(3), LEASE).orElseThrow();
+        assertThat(claimed.id()).isEqualTo("j-q1");
+        assertThat(a.vmLock("uuid:web01")).map(VmLock::owner).contains("ctl");
+        assertThat(b.update("j-q1", "ctl", JobUpdate.state(JobState.SUCCEEDED, T0.plusSeconds(4)))).isTrue();
+        assertThat(a.vmLock("uuid:web01")).isEmpty();
+        assertThat(a.enqueue(queued("j-q3", "web01", null, T0.plusSeconds(5)), "uuid:web01")).isTrue();
+    }
+
+    @Test
+    void enqueue_thenCancelWhileQueued_cancelsAndReleasesTheLock_nobodyClaimsIt() {
+        JobStore a = open();
+        assertThat(a.enqueue(queued("j-q", "web01", null, T0), "uuid:web01")).isTrue();
+        assertThat(open().requestCancel("j-q", T0.plusSeconds(1))).map(Job::state).contains(JobState.CANCELLED);
+        assertThat(a.vmLock("uuid:web01")).isEmpty();
+        assertThat(a.claimQueued("ctl", T0.plusSeconds(2), LEASE)).isEmpty();
+    }
+
+    @Test
+    void enqueue_ownedJobOrExistingId_throws() {
+        JobStore a = open();
+        assertThatThrownBy(() -> a.enqueue(queued("j-o", "web01", "me", T0), "uuid:web01")).isInstanceOf(IllegalArgumentException.class);
+        a.create(queued("j-x", "db01", null, T0));
+        assertThatThrownBy(() -> a.enqueue(queued("j-x", "web01", null, T0), "uuid:web01")).isInstanceOf(IllegalArgumentException.class);
+        assertThat(a.vmLock("uuid:web01")).isEmpty();
+    }
+
+    @Test
+    void enqueue_racingOnTwoInstances_exactlyOneQueuedPerVm() throws Exception {
+        JobStore a = open();
+        JobStore b = open();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            for (int i = 0; i < 10; i++) {
+                String key = "uuid:vm" + i;
+                int n = i;
+                List<Boolean> won = race(pool, () -> a.enqueue(queued("j-a" + n, "vm" + n, null, T0), key),
+                        () -> b.enqueue(queued("j-b" + n, "vm" + n, null, T0), key));
+                assertThat(won).as("enqueuers of %s", key).containsExactlyInAnyOrder(true, false);
+                String winner = won.get(0) ? "j-a" + i : "j-b" + i;
+                assertThat(a.vmLock(key).orElseThrow().jobId()).isEqualTo(winner);
+                assertThat(a.jobs(JobFilter.all().vm("vm" + i))).extracting(Job::id).containsExactly(winner);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     // ---- VM locks
 
     @Test

@@ -114,6 +114,17 @@ public final class InMemoryJobStore implements JobStore {
     }
 
     @Override
+    public synchronized boolean enqueue(Job job, String vmKey) {
+        if (job.state() != JobState.QUEUED || job.owner() != null) throw new IllegalArgumentException("Job " + job.id() + " is not unowned and queued");
+        if (jobs.containsKey(job.id())) throw new IllegalArgumentException("A job with id " + job.id() + " exists");
+        Lock held = locks.get(vmKey);
+        if (held != null && !jobs.get(held.jobId()).state().isTerminal()) return false;
+        create(job);
+        locks.put(vmKey, new Lock(job.id(), job.createdAt()));
+        return true;
+    }
+
+    @Override
     public synchronized Optional<Job> claimQueued(String owner, Instant now, Duration lease) {
         Instant cutoff = now.minus(lease);
         Optional<Job> next = jobs.values().stream()

@@ -214,6 +214,23 @@ final class JobRun {
         return run;
     }
 
+    // ---- queued jobs (issue 13) ----
+
+    /**
+     * Runs a job this process has just claimed from the queue ({@link Kvmigrate#claimNext}): it is RUNNING and this
+     * process's already, and holds its VM's lock since it was queued, so it starts at once.
+     */
+    static JobRun claimed(Kvmigrate k, Job job, MoveRequest r, EventListener frontEnd) {
+        JobRun run = new JobRun(k, r, frontEnd, job.id(), job.vmKey());
+        Thread t = new Thread(run::run, "kvmigrate-job-" + job.id());
+        t.setDaemon(true);
+        k.track(run);
+        t.start();
+        return run;
+    }
+
+    // ---- end of queued jobs ----
+
     /** Store first, then the front end: whatever was shown survives a crash of this process. */
     synchronized void emit(MigrationEvent e) {
         if (e instanceof MigrationEvent.PhaseStarted p) {

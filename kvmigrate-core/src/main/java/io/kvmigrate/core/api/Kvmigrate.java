@@ -253,6 +253,65 @@ public final class Kvmigrate implements AutoCloseable {
         return store().maintenance();
     }
 
+    // ---- queued moves, claimed through the store (issue 13: several servers on one store) ----
+
+    private final List<Runnable> enqueueWakes = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    /**
+     * Queues a move for whichever controller claims it first ({@link #claimNext}; each server runs a {@link ClaimLoop}):
+     * validates the request, resolves the VM's UUID on its source and records an unowned QUEUED job together with the
+     * VM's lock, then wakes this process's claim loops. What is found first is thrown at once and nothing is queued: bad
+     * input, a source that cannot be reached, or the VM held by a job that has not ended ({@link ErrorCode#VM_BUSY}
+     * naming that job; the refused request is kept as a failed job, as {@link #submit} keeps it). Returns the queued job.
+     */
+    public Job enqueue(MoveRequest request) {
+        request.validate();
+        QueuedMoves.checkStorable(request);
+        String uuid;
+        try (io.kvmigrate.core.spi.HostSession source = connector.open(request.from())) {
+            uuid = source.findVm(request.vm()).map(v -> v.spec().uuid()).orElse(null);
+        }
+        java.time.Instant now = clock.instant();
+        Job job = Job.queued(JobIds.newJobId(now), request.kind(), request.vm(), uuid, request.from().name(), request.to().name(),
+                request.asMap(), null, now);
+        if (!store().enqueue(job, job.vmKey())) {
+            KvmigrateException busy = QueuedMoves.busy(request, store().vmLock(job.vmKey()), job.id(), "queued");
+            store().create(io.kvmigrate.core.job.JobUpdate.state(io.kvmigrate.core.job.JobState.FAILED, now)
+                    .withError(io.kvmigrate.core.job.JobError.of(busy)).applyTo(job));
+            throw busy;
+        }
+        enqueueWakes.forEach(Runnable::run);
+        return job;
+    }
+
+    /**
+     * Claims the oldest queued move in the store (queued by any controller) and runs it in this process as {@link
+     * #submit} runs a move; the store gives each job to exactly one claimer, and its timeline records who claimed it.
+     * Empty when nothing is queued. A queued job whose request cannot be read back is ended as failed, and the next one
+     * is claimed.
+     */
+    public Optional<JobHandle> claimNext(EventListener listener) {
+        while (true) {
+            Optional<Job> claimed = store().claimQueued(owner, clock.instant(), LEASE);
+            if (claimed.isEmpty()) return Optional.empty();
+            Optional<JobRun> run = QueuedMoves.start(this, claimed.get(), listener == null ? EventListener.NONE : listener);
+            if (run.isPresent()) return Optional.of(run.get().handle());
+        }
+    }
+
+    /** Runs {@code wake} after every move this facade queues, so a claim loop claims it at once; the returned handle stops that. */
+    public Runnable onEnqueue(Runnable wake) {
+        enqueueWakes.add(Objects.requireNonNull(wake, "wake"));
+        return () -> enqueueWakes.remove(wake);
+    }
+
+    /** This controller's id in the store: the owner of the jobs it runs. */
+    public String ownerId() {
+        return owner;
+    }
+
+    // ---- end of queued moves ----
+
     /** Waits for the jobs this process runs (adopted ones included) to end. */
     public void awaitRunning() {
         for (JobRun r : List.copyOf(running.values())) r.outcome().handle((ok, err) -> null).join();

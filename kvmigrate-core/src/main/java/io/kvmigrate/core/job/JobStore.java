@@ -72,6 +72,14 @@ public interface JobStore extends AutoCloseable {
     boolean adopt(String jobId, String expectedOwner, String newOwner, Instant now, Duration lease);
 
     /**
+     * Records a new queued job that nobody owns yet (its owner null) together with its VM's lock ({@code vmKey}, taken at its
+     * creation time), in one write, for a controller to {@link #claimQueued claim}; the lock passes with the job to its
+     * claimer, and cancelling the queued job releases it. False, and nothing recorded, if a job that has not ended holds the
+     * VM. Throws IllegalArgumentException if a job with its id exists, or it is not an unowned queued job.
+     */
+    boolean enqueue(Job job, String vmKey);
+
+    /**
      * Claims the oldest queued job that nobody owns, or whose owner fell silent longer than {@code lease}, for
      * {@code owner}, and moves it to RUNNING. Never gives one job to two claimers, across processes and machines.
      */

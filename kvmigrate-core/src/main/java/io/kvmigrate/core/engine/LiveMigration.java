@@ -82,6 +82,7 @@ public final class LiveMigration {
             }
             return found;
         });
+        stopIfCancelled(Phase.RESOLVE, null);
 
         // every check on facts gathered once per host; refuses on any failure not accepted
         PreflightReport preflight = steps.run(Phase.CHECK, "preflight checks", () -> {
@@ -90,6 +91,7 @@ public final class LiveMigration {
             if (!report.passes(accepted)) throw report.refusal(Phase.CHECK.label(), Set.copyOf(accepted));
             return report;
         });
+        stopIfCancelled(Phase.CHECK, null);
 
         // storage: proved shared, or (with copyingStorage) copied by the hypervisor into volumes pre-created here
         StoragePlan.LiveCopy copy;
@@ -105,6 +107,7 @@ public final class LiveMigration {
                 return c;
             });
         }
+        stopIfCancelled(copyPoolMap == null ? Phase.VERIFY_STORAGE : Phase.PLAN_STORAGE, copy);
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, source.host().name() + " -> " + target.host().name()));
         Instant migrateStart = clock.instant();
@@ -116,6 +119,19 @@ public final class LiveMigration {
             throw e;
         }
         return result;
+    }
+
+    /**
+     * A cancel that came during a step before the transfer ends the move after that step, before any migration starts
+     * (it used to start the migration and abort it at once): the VM runs where it was, the volumes this run pre-created
+     * for a storage copy are removed.
+     */
+    private void stopIfCancelled(Phase step, StoragePlan.LiveCopy copy) {
+        if (abortReason.get() != ErrorCode.CANCELLED) return;
+        List<String> left = copy == null ? List.of() : StoragePlan.removeCreated(target, created(copy));
+        throw new KvmigrateException(ErrorCode.CANCELLED, step.label(), source.host().name(), vmName, "Migration cancelled during step "
+                + step.label() + ", before the transfer: nothing was started; VM '" + vmName + "' is still running on '"
+                + source.host().name() + "'." + StoragePlan.leftText(left), "Run the same command again when ready.");
     }
 
     /** Starts one job with the policy's options as they are now, polls it, and completes {@code result} when it ends. */

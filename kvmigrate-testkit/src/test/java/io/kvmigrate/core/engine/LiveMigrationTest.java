@@ -163,6 +163,32 @@ class LiveMigrationTest {
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.TIMEOUT));
     }
 
+    /**
+     * A cancel during a step before the transfer (Ctrl-C in check, say) ends the move after that step: no migration is
+     * started (it used to start one and abort it at once), the VM runs on the source.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = Phase.class, names = {"RESOLVE", "CHECK", "VERIFY_STORAGE"})
+    void cancel_duringAStepBeforeTheTransfer_cancelledInThatStepAndNoMigrationStarted(Phase phase) {
+        java.util.concurrent.atomic.AtomicReference<LiveMigration> self = new java.util.concurrent.atomic.AtomicReference<>();
+        LiveMigration m = new LiveMigration(src, dst, clock, scheduler, e -> {
+            events.add(e);
+            if (e instanceof MigrationEvent.PhaseStarted p && p.phase() == phase) self.get().cancel();
+        }, Duration.ofMillis(500), ConvergencePolicy.PLAIN);
+        self.set(m);
+
+        assertThatThrownBy(() -> m.start(request(null))).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.CANCELLED);
+            assertThat(e.step()).isEqualTo(phase.label());
+            assertThat(e.host()).isEqualTo("a");
+            assertThat(e.vm()).isEqualTo("web");
+            assertThat(e.getMessage()).contains("nothing was started").contains("still running on 'a'");
+        });
+        assertThat(src.lastMigration).as("no migration started").isNull();
+        assertThat(src.findVm("web")).get().matches(v -> v.state() == VmState.RUNNING);
+        assertThat(dst.findVm("web")).isEmpty();
+    }
+
     @Test
     void cancel_whileRunning_failsWithCancelled() {
         LiveMigration m = migration();

@@ -278,13 +278,15 @@ public final class LiveMigration {
 
     /** Aborts the running migration; the future then fails with CANCELLED once the VM is verified on the source. */
     public void cancel() {
-        if (postCopyStarted) {
-            // The target runs the guest and the source holds only part of its memory: aborting would lose the VM.
-            emit(new MigrationEvent.Decision(clock.instant(), "cancel refused", "post-copy is running: the VM already runs on "
-                    + target.host().name() + " and can only move forward"));
-            return;
+        synchronized (switchLock) {
+            if (!postCopyStarted) {
+                abort(ErrorCode.CANCELLED, "cancelled by the user");
+                return;
+            }
         }
-        abort(ErrorCode.CANCELLED, "cancelled by the user");
+        // The target runs the guest and the source holds only part of its memory: aborting would lose the VM.
+        emit(new MigrationEvent.Decision(clock.instant(), "cancel refused", "post-copy is running: the VM already runs on "
+                + target.host().name() + " and can only move forward"));
     }
 
     private void abort(ErrorCode reason, String why) {
@@ -371,6 +373,8 @@ public final class LiveMigration {
     // ---- convergence actions (issue 5) ----
     private volatile String gaveUpBecause;
     private volatile boolean postCopyStarted;
+    /** Makes "cancel or switch to post-copy" one decision: whichever comes first wins, the other is refused. */
+    private final Object switchLock = new Object();
     private volatile boolean restartRequested;
 
     /** Applies one policy action; a failing action is reported as a decision and the migration goes on. */
@@ -388,15 +392,22 @@ public final class LiveMigration {
             h.abort();
             return;
         }
+        boolean toPostCopy = a.kind() == ConvergencePolicy.Kind.POST_COPY;
+        if (toPostCopy) {
+            // From the switch request on, a cancel is refused: taken here, between the decision and the switch, it would
+            // abort a job that is switching to post-copy and then keep the recovery from resuming it forward.
+            synchronized (switchLock) {
+                if (abortReason.get() != null) return; // being aborted (cancel, timeout): no switch
+                postCopyStarted = true;
+            }
+        }
         emit(new MigrationEvent.Decision(clock.instant(), a.describe(), a.reason()));
         try {
             Instant switchAt = clock.instant();
             a.apply(h);
-            if (a.kind() == ConvergencePolicy.Kind.POST_COPY) {
-                postCopyStarted = true;
-                watchPostCopyResume(h, switchAt);
-            }
+            if (toPostCopy) watchPostCopyResume(h, switchAt);
         } catch (KvmigrateException e) {
+            if (toPostCopy) postCopyStarted = false;
             emit(new MigrationEvent.Decision(clock.instant(), a.describe() + " failed", e.getMessage()));
         }
     }

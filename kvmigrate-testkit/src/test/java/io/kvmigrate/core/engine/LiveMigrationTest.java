@@ -189,6 +189,41 @@ class LiveMigrationTest {
         assertThat(dst.findVm("web")).isEmpty();
     }
 
+    /**
+     * A cancel that comes right as the policy decides to switch to post-copy (a Ctrl-C on the "switch to post-copy"
+     * line) is refused: it used to be taken in the moment between the decision and the switch, aborting a job that was
+     * switching to post-copy (and keeping the recovery from resuming it forward if the link then broke).
+     */
+    @Test
+    void cancel_whenTheSwitchToPostCopyIsDecided_refusedAndTheJobNotAborted() {
+        ConvergencePolicy toPostCopy = new ConvergencePolicy() {
+            @Override
+            public io.kvmigrate.core.spi.MigrationOptions initialOptions(MigrationRequest r) {
+                return new io.kvmigrate.core.spi.MigrationOptions(r.bandwidthMiBps(), r.maxDowntimeMs(), true, false, true, false, 0);
+            }
+
+            @Override
+            public List<Action> onStats(JobStats s, Duration elapsed) {
+                return List.of(Action.postCopy("the test asks for it"));
+            }
+        };
+        java.util.concurrent.atomic.AtomicReference<LiveMigration> self = new java.util.concurrent.atomic.AtomicReference<>();
+        LiveMigration m = new LiveMigration(src, dst, clock, scheduler, e -> {
+            events.add(e);
+            if (e instanceof MigrationEvent.Decision d && d.action().equals("switch to post-copy")) self.get().cancel();
+        }, Duration.ofMillis(500), toPostCopy);
+        self.set(m);
+        m.start(request(null));
+
+        src.lastMigration.setStats(stats(1 << 20, 1));
+        scheduler.advance(Duration.ofSeconds(1), Duration.ofMillis(500));
+
+        assertThat(events).filteredOn(MigrationEvent.Decision.class::isInstance).map(e -> ((MigrationEvent.Decision) e).action())
+                .contains("switch to post-copy", "cancel refused").doesNotContain("abort");
+        assertThat(src.lastMigration.aborted()).isFalse();
+        assertThat(m.postCopyStarted()).isTrue();
+    }
+
     @Test
     void cancel_whileRunning_failsWithCancelled() {
         LiveMigration m = migration();

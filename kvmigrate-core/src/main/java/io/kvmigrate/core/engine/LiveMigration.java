@@ -86,7 +86,7 @@ public final class LiveMigration {
 
         // every check on facts gathered once per host; refuses on any failure not accepted
         PreflightReport preflight = steps.run(Phase.CHECK, "preflight checks", () -> {
-            PreflightReport report = Preflight.standard().run(source, target, info, copyPoolMap == null ? Mode.LIVE : Mode.LIVE_COPY_STORAGE);
+            PreflightReport report = Preflight.standard().run(source, target, info, copyPoolMap == null ? Mode.LIVE : Mode.LIVE_COPY_STORAGE, tls);
             emit(new MigrationEvent.PreflightFinished(clock.instant(), report, Set.copyOf(accepted)));
             if (!report.passes(accepted)) throw report.refusal(Phase.CHECK.label(), Set.copyOf(accepted));
             return report;

@@ -7,6 +7,7 @@ import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.lab.LabVm;
 import io.kvmigrate.lab.guest.GuestMemory;
 import io.kvmigrate.lab.guest.IntegrityCheck;
+import io.kvmigrate.lab.guest.PageContent;
 import io.kvmigrate.lab.guest.TestGuest;
 import java.util.ArrayList;
 import java.util.List;
@@ -64,28 +65,36 @@ class GuestIntegrityIT {
     }
 
     @Test
-    void verify_oneBytePokedInAPausedGuestsPage_isRed() {
-        // One byte in the body of page 777 changed on its way to the check (the reader is the check's own): what the
-        // check says of a body byte that a migration corrupted, on the real guest's memory.
+    void verify_oneBytePokedIntoAPausedGuestsPage_isRedNamingPageAndByte_andGreenOnceRestored() throws Exception {
+        // One byte in the body of page 777 written into the paused guest's RAM through QEMU's gdbstub: what the check
+        // says of a body byte that a migration corrupted, read back from the real guest through libvirt.
         TestGuest.Params params = REPEATING;
         String name = "it-bytes-poke";
         LabVm.Definition d = ItLab.startGuest(name, params);
         long poked = params.spanStart() + 777L * 4096 + 2001;
         try (HostSession s = ItLab.open(0)) {
             s.suspendVm(name);
-            GuestMemory real = LabVm.memory(s, name);
-            IntegrityCheck.Result clean = IntegrityCheck.verify(real, params);
-            GuestMemory poke = (address, length) -> {
-                byte[] bytes = real.read(address, length);
-                if (poked >= address && poked < address + length) bytes[(int) (poked - address)] ^= 0x04;
-                return bytes;
-            };
-            IntegrityCheck.Result red = IntegrityCheck.verify(poke, params);
+            GuestMemory mem = LabVm.memory(s, name);
+            IntegrityCheck.Result clean = IntegrityCheck.verify(mem, params);
+            IntegrityCheck.Result red;
+            IntegrityCheck.Result restored;
+            byte[] original;
+            try (GdbPoke gdb = GdbPoke.open(ItLab.host(0).ref().uri(), name)) {
+                original = gdb.read(poked, 1);
+                gdb.write(poked, new byte[] {(byte) (original[0] ^ 0x04)});
+                red = IntegrityCheck.verify(mem, params);
+                gdb.write(poked, original);
+                restored = IntegrityCheck.verify(mem, params);
+            }
             s.resumeVm(name);
 
             assertThat(clean.problems()).as("the paused guest as it is").isEmpty();
+            assertThat(original[0]).as("the byte as PageContent derives it").isEqualTo((byte) (PageContent.repeatingDword(params.seed(), 777) >>> 8));
             assertThat(red.ok()).isFalse();
-            assertThat(red.problems()).singleElement().asString().startsWith("page 777: body differs").contains("first at byte 2001");
+            assertThat(red.problems()).singleElement().asString().startsWith("page 777: body differs from pass 0's content in 1 of 4088 bytes")
+                    .contains("first at byte 2001");
+            assertThat(restored.problems()).as("the byte written back").isEmpty();
+            FaultInvariants.counting(0, name);
         } finally {
             ItLab.removeEverywhereQuietly(d.name());
         }

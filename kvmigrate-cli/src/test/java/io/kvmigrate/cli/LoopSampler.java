@@ -20,11 +20,11 @@ import java.util.List;
  */
 final class LoopSampler implements AutoCloseable {
 
-    /** One reading: the host (lab index) whose running VM was read, and the loop position there. */
-    record Sample(int host, LabVm.Position position) {
+    /** One reading: the host (lab index and name) whose running VM was read, and the loop position there. */
+    record Sample(int host, String hostName, LabVm.Position position) {
         @Override
         public String toString() {
-            return ItLab.host(host).name() + ": " + position;
+            return hostName + ": " + position;
         }
     }
 
@@ -67,7 +67,14 @@ final class LoopSampler implements AutoCloseable {
         assertThat(Poll.until(Duration.ofSeconds(60), Duration.ofMillis(100),
                 () -> samples().stream().filter(s -> s.host() == to).count() >= seenOnTarget + more))
                 .as("%d more loop positions on %s; samples: %s", more, ItLab.host(to).name(), samples()).isTrue();
-        List<Sample> all = samples();
+        assertContinuous(samples(), from, to);
+    }
+
+    /**
+     * The checks of {@link #assertContinuousAcross} on a series: at least 3 samples on {@code from}, first; the last on
+     * {@code to}; positions never going back; one switch of host; the last position on {@code to} beyond its first.
+     */
+    static void assertContinuous(List<Sample> all, int from, int to) {
         String series = all.toString();
         assertThat(all.stream().filter(s -> s.host() == from).count()).as("samples on the source: %s", series).isGreaterThanOrEqualTo(3);
         assertThat(all.get(0).host()).as("first sample on the source: %s", series).isEqualTo(from);
@@ -92,7 +99,7 @@ final class LoopSampler implements AutoCloseable {
             for (int h : hosts) sessions.add(ItLab.open(h));
             while (!stop) {
                 for (int i = 0; i < hosts.length; i++) {
-                    sample(hosts[i], sessions.get(i));
+                    sample(hosts[i], sessions.get(i).host().name(), sessions.get(i));
                 }
                 Thread.sleep(100);
             }
@@ -104,14 +111,14 @@ final class LoopSampler implements AutoCloseable {
     }
 
     /** Reads the position where the VM runs; a paused copy (incoming, or the source after the switch) is not read. */
-    private void sample(int host, HostSession s) {
+    private void sample(int host, String name, HostSession s) {
         try {
             if (s.findVm(vm).map(v -> v.state() == VmState.RUNNING).orElse(false)) {
                 LabVm.Position p = LabVm.position(s, vm);
                 // read again: the VM may have been paused (and its last pages sent) between the state and the read
                 if (s.findVm(vm).map(v -> v.state() == VmState.RUNNING).orElse(false)) {
                     synchronized (samples) {
-                        samples.add(new Sample(host, p));
+                        samples.add(new Sample(host, name, p));
                     }
                 }
             }

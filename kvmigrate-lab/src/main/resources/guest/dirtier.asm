@@ -13,7 +13,10 @@
 ; Layout of a page of the span after the fill pass:
 ;   dword0 = number of the last pass that wrote the page
 ;   dword1 = page index XOR 0x4B564D47 ("GMVK")
-;   dwords 2..1023 = 0xA5A5A5A5 (mode 0) or consecutive xorshift32 outputs (mode 1)
+;   dwords 2..1023 = (page index * 0x9E3779B9) XOR seed, the same dword repeated, written once
+;                    in the fill pass (mode 0); or consecutive xorshift32 outputs, the state
+;                    carried from page to page and pass to pass, rewritten every pass (mode 1)
+; So every byte of a page follows from its index, the pass that wrote it and the seed.
 ; Status block at 0x600: "KVMC", pass in progress (0x604), page being written (0x608).
 
 bits 16
@@ -26,7 +29,7 @@ PML4     equ 0x1000             ; page tables 0x1000-0x6FFF: PML4, PDPT, 4 PDs o
 PDPT     equ 0x2000
 PD       equ 0x3000
 PAGE_TAG equ 0x4B564D47
-FILL     equ 0xA5A5A5A5
+GOLDEN   equ -0x61C88647        ; 0x9E3779B9 as a signed imm32: spreads page indexes over the dword
 COM1     equ 0x3F8
 PARAMS   equ 0x1E0              ; offset of the parameter block in the sector; Java patches it
 START    equ 4                  ; field offsets inside the parameter block
@@ -158,7 +161,8 @@ fill_body:
     mov ecx, 1022
     cmp dword [rbp+MODE], 0
     jne .random
-    mov eax, FILL
+    imul eax, ebx, GOLDEN       ; page index in ebx (do_pass)
+    xor eax, [rbp+SEED]
     rep stosd
     pop rdi
     ret
@@ -218,7 +222,7 @@ p_magic: db 'KVMG'
 p_start: dd 0x00100000          ; physical address of the span
 p_pages: dd 8192                ; 4 KiB pages in the span (32 MiB)
 p_delay: dd 0                   ; dec/jnz turns after each page in passes >= 1
-p_mode:  dd 0                   ; 0 = repeating 0xA5A5A5A5, 1 = xorshift32 output
+p_mode:  dd 0                   ; 0 = one dword per page repeated, 1 = xorshift32 output
 p_seed:  dd 0x2545F491          ; xorshift32 seed, nonzero
 
     times 510 - ($ - $$) db 0

@@ -46,6 +46,8 @@ public final class ColdMigration {
     private final DefinitionRewriter rewriter;
     private final Duration pollInterval;
     private volatile boolean cancelled;
+    /** Set once the target holds verified disks and a persistent definition: from then on the move only goes forward. */
+    private volatile boolean committed;
 
     public ColdMigration(HostSession source, HostSession target, Clock clock, Scheduler scheduler, EventListener listener,
             DefinitionRewriter rewriter, Duration pollInterval) {
@@ -58,9 +60,31 @@ public final class ColdMigration {
         this.pollInterval = pollInterval;
     }
 
-    /** Stops a running copy; the run then fails with CANCELLED after removing what it created on the target. */
-    public void cancel() {
+    /**
+     * Stops the move at the next step boundary (or mid-copy); the run then fails with CANCELLED after removing what it
+     * created on the target and starting the VM again if it shut it down. Refused once the target holds verified disks
+     * and a persistent definition (clean-up of the source, start on the target): the move then completes.
+     */
+    public synchronized void cancel() {
+        if (committed) {
+            emit(new MigrationEvent.Decision(clock.instant(), "cancel refused", "the target already holds verified disks and a persistent"
+                    + " definition; the source copy is being removed, so the move completes"));
+            return;
+        }
         cancelled = true;
+    }
+
+    /** A cancel before anything changed: the move ends after the step it came in, nothing to undo. */
+    private void stopIfCancelled(Phase step, String vm) {
+        if (cancelled) {
+            throw new KvmigrateException(ErrorCode.CANCELLED, step.label(), source.host().name(), vm, "Cold migration cancelled during step "
+                    + step.label() + ", before anything changed: VM '" + vm + "' is as it was on '" + source.host().name() + "'.",
+                    "Run the same command again when ready.");
+        }
+    }
+
+    private KvmigrateException cancelledIn(Phase step, String vm) {
+        return new KvmigrateException(ErrorCode.CANCELLED, step.label(), source.host().name(), vm, "cancelled by the user", null);
     }
 
     public ColdMigrationReport run(ColdMigrationRequest r) {
@@ -79,6 +103,7 @@ public final class ColdMigration {
         StepRunner steps = new StepRunner(clock, listener, src, vm);
         VmInfo resolved = steps.run(Phase.RESOLVE, "looking up " + vm, () -> ResolveVm.on(source, vm));
         VmInfo info = resolved;
+        stopIfCancelled(Phase.RESOLVE, vm);
         if (!info.persistent()) {
             throw new KvmigrateException(ErrorCode.PREFLIGHT_FAILED, Phase.RESOLVE.label(), src, vm,
                     "VM '" + vm + "' is transient (not defined persistently), so there is no definition to move offline.",
@@ -114,6 +139,7 @@ public final class ColdMigration {
         PreflightReport preflight = Preflight.forOfflineMove().run(source, target, asChecked(info, r), Mode.OFFLINE);
         emit(new MigrationEvent.PreflightFinished(clock.instant(), preflight, Set.copyOf(accepted)));
         if (!preflight.passes(accepted)) throw preflight.refusal(Phase.CHECK.label(), Set.copyOf(accepted));
+        stopIfCancelled(Phase.CHECK, vm);
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.VERIFY_STORAGE, info.spec().disks().size() + " disk(s): shared or copied?"));
         StoragePlan.refuseUnsupported(info.spec(), source);
@@ -123,20 +149,30 @@ public final class ColdMigration {
             emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.PLAN_STORAGE, "not shared: planning target volumes"));
             moves = StoragePlan.plan(info.spec(), source, target, r.poolMap());
         }
+        stopIfCancelled(shared ? Phase.VERIFY_STORAGE : Phase.PLAN_STORAGE, vm);
 
         boolean weStopped = false;
         if (running) {
-            shutDown(r);
             weStopped = true;
+            try {
+                shutDown(r);
+            } catch (RuntimeException e) {
+                if (!cancelled) throw e;
+                throw rollBack(vm, cancelledIn(Phase.SHUTDOWN, vm), List.of(), true);
+            }
             info = source.findVm(vm).orElseThrow(); // the inactive definition, without runtime details
         }
 
         List<String> created = new ArrayList<>();
         List<ColdMigrationReport.DiskCopy> copies = new ArrayList<>();
         try {
+            if (cancelled) throw cancelledIn(Phase.SHUTDOWN, vm);
             if (!shared) {
                 VolumeCopier copier = new VolumeCopier(clock, () -> cancelled, Duration.ofMillis(500));
-                for (StoragePlan.DiskMove m : moves) copies.add(copyOne(vm, m, copier, created));
+                for (StoragePlan.DiskMove m : moves) {
+                    copies.add(copyOne(vm, m, copier, created));
+                    if (cancelled) throw cancelledIn(Phase.VERIFY_COPY, vm); // came while this disk's copy was read back
+                }
             }
             emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.DEFINE, "on " + dst));
             Map<String, String> paths = new LinkedHashMap<>();
@@ -146,6 +182,11 @@ public final class ColdMigration {
             if (!target.findVm(vm).map(VmInfo::persistent).orElse(false)) {
                 throw new KvmigrateException(ErrorCode.VERIFY_FAILED, Phase.DEFINE.label(), dst, vm,
                         "The target accepted the definition but does not list VM '" + vm + "' as persistent.", "See the target's libvirt log.");
+            }
+            synchronized (this) {
+                // the last moment a cancel is taken: it undoes the define (the source still holds its definition)
+                if (cancelled) throw cancelledIn(Phase.DEFINE, vm);
+                committed = true;
             }
         } catch (RuntimeException e) {
             throw rollBack(vm, e, created, weStopped);
@@ -248,7 +289,10 @@ public final class ColdMigration {
         List<String> left = StoragePlan.removeCreated(target, created);
         state.append(StoragePlan.leftText(left));
         if (left.isEmpty()) state.append(" Nothing of it is left on '").append(target.host().name()).append("'.");
-        if (weStopped) {
+        if (weStopped && source.findVm(vm).map(v -> v.state().isActive()).orElse(false)) {
+            // cancelled while the guest was still handling the shutdown request (or ignoring it)
+            state.append(" It is still running on '").append(src).append("'.");
+        } else if (weStopped) {
             try {
                 source.startVm(vm);
                 state.append(" It was started again on '").append(src).append("'.");
@@ -278,7 +322,8 @@ public final class ColdMigration {
             CompletableFuture<Boolean> off = new CompletableFuture<>();
             Scheduler.Cancellable poll = scheduler.every(pollInterval, () -> {
                 try {
-                    if (isOff(vm)) off.complete(true);
+                    if (cancelled) off.completeExceptionally(cancelledIn(Phase.SHUTDOWN, vm));
+                    else if (isOff(vm)) off.complete(true);
                     else if (!clock.instant().isBefore(deadline)) off.complete(false);
                 } catch (RuntimeException e) {
                     off.completeExceptionally(e);

@@ -82,14 +82,16 @@ public final class LiveMigration {
             }
             return found;
         });
+        stopIfCancelled(Phase.RESOLVE, null);
 
         // every check on facts gathered once per host; refuses on any failure not accepted
         PreflightReport preflight = steps.run(Phase.CHECK, "preflight checks", () -> {
-            PreflightReport report = Preflight.standard().run(source, target, info, copyPoolMap == null ? Mode.LIVE : Mode.LIVE_COPY_STORAGE);
+            PreflightReport report = Preflight.standard().run(source, target, info, copyPoolMap == null ? Mode.LIVE : Mode.LIVE_COPY_STORAGE, tls);
             emit(new MigrationEvent.PreflightFinished(clock.instant(), report, Set.copyOf(accepted)));
             if (!report.passes(accepted)) throw report.refusal(Phase.CHECK.label(), Set.copyOf(accepted));
             return report;
         });
+        stopIfCancelled(Phase.CHECK, null);
 
         // storage: proved shared, or (with copyingStorage) copied by the hypervisor into volumes pre-created here
         StoragePlan.LiveCopy copy;
@@ -105,6 +107,7 @@ public final class LiveMigration {
                 return c;
             });
         }
+        stopIfCancelled(copyPoolMap == null ? Phase.VERIFY_STORAGE : Phase.PLAN_STORAGE, copy);
 
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, source.host().name() + " -> " + target.host().name()));
         Instant migrateStart = clock.instant();
@@ -116,6 +119,19 @@ public final class LiveMigration {
             throw e;
         }
         return result;
+    }
+
+    /**
+     * A cancel that came during a step before the transfer ends the move after that step, before any migration starts
+     * (it used to start the migration and abort it at once): the VM runs where it was, the volumes this run pre-created
+     * for a storage copy are removed.
+     */
+    private void stopIfCancelled(Phase step, StoragePlan.LiveCopy copy) {
+        if (abortReason.get() != ErrorCode.CANCELLED) return;
+        List<String> left = copy == null ? List.of() : StoragePlan.removeCreated(target, created(copy));
+        throw new KvmigrateException(ErrorCode.CANCELLED, step.label(), source.host().name(), vmName, "Migration cancelled during step "
+                + step.label() + ", before the transfer: nothing was started; VM '" + vmName + "' is still running on '"
+                + source.host().name() + "'." + StoragePlan.leftText(left), "Run the same command again when ready.");
     }
 
     /** Starts one job with the policy's options as they are now, polls it, and completes {@code result} when it ends. */
@@ -262,13 +278,15 @@ public final class LiveMigration {
 
     /** Aborts the running migration; the future then fails with CANCELLED once the VM is verified on the source. */
     public void cancel() {
-        if (postCopyStarted) {
-            // The target runs the guest and the source holds only part of its memory: aborting would lose the VM.
-            emit(new MigrationEvent.Decision(clock.instant(), "cancel refused", "post-copy is running: the VM already runs on "
-                    + target.host().name() + " and can only move forward"));
-            return;
+        synchronized (switchLock) {
+            if (!postCopyStarted) {
+                abort(ErrorCode.CANCELLED, "cancelled by the user");
+                return;
+            }
         }
-        abort(ErrorCode.CANCELLED, "cancelled by the user");
+        // The target runs the guest and the source holds only part of its memory: aborting would lose the VM.
+        emit(new MigrationEvent.Decision(clock.instant(), "cancel refused", "post-copy is running: the VM already runs on "
+                + target.host().name() + " and can only move forward"));
     }
 
     private void abort(ErrorCode reason, String why) {
@@ -355,6 +373,8 @@ public final class LiveMigration {
     // ---- convergence actions (issue 5) ----
     private volatile String gaveUpBecause;
     private volatile boolean postCopyStarted;
+    /** Makes "cancel or switch to post-copy" one decision: whichever comes first wins, the other is refused. */
+    private final Object switchLock = new Object();
     private volatile boolean restartRequested;
 
     /** Applies one policy action; a failing action is reported as a decision and the migration goes on. */
@@ -372,15 +392,22 @@ public final class LiveMigration {
             h.abort();
             return;
         }
+        boolean toPostCopy = a.kind() == ConvergencePolicy.Kind.POST_COPY;
+        if (toPostCopy) {
+            // From the switch request on, a cancel is refused: taken here, between the decision and the switch, it would
+            // abort a job that is switching to post-copy and then keep the recovery from resuming it forward.
+            synchronized (switchLock) {
+                if (abortReason.get() != null) return; // being aborted (cancel, timeout): no switch
+                postCopyStarted = true;
+            }
+        }
         emit(new MigrationEvent.Decision(clock.instant(), a.describe(), a.reason()));
         try {
             Instant switchAt = clock.instant();
             a.apply(h);
-            if (a.kind() == ConvergencePolicy.Kind.POST_COPY) {
-                postCopyStarted = true;
-                watchPostCopyResume(h, switchAt);
-            }
+            if (toPostCopy) watchPostCopyResume(h, switchAt);
         } catch (KvmigrateException e) {
+            if (toPostCopy) postCopyStarted = false;
             emit(new MigrationEvent.Decision(clock.instant(), a.describe() + " failed", e.getMessage()));
         }
     }

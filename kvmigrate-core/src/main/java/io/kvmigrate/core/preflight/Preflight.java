@@ -33,7 +33,8 @@ public final class Preflight {
         return new Preflight(List.of(new VmStateCheck(), new HostIdentityCheck(), new NameConflictCheck(), new UuidConflictCheck(),
                 new ArchitectureCheck(), new CpuVendorCheck(), new CpuCompatibilityCheck(), new NxCheck(), new HostPassthroughCheck(),
                 new MachineTypeCheck(), new VersionCheck(), new MemoryCheck(), new VcpuCheck(), new NetworkCheck(), new StoragePoolCheck(),
-                new StorageCheck(), new CacheModeCheck(), new HostDeviceCheck(), new SnapshotsAndJobsCheck(), new EmulatedGuestCheck()));
+                new StorageCheck(), new CacheModeCheck(), new HostDeviceCheck(), new SnapshotsAndJobsCheck(), new EmulatedGuestCheck(),
+                new MigrationTlsCheck()));
     }
 
     /**
@@ -46,6 +47,11 @@ public final class Preflight {
 
     /** Gathers facts from both hosts and checks {@code vm} (as the source sees it) for a {@code mode} migration. */
     public PreflightReport run(HostSession source, HostSession target, VmInfo vm, Mode mode) {
+        return run(source, target, vm, mode, false);
+    }
+
+    /** As {@link #run(HostSession, HostSession, VmInfo, Mode)}; {@code tls}: the stream is to be encrypted (reads the target's certificates). */
+    public PreflightReport run(HostSession source, HostSession target, VmInfo vm, Mode mode, boolean tls) {
         ExecutorService pool = Executors.newFixedThreadPool(2, r -> {
             Thread t = new Thread(r, "kvmigrate-preflight");
             t.setDaemon(true);
@@ -55,6 +61,7 @@ public final class Preflight {
         HostInventory ti;
         List<SharedStorageVerifier.Verified> verified = new ArrayList<>();
         List<DiskStorage> storage;
+        MigrationTlsFacts targetTls;
         boolean checksStorage = checks.stream().anyMatch(c -> c instanceof StorageCheck);
         try {
             CompletableFuture<HostInventory> s = CompletableFuture.supplyAsync(() -> source.inventory(vm.spec()), pool);
@@ -62,6 +69,7 @@ public final class Preflight {
             // The sharing probe needs neither inventory: it runs meanwhile, on this thread (between two names for one host
             // it finds the directory "shared", and the identity check refuses the move anyway).
             storage = checksStorage ? probe(vm.spec(), source, target, verified) : List.of();
+            targetTls = tls ? MigrationTlsFacts.read(target) : null;
             si = join(s, source, vm);
             ti = join(t, target, vm);
         } finally {
@@ -71,7 +79,8 @@ public final class Preflight {
             storage = List.of();
             verified.clear();
         }
-        PreflightContext ctx = new PreflightContext(vm, mode, source.host().name(), target.host().name(), si, ti, storage);
+        PreflightContext ctx = new PreflightContext(vm, mode, source.host().name(), target.host().name(), si, ti, storage)
+                .withTargetTls(targetTls);
         return evaluate(ctx, verified);
     }
 

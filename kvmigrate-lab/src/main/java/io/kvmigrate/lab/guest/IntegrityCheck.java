@@ -5,7 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 
-/** Verifies the span of a PAUSED guest: one boundary, no stale or lost page. */
+/** Verifies every byte of the span of a PAUSED guest: one boundary, no stale or lost page, no changed byte. */
 public final class IntegrityCheck {
 
     /** More than this many lines would bury the first, most useful ones. */
@@ -20,7 +20,7 @@ public final class IntegrityCheck {
      * @param ok true if no problem was found
      * @param pass pass counter read from the status block, -1 if the status block is missing
      * @param boundaryPage k: pages [0,k) carry {@code pass}, pages [k,n) carry {@code pass - 1}; -1 if unknown
-     * @param pagesChecked page headers read from the span
+     * @param pagesChecked pages read from the span, all 4096 bytes of each
      * @param problems at most {@value #MAX_PROBLEMS} lines, each naming the page and the found/expected values
      */
     public record Result(boolean ok, long pass, long boundaryPage, int pagesChecked, List<String> problems) {
@@ -32,12 +32,15 @@ public final class IntegrityCheck {
     }
 
     /**
-     * Checks the status block and the header of every page of the span.
+     * Checks the status block and all 4096 bytes of every page of the span.
      *
      * <p>With c = pass counter and n = span pages, a consistent snapshot has one k such that pages [0,k) hold
      * dword0 == c and pages [k,n) hold c-1, every page i holds dword1 == i ^ 0x4B564D47, and k is the status block's
      * page index or the one after it (or 0 right after the guest started a new pass). In pass 0 (the fill) every page
-     * must already hold 0, i.e. the guest must have printed {@link TestGuest#READY_MARKER}.
+     * must already hold 0, i.e. the guest must have printed {@link TestGuest#READY_MARKER}. Every body (dwords 2..1023)
+     * must hold what {@link PageContent} derives for the pass its header names; only the page the guest was writing may
+     * hold a prefix of the new pass's body and the old one's after it (in RANDOM mode the body is written before the
+     * header).
      */
     public static Result verify(GuestMemory mem, TestGuest.Params p) {
         Objects.requireNonNull(mem, "mem");
@@ -53,7 +56,12 @@ public final class IntegrityCheck {
         int n = p.spanPages();
         int[] dword0 = new int[n];
         int[] dword1 = new int[n];
-        readHeaders(mem, p, dword0, dword1);
+        PageContent content = new PageContent(p);
+        // In REPEATING mode every body is the fill pass's (pass 0); in pass 0 there is no previous pass.
+        boolean rewritten = p.content() == TestGuest.Content.RANDOM;
+        BodyComparison currentBodies = new BodyComparison(content, rewritten ? pass : 0, n);
+        BodyComparison previousBodies = rewritten && pass > 0 ? new BodyComparison(content, pass - 1, n) : currentBodies;
+        readPages(mem, p, dword0, dword1, currentBodies, previousBodies);
 
         List<String> summary = new ArrayList<>();
         List<String> details = new ArrayList<>();
@@ -85,6 +93,10 @@ public final class IntegrityCheck {
                         i, dword1[i], tag, TestGuest.PAGE_TAG,
                         other >= 0 && other < n ? " - holds the tag of page " + other : ""));
             }
+            BodyComparison bodies = i < k ? currentBodies : previousBodies;
+            if (!bodies.matches(i) && !(i == k && k == statusPage && halfRewritten(i, currentBodies, previousBodies))) {
+                details.add(bodies.describe(i));
+            }
         }
         List<String> problems = new ArrayList<>(summary);
         int room = Math.max(2, MAX_PROBLEMS - problems.size());
@@ -97,8 +109,15 @@ public final class IntegrityCheck {
         return new Result(problems.isEmpty(), pass, k, n, problems);
     }
 
-    /** Reads the span in 64 KiB chunks (libvirt's remote limit) and keeps the two header dwords of each page. */
-    private static void readHeaders(GuestMemory mem, TestGuest.Params p, int[] dword0, int[] dword1) {
+    /** The page being rewritten: the new pass's body up to some dword, the old pass's from there on. */
+    private static boolean halfRewritten(int page, BodyComparison current, BodyComparison previous) {
+        int newUpTo = current.matches(page) ? PageContent.BODY_DWORDS : current.firstBadDword(page);
+        return previous.lastBadDword(page) < newUpTo;
+    }
+
+    /** Reads the span in 64 KiB chunks (libvirt's remote limit), keeps the header dwords and compares the bodies. */
+    private static void readPages(GuestMemory mem, TestGuest.Params p, int[] dword0, int[] dword1,
+            BodyComparison current, BodyComparison previous) {
         long total = p.spanBytes();
         int page = 0;
         for (long offset = 0; offset < total; offset += GuestMemory.MAX_READ) {
@@ -107,6 +126,10 @@ public final class IntegrityCheck {
             for (int at = 0; at < length; at += TestGuest.PAGE_SIZE, page++) {
                 dword0[page] = chunk.getInt(at);
                 dword1[page] = chunk.getInt(at + 4);
+                current.page(page, chunk, at);
+                if (previous != current) {
+                    previous.page(page, chunk, at);
+                }
             }
         }
     }

@@ -42,7 +42,10 @@ public final class TestGuest {
 
     /** What the guest writes into the body of each page. */
     public enum Content {
-        /** The repeating dword 0xA5A5A5A5; after the fill only the page header changes (highly compressible). */
+        /**
+         * One dword per page, {@code (page * 0x9E3779B9) ^ seed}, repeated over the body and written once in the fill;
+         * after it only the page header changes (highly compressible). See {@link PageContent}.
+         */
         REPEATING,
         /** Consecutive xorshift32 outputs, rewritten on every pass (incompressible). */
         RANDOM

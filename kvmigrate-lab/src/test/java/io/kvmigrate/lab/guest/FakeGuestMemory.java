@@ -40,11 +40,42 @@ final class FakeGuestMemory implements GuestMemory {
         return this;
     }
 
-    /** Lays out a consistent span: pages [0,k) at {@code pass}, the rest at {@code pass - 1}. */
+    /** Lays out a consistent span, headers and bodies: pages [0,k) as pass {@code pass} wrote them, the rest as pass - 1 did. */
     FakeGuestMemory span(TestGuest.Params p, long pass, int k) {
-        for (int i = 0; i < p.spanPages(); i++) {
-            header(p, i, i < k ? pass : pass - 1, i ^ TestGuest.PAGE_TAG);
+        PageContent content = new PageContent(p);
+        PageContent.Body current = content.body(pass, 0);
+        for (int i = 0; i < k; i++) {
+            page(p, i, pass, current);
         }
+        if (k < p.spanPages()) {
+            PageContent.Body previous = content.body(pass - 1, k);
+            for (int i = k; i < p.spanPages(); i++) {
+                page(p, i, pass - 1, previous);
+            }
+        }
+        return this;
+    }
+
+    /** Writes page {@code page} as pass {@code pass} did: header, then the next body dwords from {@code body}. */
+    FakeGuestMemory page(TestGuest.Params p, int page, long pass, PageContent.Body body) {
+        header(p, page, pass, page ^ TestGuest.PAGE_TAG);
+        body(p, page, 0, PageContent.BODY_DWORDS, body);
+        return this;
+    }
+
+    /** Writes body dwords [from, to) of {@code page} from {@code body} (which must be positioned at dword {@code from}). */
+    FakeGuestMemory body(TestGuest.Params p, int page, int from, int to, PageContent.Body body) {
+        int at = Math.toIntExact(p.spanStart() + (long) page * TestGuest.PAGE_SIZE) + 8;
+        for (int d = from; d < to; d++) {
+            ram.putInt(at + 4 * d, body.next());
+        }
+        return this;
+    }
+
+    /** Flips the bits {@code mask} of the byte at {@code offset} of page {@code page}. */
+    FakeGuestMemory flip(TestGuest.Params p, int page, int offset, int mask) {
+        int at = Math.toIntExact(p.spanStart() + (long) page * TestGuest.PAGE_SIZE) + offset;
+        ram.put(at, (byte) (ram.get(at) ^ mask));
         return this;
     }
 

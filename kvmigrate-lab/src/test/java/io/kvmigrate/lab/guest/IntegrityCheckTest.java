@@ -206,4 +206,103 @@ class IntegrityCheckTest {
         assertThat(result.problems()).isEmpty();
         assertThat(result.pass()).isEqualTo(0x80000001L);
     }
+
+    private static final TestGuest.Params RANDOM = P.withContent(TestGuest.Content.RANDOM);
+
+    @Test
+    void verify_oneBodyByteFlipped_reportsThePageAndTheByte() {
+        // Byte 1234 of page 150 (in the body, behind the header): what a corrupting compressor or a lost write would do.
+        FakeGuestMemory mem = FakeGuestMemory.forSpan(P).status(7, 99).span(P, 7, 100).flip(P, 150, 1234, 0x10);
+
+        IntegrityCheck.Result result = IntegrityCheck.verify(mem, P);
+
+        assertThat(result.ok()).isFalse();
+        assertThat(result.problems()).singleElement().asString()
+                .startsWith("page 150: body differs from pass 0's content in 1 of 4088 bytes, first at byte 1234")
+                .contains("dword at 1232");
+    }
+
+    @Test
+    void verify_lastByteOfAPageFlipped_isCaught() {
+        FakeGuestMemory mem = FakeGuestMemory.forSpan(P).status(7, 99).span(P, 7, 100).flip(P, 3, 4095, 0x01);
+
+        IntegrityCheck.Result result = IntegrityCheck.verify(mem, P);
+
+        assertThat(result.problems()).singleElement().asString().startsWith("page 3: body differs from pass 0's content in 1")
+                .contains("first at byte 4095");
+    }
+
+    @Test
+    void verify_bodyOfAnotherPage_isCaught() {
+        // Page 20's body copied over page 21's, headers intact: the header-only check passed this.
+        FakeGuestMemory mem = FakeGuestMemory.forSpan(P).status(7, 99).span(P, 7, 100);
+        int from = (int) P.spanStart() + 20 * 4096;
+        System.arraycopy(mem.ram.array(), from + 8, mem.ram.array(), from + 4096 + 8, 4088);
+
+        IntegrityCheck.Result result = IntegrityCheck.verify(mem, P);
+
+        assertThat(result.problems()).singleElement().asString().startsWith("page 21: body differs").contains("in 4088 of 4088 bytes");
+    }
+
+    @Test
+    void verify_randomContentConsistent_passes() {
+        FakeGuestMemory mem = FakeGuestMemory.forSpan(RANDOM).status(7, 99).span(RANDOM, 7, 100);
+
+        IntegrityCheck.Result result = IntegrityCheck.verify(mem, RANDOM);
+
+        assertThat(result.problems()).isEmpty();
+        assertThat(result.boundaryPage()).isEqualTo(100);
+    }
+
+    @Test
+    void verify_randomContentOneByteFlipped_fails() {
+        FakeGuestMemory mem = FakeGuestMemory.forSpan(RANDOM).status(7, 99).span(RANDOM, 7, 100).flip(RANDOM, 5, 9, 0x80);
+
+        IntegrityCheck.Result result = IntegrityCheck.verify(mem, RANDOM);
+
+        assertThat(result.problems()).singleElement().asString().startsWith("page 5: body differs from pass 7's content in 1 of")
+                .contains("first at byte 9");
+    }
+
+    @Test
+    void verify_randomBodyHalfRewrittenOnThePageBeingWritten_passes() {
+        // Paused inside fill_body of page 100: 300 dwords of pass 7's body, the rest still pass 6's, header still pass 6.
+        FakeGuestMemory mem = halfRewritten(100, 300);
+
+        IntegrityCheck.Result result = IntegrityCheck.verify(mem, RANDOM);
+
+        assertThat(result.problems()).isEmpty();
+        assertThat(result.boundaryPage()).isEqualTo(100);
+    }
+
+    @Test
+    void verify_randomBodyHalfRewrittenOnAnotherPage_fails() {
+        // The same mix on page 101, which the guest had not reached: a page that changed behind the guest's back.
+        FakeGuestMemory mem = halfRewritten(101, 300);
+
+        IntegrityCheck.Result result = IntegrityCheck.verify(mem, RANDOM);
+
+        assertThat(result.ok()).isFalse();
+        assertThat(result.problems()).singleElement().asString().startsWith("page 101: body differs from pass 6's content")
+                .contains("first at byte 8");
+    }
+
+    @Test
+    void verify_randomBodyOfThePreviousPassUnderANewHeader_fails() {
+        // Page 40's header says pass 7 but its body is pass 6's: the body update was lost.
+        FakeGuestMemory mem = FakeGuestMemory.forSpan(RANDOM).status(7, 99).span(RANDOM, 7, 100)
+                .body(RANDOM, 40, 0, PageContent.BODY_DWORDS, new PageContent(RANDOM).body(6, 40));
+
+        IntegrityCheck.Result result = IntegrityCheck.verify(mem, RANDOM);
+
+        assertThat(result.problems()).singleElement().asString().startsWith("page 40: body differs from pass 7's content in");
+    }
+
+    /** Status at page 100 of pass 7, pages [0,100) at pass 7, and page {@code page}'s body: pass 7's up to {@code dwords}. */
+    private static FakeGuestMemory halfRewritten(int page, int dwords) {
+        FakeGuestMemory mem = FakeGuestMemory.forSpan(RANDOM).status(7, 100).span(RANDOM, 7, 100);
+        PageContent content = new PageContent(RANDOM);
+        mem.body(RANDOM, page, 0, dwords, content.body(7, page));
+        return mem;
+    }
 }

@@ -184,6 +184,71 @@ class ColdMigrationTest {
         assertThat(src.findVm("db")).get().matches(VmInfo::persistent);
     }
 
+    /** A cancel that arrives while {@code phase} runs (the listener hears the step start on the engine's own thread). */
+    private ColdMigration cancelledDuring(Phase phase) {
+        java.util.concurrent.atomic.AtomicReference<ColdMigration> self = new java.util.concurrent.atomic.AtomicReference<>();
+        ColdMigration m = new ColdMigration(src, dst, clock, scheduler, e -> {
+            events.add(e);
+            if (e instanceof MigrationEvent.PhaseStarted p && p.phase() == phase) self.get().cancel();
+        }, rewriter, Duration.ofMillis(500));
+        self.set(m);
+        return m;
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = Phase.class, names = {"CHECK", "VERIFY_STORAGE", "PLAN_STORAGE", "COPY_STORAGE",
+            "VERIFY_COPY", "DEFINE"})
+    void run_cancelledDuringAStepBeforeTheSourceIsTouched_cancelledInThatStepNothingLeftOnTarget(Phase phase) {
+        ColdMigration m = cancelledDuring(phase);
+
+        assertThatThrownBy(() -> m.run(request(false, Map.of()))).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.CANCELLED);
+            // verify-storage ends in plan-storage here (the disks are local): the cancel is taken at the end of that one;
+            // the read-back of a copy is the copier's, which stops mid-read and names its step copy-storage
+            Phase named = phase == Phase.VERIFY_STORAGE ? Phase.PLAN_STORAGE : phase == Phase.VERIFY_COPY ? Phase.COPY_STORAGE : phase;
+            assertThat(e.step()).isEqualTo(named.label());
+            assertThat(e.vm()).isEqualTo("db");
+            assertThat(e.host()).isNotBlank();
+        });
+        assertThat(dst.findVm("db")).isEmpty();
+        assertThat(dst.volume("/var/lib/libvirt/images/db.img")).isEmpty();
+        assertThat(dst.volume("/var/lib/libvirt/images/db-data.qcow2")).isEmpty();
+        assertThat(src.findVm("db")).get().matches(VmInfo::persistent);
+        assertThat(src.volumeContent("/var/lib/libvirt/images/db.img")).get().isEqualTo(bootContent);
+        assertThat(violations).isEmpty();
+    }
+
+    @Test
+    void run_cancelledDuringShutdown_startsTheVmAgainOnTheSource() {
+        src.put(vm("db", "/var/lib/libvirt/images/db.img", "/var/lib/libvirt/images/db-data.qcow2"), VmState.RUNNING, true);
+        ColdMigration m = cancelledDuring(Phase.SHUTDOWN);
+        ColdMigrationRequest r = new ColdMigrationRequest("db", src.host(), dst.host(), true, Duration.ofSeconds(60), true, false, false,
+                Map.of(), Map.of());
+
+        assertThatThrownBy(() -> m.run(r)).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.CANCELLED);
+            assertThat(e.step()).isEqualTo("shutdown");
+            assertThat(e.getMessage()).contains("started again on 'a'");
+        });
+        assertThat(src.findVm("db")).get().matches(v -> v.state() == VmState.RUNNING && v.persistent());
+        assertThat(dst.findVm("db")).isEmpty();
+        assertThat(dst.volume("/var/lib/libvirt/images/db.img")).isEmpty();
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = Phase.class, names = {"CLEANUP", "VERIFY"})
+    void run_cancelledOnceTheTargetHoldsVerifiedDisksAndTheDefinition_isRefusedAndTheMoveCompletes(Phase phase) {
+        ColdMigration m = cancelledDuring(phase);
+
+        ColdMigrationReport report = m.run(request(false, Map.of()));
+
+        assertThat(report.placement().persistentOn()).containsExactly("b");
+        assertThat(src.findVm("db")).isEmpty();
+        assertThat(events).anySatisfy(e -> assertThat(e).isInstanceOfSatisfying(MigrationEvent.Decision.class,
+                d -> assertThat(d.action()).isEqualTo("cancel refused")));
+        assertThat(violations).isEmpty();
+    }
+
     @Test
     void run_targetPoolTooSmall_failsBeforeCreatingAnything() {
         dst.addPool("tiny", "/tiny", MIB);

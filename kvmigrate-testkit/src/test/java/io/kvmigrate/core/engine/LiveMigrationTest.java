@@ -163,6 +163,67 @@ class LiveMigrationTest {
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.TIMEOUT));
     }
 
+    /**
+     * A cancel during a step before the transfer (Ctrl-C in check, say) ends the move after that step: no migration is
+     * started (it used to start one and abort it at once), the VM runs on the source.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(value = Phase.class, names = {"RESOLVE", "CHECK", "VERIFY_STORAGE"})
+    void cancel_duringAStepBeforeTheTransfer_cancelledInThatStepAndNoMigrationStarted(Phase phase) {
+        java.util.concurrent.atomic.AtomicReference<LiveMigration> self = new java.util.concurrent.atomic.AtomicReference<>();
+        LiveMigration m = new LiveMigration(src, dst, clock, scheduler, e -> {
+            events.add(e);
+            if (e instanceof MigrationEvent.PhaseStarted p && p.phase() == phase) self.get().cancel();
+        }, Duration.ofMillis(500), ConvergencePolicy.PLAIN);
+        self.set(m);
+
+        assertThatThrownBy(() -> m.start(request(null))).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.code()).isEqualTo(ErrorCode.CANCELLED);
+            assertThat(e.step()).isEqualTo(phase.label());
+            assertThat(e.host()).isEqualTo("a");
+            assertThat(e.vm()).isEqualTo("web");
+            assertThat(e.getMessage()).contains("nothing was started").contains("still running on 'a'");
+        });
+        assertThat(src.lastMigration).as("no migration started").isNull();
+        assertThat(src.findVm("web")).get().matches(v -> v.state() == VmState.RUNNING);
+        assertThat(dst.findVm("web")).isEmpty();
+    }
+
+    /**
+     * A cancel that comes right as the policy decides to switch to post-copy (a Ctrl-C on the "switch to post-copy"
+     * line) is refused: it used to be taken in the moment between the decision and the switch, aborting a job that was
+     * switching to post-copy (and keeping the recovery from resuming it forward if the link then broke).
+     */
+    @Test
+    void cancel_whenTheSwitchToPostCopyIsDecided_refusedAndTheJobNotAborted() {
+        ConvergencePolicy toPostCopy = new ConvergencePolicy() {
+            @Override
+            public io.kvmigrate.core.spi.MigrationOptions initialOptions(MigrationRequest r) {
+                return new io.kvmigrate.core.spi.MigrationOptions(r.bandwidthMiBps(), r.maxDowntimeMs(), true, false, true, false, 0);
+            }
+
+            @Override
+            public List<Action> onStats(JobStats s, Duration elapsed) {
+                return List.of(Action.postCopy("the test asks for it"));
+            }
+        };
+        java.util.concurrent.atomic.AtomicReference<LiveMigration> self = new java.util.concurrent.atomic.AtomicReference<>();
+        LiveMigration m = new LiveMigration(src, dst, clock, scheduler, e -> {
+            events.add(e);
+            if (e instanceof MigrationEvent.Decision d && d.action().equals("switch to post-copy")) self.get().cancel();
+        }, Duration.ofMillis(500), toPostCopy);
+        self.set(m);
+        m.start(request(null));
+
+        src.lastMigration.setStats(stats(1 << 20, 1));
+        scheduler.advance(Duration.ofSeconds(1), Duration.ofMillis(500));
+
+        assertThat(events).filteredOn(MigrationEvent.Decision.class::isInstance).map(e -> ((MigrationEvent.Decision) e).action())
+                .contains("switch to post-copy", "cancel refused").doesNotContain("abort");
+        assertThat(src.lastMigration.aborted()).isFalse();
+        assertThat(m.postCopyStarted()).isTrue();
+    }
+
     @Test
     void cancel_whileRunning_failsWithCancelled() {
         LiveMigration m = migration();

@@ -41,8 +41,9 @@ final class EvacuationOutput {
         if (!p.moves().isEmpty()) {
             out.println("Plan: at most " + s.concurrency() + " move(s) at once (limits " + plan.request().limits().maxParallel() + " in all, "
                     + plan.request().limits().maxOutPerHost() + " out of a host, " + plan.request().limits().maxInPerHost() + " into a host)"
-                    + (s.shareBps() > 0 ? ", " + Output.mibPerSec(s.shareBps()) + " each of " + Output.mibPerSec(s.linkBps()) + " in all"
-                    : ", no bandwidth cap (predicted on an assumed " + Output.mibPerSec(s.linkBps()) + " link)") + ", longest first:");
+                    + (s.shareBps() > 0 ? ", " + Output.mibPerSec(s.linkBps()) + " in all divided among the moves that can use it (about "
+                    + Output.mibPerSec(s.shareBps()) + " each when all send)"
+                    : ", no bandwidth cap (predicted on an assumed " + Output.mibPerSec(s.linkBps()) + " link)") + ", in this order:");
             out.printf("  %-20s %-12s %-8s %10s %10s %12s%n", "VM", "TARGET", "MODE", "PREDICTED", "START", "NON-ZERO MEM");
             for (DrainSchedule.Slot slot : s.moves()) {
                 out.printf("  %-20s %-12s %-8s %10s %10s %12s%n", slot.move().vm(), slot.move().target().name(), slot.move().live() ? "live" : "offline",

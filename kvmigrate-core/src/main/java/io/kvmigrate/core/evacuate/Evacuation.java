@@ -107,7 +107,7 @@ public final class Evacuation {
 
     /** Runs the plan's moves (see {@link DrainRunner}); returns when every job has ended. */
     public EvacuationResult run(EvacuationPlan plan, EvacuationEvent.Listener listener) {
-        DrainRunner r = new DrainRunner(k, clock, listener, this::whereRunning);
+        DrainRunner r = new DrainRunner(DrainMoves.of(k), clock, listener, this::whereRunning);
         runner = r;
         if (cancelledEarly != null) r.cancel(cancelledEarly);
         return r.run(plan);

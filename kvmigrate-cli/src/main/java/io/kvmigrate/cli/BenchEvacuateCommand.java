@@ -63,6 +63,14 @@ final class BenchEvacuateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "14", description = "Seed of the fleet (default ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--skip-heap", description = "Skip the heap measurement.") boolean skipHeap;
     @Option(names = "--sweep", defaultValue = "0", paramLabel = "K", description = "Also run kvmigrate's schedule at every concurrency 1..K.") int sweep;
+    @Option(names = "--lab", description = "Drain a lab host of small test guests instead (root; three lab hosts; a few minutes).") boolean onLab;
+    @Option(names = "--root", defaultValue = "/var/lib/kvmigrate-lab", description = "Lab directory, with --lab (default ${DEFAULT-VALUE}).") Path root;
+    @Option(names = "--first-octet", defaultValue = "2", description = "First loopback octet of the lab, with --lab (default ${DEFAULT-VALUE}).") int firstOctet;
+    @Option(names = "--prefix", defaultValue = "lab", description = "Lab host name prefix, with --lab (default ${DEFAULT-VALUE}).") String prefix;
+    @Option(names = "--lab-bandwidth", defaultValue = "40", paramLabel = "MiB/s", description = "Total bandwidth of the lab drain (default ${DEFAULT-VALUE}).")
+    long labBandwidth;
+    @Option(names = "--lab-guests", defaultValue = "4", description = "Test guests drained on the lab (default ${DEFAULT-VALUE}).") int labGuests;
+    @Option(names = "--lab-fixed", defaultValue = "2", description = "N of the fixed-N schedule on the lab (default ${DEFAULT-VALUE}).") int labFixed;
     private long nonZeroBytes;
     @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
 
@@ -99,6 +107,18 @@ final class BenchEvacuateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (onLab) {
+            if (labGuests < 2 || labGuests > 8 || labFixed < 1 || labFixed > labGuests || labBandwidth < labGuests) {
+                throw io.kvmigrate.core.api.KvmigrateException.invalidInput("--lab-guests must be 2..8, --lab-fixed 1..guests and --lab-bandwidth"
+                        + " at least 1 MiB/s a guest.", "E.g. --lab-guests 4 --lab-fixed 2 --lab-bandwidth 40.");
+            }
+            String md = new LabDrain(root, firstOctet, prefix, labBandwidth, labGuests, labFixed, out).run();
+            out.println();
+            out.print(md);
+            out.flush();
+            if (outFile != null) Files.writeString(outFile, md);
+            return 0;
+        }
         List<SimVm> fleet = fleet(hosts, vms, drained, seed);
         Calibration cal = Calibration.lab();
         long downtime = Planning.DEFAULT_DOWNTIME_MS;

@@ -161,10 +161,12 @@ final class FleetSimulation {
             Move r = running.get(i);
             if (r.g == null) continue;
             if (poll && r.capMiBps > 0) {
-                // the target QEMU still starting reports no rate yet (0: it wants all); walking zero pages it reports a
-                // trickle of page markers (counted as 1 B/s)
-                long bps = r.fixedLeftMs > 0 ? 0 : Math.max(1, Math.round(r.sentSincePoll * 1000 / POLL_MS));
-                r.wantMiBps = BandwidthSplit.wantMiBps(true, bps, r.capMiBps);
+                // while its target QEMU starts a migration reports no statistics (libvirt's memory figures are 0 until
+                // the transfer begins), so the runner sees no transfer yet; walking zero pages it reports a trickle of page
+                // markers (counted as 1 B/s)
+                boolean transferring = r.fixedLeftMs <= 0;
+                long bps = Math.max(1, Math.round(r.sentSincePoll * 1000 / POLL_MS));
+                r.wantMiBps = BandwidthSplit.wantMiBps(transferring, bps, r.capMiBps);
                 r.sentSincePoll = 0;
             }
             double share = (double) (totalMiBps << 20) / running.size();

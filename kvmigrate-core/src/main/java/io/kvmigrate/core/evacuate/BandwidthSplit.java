@@ -57,17 +57,18 @@ public final class BandwidthSplit {
     }
 
     /**
-     * What a move can use, from what it reported: nothing before its migration starts (its job checks and plans); all it
-     * gets once migrating with no rate measured yet, or measured at its cap; else twice what it was measured at (it is
-     * limited by something else, e.g. walking zero pages; doubling lets it show it can use more).
+     * What a move can use, from what it reported: nothing before its migration exists (its job checks and plans, its
+     * target is being prepared); all it gets once the migration reports statistics with no rate yet (it is about to send)
+     * or a rate at its cap; else twice what it was measured at (something else limits it, e.g. walking zero pages;
+     * doubling lets it show it can use more).
      *
-     * @param migrating the transfer has begun and not ended
+     * @param transferring the migration exists (it reported statistics) and has not ended
      * @param memoryBps the migration's last measured rate (0: none yet)
      * @param capMiBps the cap it ran at when measured
      */
-    public static long wantMiBps(boolean migrating, long memoryBps, long capMiBps) {
-        if (!migrating || memoryBps <= 0) return FLOOR_MIBPS;
-        if (capMiBps <= 0 || memoryBps >= AT_CAP * (capMiBps << 20)) return ALL;
+    public static long wantMiBps(boolean transferring, long memoryBps, long capMiBps) {
+        if (!transferring) return FLOOR_MIBPS;
+        if (memoryBps <= 0 || capMiBps <= 0 || memoryBps >= AT_CAP * (capMiBps << 20)) return ALL;
         return Math.max(FLOOR_MIBPS, 2 * ((memoryBps + (1 << 20) - 1) >> 20));
     }
 

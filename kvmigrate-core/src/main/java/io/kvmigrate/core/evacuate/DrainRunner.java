@@ -43,6 +43,7 @@ public final class DrainRunner {
     private final BlockingQueue<Object> signals = new LinkedBlockingQueue<>();
     private final Map<PlannedMove, Running> running = java.util.Collections.synchronizedMap(new IdentityHashMap<>());
     private final java.util.function.Function<PlannedMove, List<String>> whereRunning;
+    private final DrainJob job;
     private volatile LinkShares link;
     private volatile String cancelReason;
 
@@ -62,6 +63,13 @@ public final class DrainRunner {
      *        engine looked)
      */
     public DrainRunner(DrainMoves k, Clock clock, EvacuationEvent.Listener listener, java.util.function.Function<PlannedMove, List<String>> whereRunning) {
+        this(k, clock, listener, whereRunning, null);
+    }
+
+    /** @param job the drain's own job in the store, or null: its moves become its children, its cancel cancels the drain */
+    DrainRunner(DrainMoves k, Clock clock, EvacuationEvent.Listener listener, java.util.function.Function<PlannedMove, List<String>> whereRunning,
+            DrainJob job) {
+        this.job = job;
         this.k = k;
         this.whereRunning = whereRunning;
         this.clock = clock;
@@ -105,11 +113,20 @@ public final class DrainRunner {
         link = totalMiBps > 0 ? new LinkShares(totalMiBps) : null;
         int total = queue.size();
         boolean resplit = false;
+        if (job != null) listener.on(new EvacuationEvent.DrainRecorded(begun, job.id()));
+        Instant beat = begun;
         while (!queue.isEmpty() || !running.isEmpty()) {
+            if (job != null && !clock.instant().isBefore(beat.plusSeconds(1))) {
+                beat = clock.instant();
+                // a cancel of the drain's job from anywhere (jobs cancel, the API) stops it like Ctrl-C
+                if (job.heartbeatAndCancelAsked() && cancelReason == null) cancel("job " + job.id() + " (the drain) was cancelled");
+            }
             if (cancelReason != null) {
                 for (PlannedMove m : queue) {
-                    outcomes.put(m, new VmOutcome(m.vm(), m.source().name(), m.target().name(), VmOutcome.Status.CANCELLED, null,
-                            List.of(m.source().name()), "CANCELLED", "The drain was cancelled before this move started: " + cancelReason + "."));
+                    VmOutcome o = new VmOutcome(m.vm(), m.source().name(), m.target().name(), VmOutcome.Status.CANCELLED, null,
+                            List.of(m.source().name()), "CANCELLED", "The drain was cancelled before this move started: " + cancelReason + ".");
+                    outcomes.put(m, o);
+                    if (job != null) job.ended(o);
                 }
                 queue.clear();
             }
@@ -153,6 +170,7 @@ public final class DrainRunner {
             }
             VmOutcome o = outcomeOf(done, was.jobId);
             outcomes.put(done, o);
+            if (job != null) job.ended(o);
             listener.on(new EvacuationEvent.MoveEnded(clock.instant(), done, o));
             // a move cancelled from elsewhere (jobs cancel, another front end) cancels the drain: someone stepped in
             if (o.status() == VmOutcome.Status.CANCELLED && cancelReason == null) {
@@ -166,7 +184,10 @@ public final class DrainRunner {
             all.add(new VmOutcome(u.vm(), u.source().name(), null, VmOutcome.Status.NOT_PLACED, null, List.of(u.source().name()),
                     "NO_TARGET", "No target can take it: " + String.join(", ", u.codes()) + "."));
         }
-        return new EvacuationResult(plan, all, cancelReason != null, Duration.between(begun, clock.instant()).toMillis());
+        EvacuationResult result = new EvacuationResult(plan, all, cancelReason != null, Duration.between(begun, clock.instant()).toMillis(),
+                job == null ? null : job.id());
+        if (job != null) job.finish(result);
+        return result;
     }
 
     private void setCap(String jobId, long mibPerSecond) {
@@ -179,10 +200,12 @@ public final class DrainRunner {
 
     /** Submits one move; returns its job id, or null when the facade refused it (recorded as a failed outcome). */
     private String start(PlannedMove m, EvacuationRequest r, long shareMiBps, Map<PlannedMove, VmOutcome> outcomes) {
+        // the drain's plan measured the guests already (when asked): a move does not measure again, which would cost it
+        // a second of its slot
         MoveRequest req = MoveRequest.live(m.vm(), m.source(), m.target()).withKind(m.live() ? JobKind.LIVE : JobKind.OFFLINE)
                 .withPolicy(r.policy()).withLimits(m.live() ? shareMiBps : 0, m.live() ? r.maxDowntimeMs() : 0, r.timeout());
         req = new MoveRequest(req.vm(), req.from(), req.to(), req.kind(), req.policy(), req.bandwidthMiBps(), req.maxDowntimeMs(),
-                req.timeout(), 0, false, null, null, r.accepted(), false, null, false, false, false, m.live() && r.measure(), false);
+                req.timeout(), 0, false, null, null, r.accepted(), false, null, false, false, false, false, false);
         Running slot = new Running(null, m.estimate().nonZeroBytes());
         String[] id = new String[1];
         java.util.List<MigrationEvent> early = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -193,9 +216,11 @@ public final class DrainRunner {
             VmOutcome o = new VmOutcome(m.vm(), m.source().name(), m.target().name(), VmOutcome.Status.FAILED, null,
                     whereRunning.apply(m), e.code().name(), e.getMessage());
             outcomes.put(m, o);
+            if (job != null) job.ended(o);
             listener.on(new EvacuationEvent.MoveEnded(clock.instant(), m, o));
             return null;
         }
+        if (job != null) job.started(m, h.id());
         Running run = new Running(h.id(), slot.bytesLeft);
         running.put(m, run);
         if (shareMiBps > 0) link.started(h.id(), m.vm(), m.estimate().dirtyBps(), shareMiBps);

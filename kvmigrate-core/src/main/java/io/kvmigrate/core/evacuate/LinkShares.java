@@ -9,8 +9,8 @@ import java.util.Map;
 
 /**
  * The runner's view of the link: each running live move's cap and what it can use, as its events tell
- * ({@link BandwidthSplit#wantMiBps}: nothing before its transfer starts or after it ended; all it gets while it sends at
- * its cap; twice its rate when something else limits it). {@link #observe} is called from the moves' threads and says
+ * ({@link BandwidthSplit#wantMiBps}: nothing before its migration reports statistics or after its transfer ended; all it
+ * gets while it sends at its cap or has no rate yet; twice its rate when something else limits it). {@link #observe} is called from the moves' threads and says
  * when a move's demand changed; {@link #resplit} is called from the dispatcher alone and applies the new caps lowered ones
  * first, so the caps never add up to more than the total, not even between two calls.
  */
@@ -23,12 +23,11 @@ final class LinkShares {
     private static final class Move {
         final String label;
         final long dirtyBps;
-        volatile boolean migrating;
+        volatile boolean transferring;
         volatile long memoryBps;
         volatile long capAtRate;
         volatile long lastProcessed = -1;
         volatile long lastElapsedMs;
-        volatile int unmeasured;
         volatile java.time.Instant migratingSince;
         volatile long want = BandwidthSplit.FLOOR_MIBPS;
         long cap;
@@ -40,9 +39,7 @@ final class LinkShares {
         }
     }
 
-    /** Polls without any rate after which a migrating move is given its part anyway. */
-    static final int UNMEASURED_POLLS = 2;
-    /** Time migrating without any rate after which a move is given its part anyway. */
+    /** Time in the migrate step without any statistics after which a move is given its part anyway. */
     static final java.time.Duration UNMEASURED = java.time.Duration.ofSeconds(2);
     private final long totalMiBps;
     private final Map<String, Move> moves = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
@@ -90,24 +87,26 @@ final class LinkShares {
         Move m = moves.get(jobId);
         if (m == null) return false;
         if (e instanceof MigrationEvent.PhaseStarted p) {
-            m.migrating = p.phase() == Phase.MIGRATE;
-            m.migratingSince = m.migrating ? p.at() : null;
+            // the migrate step begins: it may still wait for its plan, and its target is being prepared; it transfers once
+            // its migration reports statistics
+            m.migratingSince = p.phase() == Phase.MIGRATE ? p.at() : null;
+            m.transferring = false;
             m.memoryBps = 0;
-            m.unmeasured = 0;
-        } else if (e instanceof MigrationEvent.Progress p && m.migrating) {
+            m.lastProcessed = -1;
+        } else if (e instanceof MigrationEvent.Progress p && m.migratingSince != null) {
+            m.transferring = true;
             m.memoryBps = rate(m, p.stats());
             m.capAtRate = m.cap;
         } else {
             return false;
         }
-        return update(m, m.migrating && m.memoryBps <= 0 && m.unmeasured > UNMEASURED_POLLS ? BandwidthSplit.ALL
-                : BandwidthSplit.wantMiBps(m.migrating, m.memoryBps, m.capAtRate));
+        return update(m, BandwidthSplit.wantMiBps(m.transferring, m.memoryBps, m.capAtRate));
     }
 
     /**
-     * Statistics that never show a rate (none reported yet, an adapter that reports none) must not keep a migrating move at
-     * the floor: after a few polls or {@link #UNMEASURED} without one it gets its part as if it sent at its cap. Called by
-     * the dispatcher as time passes; true when a demand changed.
+     * A migrate step that reports no statistics (an adapter that reports none) must not keep its move at the floor: after
+     * {@link #UNMEASURED} without any it gets its part as if it sent at its cap. Called by the dispatcher as time passes;
+     * true when a demand changed.
      */
     boolean expire(java.time.Instant now) {
         boolean changed = false;
@@ -117,7 +116,7 @@ final class LinkShares {
         }
         for (Move m : all) {
             java.time.Instant since = m.migratingSince;
-            if (m.migrating && m.memoryBps <= 0 && since != null && !now.isBefore(since.plus(UNMEASURED))) changed |= update(m, BandwidthSplit.ALL);
+            if (!m.transferring && since != null && !now.isBefore(since.plus(UNMEASURED))) changed |= update(m, BandwidthSplit.ALL);
         }
         return changed;
     }
@@ -138,7 +137,6 @@ final class LinkShares {
         }
         m.lastProcessed = s.memoryProcessed();
         m.lastElapsedMs = s.elapsedMs();
-        m.unmeasured = rate > 0 ? 0 : m.unmeasured + 1;
         return rate;
     }
 

@@ -73,8 +73,8 @@ class BandwidthSplitTest {
 
     @Test
     void wantMiBps_fromWhatTheMoveReported() {
-        assertThat(BandwidthSplit.wantMiBps(false, 0, 100)).as("checking, before its transfer").isEqualTo(BandwidthSplit.FLOOR_MIBPS);
-        assertThat(BandwidthSplit.wantMiBps(true, 0, 100)).as("migrating, no rate yet").isEqualTo(BandwidthSplit.FLOOR_MIBPS);
+        assertThat(BandwidthSplit.wantMiBps(false, 0, 100)).as("checking, before its migration exists").isEqualTo(BandwidthSplit.FLOOR_MIBPS);
+        assertThat(BandwidthSplit.wantMiBps(true, 0, 100)).as("its migration exists, no rate yet: about to send").isEqualTo(BandwidthSplit.ALL);
         assertThat(BandwidthSplit.wantMiBps(true, 95 * MIB, 100)).as("at its cap").isEqualTo(BandwidthSplit.ALL);
         assertThat(BandwidthSplit.wantMiBps(true, 10 * MIB, 100)).as("limited elsewhere: twice its rate").isEqualTo(20);
         assertThat(BandwidthSplit.wantMiBps(true, MIB, 1)).as("at the floor and using it").isEqualTo(BandwidthSplit.ALL);

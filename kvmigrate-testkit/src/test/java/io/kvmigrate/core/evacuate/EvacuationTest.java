@@ -57,6 +57,11 @@ class EvacuationTest {
         return EvacuationRequest.of(a.host(), List.of(b.host(), c.host())).withLimits(new DrainLimits(parallel, parallel, parallel));
     }
 
+    /** The moves' jobs (the drain's own job left out). */
+    private List<Job> moveJobs() {
+        return k.jobs(JobFilter.all()).stream().filter(j -> j.kind() != io.kvmigrate.core.job.JobKind.EVACUATION).toList();
+    }
+
     private List<String> runningOn(String vm) {
         List<String> on = new ArrayList<>();
         for (FakeHypervisor.FakeHost h : List.of(a, b, c)) {
@@ -132,7 +137,7 @@ class EvacuationTest {
         assertThat(r.outcomes()).filteredOn(o -> o.status() == VmOutcome.Status.CANCELLED).hasSize(3);
         assertThat(r.outcomes()).filteredOn(o -> o.status() == VmOutcome.Status.CANCELLED && o.jobId() != null).singleElement()
                 .satisfies(o -> assertThat(k.job(o.jobId()).map(Job::state)).contains(JobState.CANCELLED));
-        assertThat(k.jobs(JobFilter.all())).hasSize(1);
+        assertThat(moveJobs()).hasSize(1);
         for (String vm : List.of("vm1", "vm2", "vm3", "pinned")) assertThat(runningOn(vm)).as(vm).containsExactly("a");
     }
 
@@ -144,7 +149,7 @@ class EvacuationTest {
         CompletableFuture<EvacuationResult> running = CompletableFuture.supplyAsync(() -> e.run(plan, null));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (hv.migrationPeaks().started() == 0 && System.nanoTime() < deadline) Thread.sleep(5);
-        String id = k.jobs(JobFilter.all()).get(0).id();
+        String id = moveJobs().get(0).id();
         // another process's facade on the same store: its cancel goes through the store, read by the job's heartbeat
         try (Kvmigrate other = Kvmigrate.configure().connector(hv).rewriter((xml, disks, nets) -> xml).store(store).owner("other:2:bb").load()) {
             other.cancel(id);
@@ -182,7 +187,7 @@ class EvacuationTest {
         long least = plan.schedule().shareBps() >> 20; // k at once: at least a k-th each while sending
         assertThat(least * plan.schedule().concurrency()).isLessThanOrEqualTo(90);
         assertThat(plan.schedule().concurrency()).isGreaterThan(1);
-        List<Job> jobs = k.jobs(JobFilter.all());
+        List<Job> jobs = moveJobs();
         io.kvmigrate.testkit.DrainTimeline.Peaks p = io.kvmigrate.testkit.DrainTimeline.of(jobs, id -> k.events(id, 0));
         assertThat(p.capsMiBps()).as("caps at once").isLessThanOrEqualTo(90);
         assertThat(p.total()).isLessThanOrEqualTo(3);
@@ -194,6 +199,72 @@ class EvacuationTest {
         assertThat(actions).contains("bandwidth 1 MiB/s");
         assertThat(actions).anySatisfy(x -> assertThat(Long.parseLong(x.split(" ")[1])).isGreaterThan(least));
         for (EvacuationEvent.Shares s : shares) assertThat(s.capsMiBps().values().stream().mapToLong(Long::longValue).sum()).isLessThanOrEqualTo(90);
+    }
+
+    @Test
+    void run_theDrainIsAJobOfJobs_itsMovesAreItsChildren_andItEndsFailedWithWhatWasLeftBehind() {
+        hv.completeMigrationsAfter(vm -> Duration.ofMillis(20));
+        Evacuation e = k.evacuation(request(2));
+        List<EvacuationEvent> events = new CopyOnWriteArrayList<>();
+        EvacuationResult r = e.run(e.plan(), events::add);
+        assertThat(r.jobId()).isNotNull();
+        assertThat(events.get(0)).isEqualTo(new EvacuationEvent.DrainRecorded(((EvacuationEvent.DrainRecorded) events.get(0)).at(), r.jobId()));
+        Job drain = k.job(r.jobId()).orElseThrow();
+        assertThat(drain.kind()).isEqualTo(io.kvmigrate.core.job.JobKind.EVACUATION);
+        assertThat(drain.sourceHost()).isEqualTo("a");
+        assertThat(drain.state()).isEqualTo(JobState.FAILED);
+        assertThat(drain.error().code()).isEqualTo(ErrorCode.VMS_LEFT_BEHIND.name());
+        assertThat(drain.error().message()).contains("pinned");
+        List<Job> moves = k.children(r.jobId());
+        assertThat(moves).extracting(Job::vmName).containsExactlyInAnyOrder("vm1", "vm2", "vm3");
+        assertThat(moves).allSatisfy(m -> {
+            assertThat(m.state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(k.parentOf(m.id())).contains(r.jobId());
+        });
+        assertThat(k.jobs(JobFilter.all())).hasSize(4);
+        List<String> timeline = k.events(r.jobId(), 0).stream().map(io.kvmigrate.core.job.JobEvent::message).toList();
+        assertThat(timeline.get(0)).startsWith("3 of 4 VM(s) placed");
+        assertThat(timeline).anySatisfy(m -> assertThat(m).startsWith("pinned fits on no target: NETWORK_MISSING"));
+        assertThat(timeline).filteredOn(m -> m.contains(": moved")).hasSize(3);
+    }
+
+    @Test
+    void jobsCancelOfTheDrainJob_fromAnotherController_stopsQueuedMoves_abortsTheRunningOne_everyVmOnOneHost() throws Exception {
+        hv.completeMigrationsAfter(vm -> Duration.ofSeconds(30));
+        Evacuation e = k.evacuation(request(1));
+        EvacuationPlan plan = e.plan();
+        List<String> drainId = new CopyOnWriteArrayList<>();
+        CompletableFuture<EvacuationResult> running = CompletableFuture.supplyAsync(() -> e.run(plan, ev -> {
+            if (ev instanceof EvacuationEvent.DrainRecorded d) drainId.add(d.jobId());
+        }));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((hv.migrationPeaks().started() == 0 || drainId.isEmpty()) && System.nanoTime() < deadline) Thread.sleep(5);
+        try (Kvmigrate other = Kvmigrate.configure().connector(hv).rewriter((xml, disks, nets) -> xml).store(store).owner("other:2:bb").load()) {
+            other.cancel(drainId.get(0));
+        }
+        EvacuationResult r = running.get(20, TimeUnit.SECONDS);
+        assertThat(r.cancelled()).isTrue();
+        assertThat(hv.migrationPeaks().started()).isEqualTo(1);
+        assertThat(k.job(drainId.get(0)).map(Job::state)).contains(JobState.CANCELLED);
+        assertThat(k.children(drainId.get(0))).singleElement().satisfies(m -> assertThat(m.state()).isEqualTo(JobState.CANCELLED));
+        for (String vm : List.of("vm1", "vm2", "vm3", "pinned")) assertThat(runningOn(vm)).as(vm).containsExactly("a");
+    }
+
+    @Test
+    void reconcile_aDrainWhoseControllerDied_isMarkedInterrupted_itsMovesReconciledOnTheirOwn() {
+        java.time.Instant long_ago = java.time.Instant.now().minusSeconds(120);
+        store.create(Job.queued("drain-1", io.kvmigrate.core.job.JobKind.EVACUATION, "a (4 VMs)", null, "a", "b,c", java.util.Map.of(),
+                "gone:1:zz", long_ago));
+        store.update("drain-1", "gone:1:zz", io.kvmigrate.core.job.JobUpdate.state(JobState.RUNNING, long_ago));
+        var outcomes = k.reconcile();
+        assertThat(outcomes).singleElement().satisfies(o -> {
+            assertThat(o.jobId()).isEqualTo("drain-1");
+            assertThat(o.action()).isEqualTo("interrupted");
+        });
+        Job drain = k.job("drain-1").orElseThrow();
+        assertThat(drain.state()).isEqualTo(JobState.INTERRUPTED);
+        assertThat(drain.error().message()).contains("the controller died mid-drain", "never will");
+        assertThat(a.calls).isEmpty();
     }
 
     @Test

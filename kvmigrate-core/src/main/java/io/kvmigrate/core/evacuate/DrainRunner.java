@@ -44,6 +44,11 @@ public final class DrainRunner {
     private final Map<PlannedMove, Running> running = java.util.Collections.synchronizedMap(new IdentityHashMap<>());
     private final java.util.function.Function<PlannedMove, List<String>> whereRunning;
     private final DrainJob job;
+    /** Moves started in this round of the dispatcher, for the drain's record. */
+    private record Started(PlannedMove move, String jobId) {
+    }
+
+    private final List<Started> startedHere = new ArrayList<>();
     private volatile LinkShares link;
     private volatile String cancelReason;
 
@@ -142,6 +147,11 @@ public final class DrainRunner {
                 if (start(m, r, share, outcomes) != null) slots.start(m.source().name(), m.target().name());
                 resplit |= share > 0;
             }
+            // the drain's record of the moves just started, once they all are (a store write each)
+            if (job != null) {
+                for (Started s : startedHere) job.started(s.move(), s.jobId());
+                startedHere.clear();
+            }
             if (changed) total(outcomes.size(), total, queue, schedule, begun);
             if (link != null && link.expire(clock.instant())) resplit = true;
             if (resplit && link != null) {
@@ -220,7 +230,7 @@ public final class DrainRunner {
             listener.on(new EvacuationEvent.MoveEnded(clock.instant(), m, o));
             return null;
         }
-        if (job != null) job.started(m, h.id());
+        if (job != null) startedHere.add(new Started(m, h.id()));
         Running run = new Running(h.id(), slot.bytesLeft);
         running.put(m, run);
         if (shareMiBps > 0) link.started(h.id(), m.vm(), m.estimate().dirtyBps(), shareMiBps);

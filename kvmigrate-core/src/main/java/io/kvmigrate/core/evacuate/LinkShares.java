@@ -65,8 +65,16 @@ final class LinkShares {
         return out;
     }
 
-    /** Lowers the others so {@code reserveMiBps} fits beside them (a move about to start at that cap). */
+    /**
+     * Lowers the others so {@code reserveMiBps} fits beside them (a move about to start at that cap); changes nothing when
+     * it fits already (moves still checking hold the floor), so a burst of starts costs no cap changes.
+     */
     void reserve(long reserveMiBps, Setter setter) {
+        long sum = 0;
+        synchronized (moves) {
+            for (Move m : moves.values()) sum += m.cap;
+        }
+        if (sum + reserveMiBps <= totalMiBps) return;
         apply(BandwidthSplit.divide(totalMiBps, demands(Map.of("", reserveMiBps))), setter, false);
     }
 

@@ -268,6 +268,32 @@ class EvacuationTest {
     }
 
     @Test
+    void run_aShutOffVmOnLocalDisks_movesAsAVerifiedColdCopy_notLeftBehind() {
+        long mib = 1 << 20;
+        for (FakeHypervisor.FakeHost h : List.of(a, b, c)) h.addPool("local", "/var/lib/libvirt/images", 1024 * mib);
+        byte[] content = new byte[8192];
+        java.util.Arrays.fill(content, (byte) 5);
+        a.putVolume("/var/lib/libvirt/images/cold.img", "raw", 64 * mib, content);
+        a.put(new VmSpec("cold", "uuid-cold", "kvm", "x86_64", "pc", "/usr/bin/qemu-system-x86_64", GIB, 1, null,
+                List.of(new io.kvmigrate.core.model.DiskSpec("vda", "disk", "file", "/var/lib/libvirt/images/cold.img", "raw", null, null, false, false)),
+                List.of(), List.of(), "<domain><name>cold</name></domain>"), VmState.SHUTOFF, true);
+        hv.completeMigrationsAfter(vm -> Duration.ofMillis(20));
+        Evacuation e = k.evacuation(request(2));
+        EvacuationPlan plan = e.plan();
+        assertThat(plan.placement().moves()).filteredOn(m -> m.vm().equals("cold")).singleElement().satisfies(m -> assertThat(m.live()).isFalse());
+        EvacuationResult r = e.run(plan, null);
+        VmOutcome cold = r.outcomes().stream().filter(o -> o.vm().equals("cold")).findFirst().orElseThrow();
+        assertThat(cold.status()).as(String.valueOf(cold.reason())).isEqualTo(VmOutcome.Status.MOVED);
+        FakeHypervisor.FakeHost target = cold.target().equals("b") ? b : c;
+        assertThat(target.findVm("cold")).get().matches(io.kvmigrate.core.model.VmInfo::persistent);
+        assertThat(target.volumeContent("/var/lib/libvirt/images/cold.img")).get().isEqualTo(content);
+        assertThat(a.findVm("cold")).isEmpty();
+        assertThat(a.volume("/var/lib/libvirt/images/cold.img")).isEmpty();
+        assertThat(k.job(cold.jobId()).orElseThrow().kind()).isEqualTo(io.kvmigrate.core.job.JobKind.OFFLINE);
+        assertThat(k.events(cold.jobId(), 0)).anySatisfy(ev -> assertThat(ev.message()).containsIgnoringCase("verif"));
+    }
+
+    @Test
     void evacuation_noTargetAvailable_isRefusedBeforeAnything() {
         k.maintenance(b.host(), true);
         k.maintenance(c.host(), true);

@@ -124,7 +124,13 @@ public final class DrainRunner {
             if (job != null && !clock.instant().isBefore(beat.plusSeconds(1))) {
                 beat = clock.instant();
                 // a cancel of the drain's job from anywhere (jobs cancel, the API) stops it like Ctrl-C
-                if (job.heartbeatAndCancelAsked() && cancelReason == null) cancel("job " + job.id() + " (the drain) was cancelled");
+                boolean asked;
+                try {
+                    asked = job.heartbeatAndCancelAsked();
+                } catch (KvmigrateException e) {
+                    asked = false; // the store did not answer this time: tried again in a second; the moves keep their own jobs
+                }
+                if (asked && cancelReason == null) cancel("job " + job.id() + " (the drain) was cancelled");
             }
             if (cancelReason != null) {
                 for (PlannedMove m : queue) {

@@ -63,6 +63,15 @@ final class BenchEvacuateCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "14", description = "Seed of the fleet (default ${DEFAULT-VALUE}).") long seed;
     @Option(names = "--skip-heap", description = "Skip the heap measurement.") boolean skipHeap;
     @Option(names = "--sweep", defaultValue = "0", paramLabel = "K", description = "Also run kvmigrate's schedule at every concurrency 1..K.") int sweep;
+    @Option(names = "--lab", description = "Drain a lab host of small test guests instead (root; three lab hosts; a few minutes).") boolean onLab;
+    @Option(names = "--root", defaultValue = "/var/lib/kvmigrate-lab", description = "Lab directory, with --lab (default ${DEFAULT-VALUE}).") Path root;
+    @Option(names = "--first-octet", defaultValue = "2", description = "First loopback octet of the lab, with --lab (default ${DEFAULT-VALUE}).") int firstOctet;
+    @Option(names = "--prefix", defaultValue = "lab", description = "Lab host name prefix, with --lab (default ${DEFAULT-VALUE}).") String prefix;
+    @Option(names = "--lab-bandwidth", defaultValue = "40", paramLabel = "MiB/s", description = "Total bandwidth of the lab drain (default ${DEFAULT-VALUE}).")
+    long labBandwidth;
+    @Option(names = "--lab-guests", defaultValue = "4", description = "Test guests drained on the lab (default ${DEFAULT-VALUE}).") int labGuests;
+    @Option(names = "--lab-fixed", defaultValue = "2", description = "N of the fixed-N schedule on the lab (default ${DEFAULT-VALUE}).") int labFixed;
+    private long nonZeroBytes;
     @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
 
     /** One simulated VM: where it is, its size and how it behaves. */
@@ -98,6 +107,18 @@ final class BenchEvacuateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
+        if (onLab) {
+            if (labGuests < 2 || labGuests > 8 || labFixed < 1 || labFixed > labGuests || labBandwidth < labGuests) {
+                throw io.kvmigrate.core.api.KvmigrateException.invalidInput("--lab-guests must be 2..8, --lab-fixed 1..guests and --lab-bandwidth"
+                        + " at least 1 MiB/s a guest.", "E.g. --lab-guests 4 --lab-fixed 2 --lab-bandwidth 40.");
+            }
+            String md = new LabDrain(root, firstOctet, prefix, labBandwidth, labGuests, labFixed, out).run();
+            out.println();
+            out.print(md);
+            out.flush();
+            if (outFile != null) Files.writeString(outFile, md);
+            return 0;
+        }
         List<SimVm> fleet = fleet(hosts, vms, drained, seed);
         Calibration cal = Calibration.lab();
         long downtime = Planning.DEFAULT_DOWNTIME_MS;
@@ -129,37 +150,43 @@ final class BenchEvacuateCommand implements Callable<Integer> {
         vmidOrder.sort(Comparator.comparing((PlannedMove m) -> m.source().name()).thenComparingInt(PlannedMove::vmId));
         long nonZero = moves.stream().mapToLong(m -> m.estimate().nonZeroBytes()).sum();
         long boundMs = Math.round(nonZero * 1000.0 / link);
+        nonZeroBytes = nonZero;
 
         List<String[]> rows = new ArrayList<>();
         List<PlannedMove> ourOrder = schedule.moves().stream().map(DrainSchedule.Slot::move).toList();
-        rows.add(row("kvmigrate (longest first, " + schedule.concurrency() + " at once, at least " + (schedule.shareBps() >> 20) + " MiB/s each; limits "
-                + maxParallel + "/" + maxOut + "/" + maxIn + ")", FleetSimulation.run(ourOrder, ours, schedule.concurrency(), true,
-                link, downtime, cal), boundMs, Output.seconds(schedule.makespanMs())));
+        int k = schedule.concurrency();
+        String ordered = ourOrder.equals(vmidOrder) ? "VMID order" : "its order";
+        rows.add(row("kvmigrate (" + ordered + ", " + k + " at once, the total divided work-conserving; limits " + maxParallel + "/" + maxOut + "/"
+                + maxIn + ")", FleetSimulation.run(ourOrder, ours, k, FleetSimulation.Sharing.WORK_CONSERVING, link, downtime, cal), boundMs,
+                Output.seconds(schedule.makespanMs())));
+        rows.add(row("kvmigrate's order and " + k + " at once, equal caps (the total / moves running, as before)", FleetSimulation.run(ourOrder, ours,
+                k, FleetSimulation.Sharing.EQUAL_CAPS, link, downtime, cal), boundMs, ""));
         int n = moves.size();
-        rows.add(row("one at a time, VMID order", FleetSimulation.run(vmidOrder, new DrainLimits(1, 1, 1), 1, false, link, downtime, cal), boundMs, ""));
-        rows.add(row("all at once (" + n + ")", FleetSimulation.run(vmidOrder, new DrainLimits(n, n, n), n, false, link, downtime, cal), boundMs, ""));
-        rows.add(row("fixed " + fixed + ", VMID order", FleetSimulation.run(vmidOrder, new DrainLimits(fixed, fixed, fixed), fixed, false, link, downtime, cal),
-                boundMs, ""));
-        rows.add(row("fixed " + maxParallel + ", VMID order", FleetSimulation.run(vmidOrder, new DrainLimits(maxParallel, maxParallel, maxParallel),
-                maxParallel, false, link, downtime, cal), boundMs, ""));
+        FleetSimulation.Sharing free = FleetSimulation.Sharing.UNCAPPED;
+        rows.add(row("one at a time, VMID order", FleetSimulation.run(vmidOrder, new DrainLimits(1, 1, 1), 1, free, link, downtime, cal), boundMs, ""));
+        rows.add(row("all at once (" + n + ")", FleetSimulation.run(vmidOrder, new DrainLimits(n, n, n), n, free, link, downtime, cal), boundMs, ""));
+        for (int f : fixedNs()) {
+            rows.add(row("fixed " + f + ", VMID order", FleetSimulation.run(vmidOrder, new DrainLimits(f, f, f), f, free, link, downtime, cal), boundMs, ""));
+        }
 
         StringBuilder md = new StringBuilder();
         md.append(String.format(Locale.ROOT, "Fleet: %d hosts, %d VMs; %d hosts drained (%d VMs: %d live, %d shut off; %d placed, %d fit nowhere), %s of"
                 + " non-zero memory, total bandwidth %d MiB/s: bandwidth bound %s. Seed %d.%n%n", hosts, vms, drained, candidates.size(),
                 candidates.stream().filter(Placer.Candidate::live).count(), candidates.stream().filter(c -> !c.live()).count(), moves.size(),
                 placement.unplaced().size(), Output.mib(nonZero), bandwidth, Output.seconds(boundMs), seed));
-        md.append("| schedule | makespan | makespan / bound | moved | aborted (did not converge) | predicted |\n| --- | --- | --- | --- | --- | --- |\n");
+        md.append("| schedule | makespan | makespan / bound | sent / non-zero | moved | aborted (did not converge) | predicted |\n"
+                + "| --- | --- | --- | --- | --- | --- | --- |\n");
         for (String[] r : rows) md.append("| ").append(String.join(" | ", r)).append(" |\n");
         if (sweep > 0) {
-            md.append("\nkvmigrate's schedule at a forced concurrency k (longest first, the total divided among the running moves):"
+            md.append("\nkvmigrate's schedule at a forced concurrency k (longest first, the total divided work-conserving):"
                     + " predicted by the scheduler vs run on the simulated link.\n\n| k | predicted | simulated | aborted |\n| --- | --- | --- | --- |\n");
-            for (int k = 1; k <= sweep; k++) {
-                long share = link / k;
+            for (int j = 1; j <= sweep; j++) {
+                long share = link / j;
                 List<PlannedMove> o = new ArrayList<>(moves);
-                o.sort(Comparator.comparingLong((PlannedMove m) -> -m.estimate().predictMs(share)).thenComparing(PlannedMove::key));
-                DrainSchedule p = DrainScheduler.simulate(o, ours, k, share, link, true);
-                FleetSimulation.Outcome sim = FleetSimulation.run(o, ours, k, true, link, downtime, cal);
-                md.append(String.format(Locale.ROOT, "| %d%s | %s | %s | %d |%n", k, k == schedule.concurrency() ? " (chosen)" : "",
+                o.sort(Comparator.comparingLong((PlannedMove m) -> -m.estimate().work(share).aloneMs(share)).thenComparing(PlannedMove::key));
+                DrainSchedule p = DrainScheduler.simulate(o, ours, j, share, link, true);
+                FleetSimulation.Outcome sim = FleetSimulation.run(o, ours, j, FleetSimulation.Sharing.WORK_CONSERVING, link, downtime, cal);
+                md.append(String.format(Locale.ROOT, "| %d%s | %s | %s | %d |%n", j, j == schedule.concurrency() ? " (chosen)" : "",
                         Output.seconds(p.makespanMs()), Output.seconds(sim.makespanMs()), sim.aborted()));
             }
         }
@@ -170,8 +197,16 @@ final class BenchEvacuateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String[] row(String name, FleetSimulation.Outcome o, long boundMs, String predicted) {
+    /** The fixed-N naive schedules: N = {@code --fixed}, and {@code --max-parallel}, and a few between. */
+    private List<Integer> fixedNs() {
+        java.util.TreeSet<Integer> ns = new java.util.TreeSet<>(List.of(fixed, maxParallel));
+        for (int f : new int[] {3, 8, 12}) if (f < maxParallel) ns.add(f);
+        return List.copyOf(ns);
+    }
+
+    private String[] row(String name, FleetSimulation.Outcome o, long boundMs, String predicted) {
         return new String[] {name, Output.seconds(o.makespanMs()), String.format(Locale.ROOT, "%.2f", (double) o.makespanMs() / Math.max(1, boundMs)),
+                String.format(Locale.ROOT, "%.2f", (double) o.sentBytes() / Math.max(1, nonZeroBytes)),
                 Integer.toString(o.moved()), Integer.toString(o.aborted()), predicted.isEmpty() ? "-" : predicted};
     }
 

@@ -41,8 +41,9 @@ final class EvacuationOutput {
         if (!p.moves().isEmpty()) {
             out.println("Plan: at most " + s.concurrency() + " move(s) at once (limits " + plan.request().limits().maxParallel() + " in all, "
                     + plan.request().limits().maxOutPerHost() + " out of a host, " + plan.request().limits().maxInPerHost() + " into a host)"
-                    + (s.shareBps() > 0 ? ", " + Output.mibPerSec(s.shareBps()) + " each of " + Output.mibPerSec(s.linkBps()) + " in all"
-                    : ", no bandwidth cap (predicted on an assumed " + Output.mibPerSec(s.linkBps()) + " link)") + ", longest first:");
+                    + (s.shareBps() > 0 ? ", " + Output.mibPerSec(s.linkBps()) + " in all divided among the moves that can use it (about "
+                    + Output.mibPerSec(s.shareBps()) + " each when all send)"
+                    : ", no bandwidth cap (predicted on an assumed " + Output.mibPerSec(s.linkBps()) + " link)") + ", in this order:");
             out.printf("  %-20s %-12s %-8s %10s %10s %12s%n", "VM", "TARGET", "MODE", "PREDICTED", "START", "NON-ZERO MEM");
             for (DrainSchedule.Slot slot : s.moves()) {
                 out.printf("  %-20s %-12s %-8s %10s %10s %12s%n", slot.move().vm(), slot.move().target().name(), slot.move().live() ? "live" : "offline",
@@ -57,7 +58,9 @@ final class EvacuationOutput {
 
     /** Progress: a line when a move starts or ends, a move's progress at most once a second, the drain's total at most once a second. */
     void on(EvacuationEvent e) {
-        if (e instanceof EvacuationEvent.MoveStarted m) {
+        if (e instanceof EvacuationEvent.DrainRecorded d) {
+            line("drain job " + d.jobId() + " (kvmigrate jobs show " + d.jobId() + "; kvmigrate jobs cancel " + d.jobId() + " stops it)");
+        } else if (e instanceof EvacuationEvent.MoveStarted m) {
             line("started " + m.move().vm() + " -> " + m.move().target().name() + " (job " + m.jobId()
                     + (m.shareMiBps() > 0 ? ", " + m.shareMiBps() + " MiB/s" : "") + ")");
         } else if (e instanceof EvacuationEvent.MoveEvent m && m.event() instanceof MigrationEvent.Progress p) {
@@ -88,7 +91,8 @@ final class EvacuationOutput {
 
     void printSummary(EvacuationResult r) {
         out.println((r.cancelled() ? "Cancelled" : "Done") + " in " + Output.seconds(r.elapsedMs()) + ": " + r.moved() + " of " + r.outcomes().size()
-                + " VM(s) moved" + (r.leftBehind().isEmpty() ? "." : ", " + r.leftBehind().size() + " left behind."));
+                + " VM(s) moved" + (r.leftBehind().isEmpty() ? "." : ", " + r.leftBehind().size() + " left behind.")
+                + (r.jobId() == null ? "" : " Drain job " + r.jobId() + "."));
         out.printf("  %-20s %-12s %-12s %-12s %s%n", "VM", "STATUS", "TARGET", "RUNS ON", "JOB / REASON");
         for (VmOutcome o : r.outcomes()) {
             out.printf("  %-20s %-12s %-12s %-12s %s%n", o.vm(), o.status().label(), o.target() == null ? "-" : o.target(),
@@ -139,6 +143,7 @@ final class EvacuationOutput {
                         .put("jobId", o.jobId()).putPOJO("runningOn", o.runningOn()).put("errorCode", o.errorCode())
                         .put("reason", o.reason());
             }
+            root.put("jobId", result.jobId());
             root.put("elapsedMs", result.elapsedMs());
             root.put("cancelled", result.cancelled());
             root.put("moved", result.moved());

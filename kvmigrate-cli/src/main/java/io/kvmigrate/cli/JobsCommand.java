@@ -114,6 +114,12 @@ final class JobsCommand implements Callable<Integer>, Main.JsonCapable {
                     ObjectNode root = Output.json().createObjectNode();
                     root.put("ok", true);
                     root.set("job", jobJson(j));
+                    k.parentOf(j.id()).ifPresent(parent -> root.put("parent", parent));
+                    // a drain (a job of jobs): its moves
+                    if (j.kind() == io.kvmigrate.core.job.JobKind.EVACUATION) {
+                        ArrayNode moves = root.putArray("children");
+                        for (Job c : k.children(j.id())) moves.add(jobJson(c));
+                    }
                     ArrayNode arr = root.putArray("events");
                     for (JobEvent e : events) {
                         ObjectNode n = arr.addObject();
@@ -127,8 +133,18 @@ final class JobsCommand implements Callable<Integer>, Main.JsonCapable {
                     Output.printJson(out, root);
                     return 0;
                 }
-                out.println("Job " + j.id() + ": " + j.kind().name().toLowerCase(Locale.ROOT) + " move of " + j.vmName() + ", " + j.sourceHost()
-                        + " -> " + j.targetHost() + "; " + j.state().name().toLowerCase(Locale.ROOT) + (j.phase() != null ? " (step " + j.phase() + ")" : ""));
+                boolean drain = j.kind() == io.kvmigrate.core.job.JobKind.EVACUATION;
+                out.println("Job " + j.id() + ": " + (drain ? "evacuation of " : j.kind().name().toLowerCase(Locale.ROOT) + " move of ") + j.vmName()
+                        + ", " + j.sourceHost() + " -> " + j.targetHost() + "; " + j.state().name().toLowerCase(Locale.ROOT)
+                        + (j.phase() != null ? " (step " + j.phase() + ")" : ""));
+                k.parentOf(j.id()).ifPresent(parent -> out.println("  one of drain " + parent + "'s moves"));
+                if (drain) {
+                    List<Job> moves = k.children(j.id());
+                    out.println("  moves (" + moves.size() + "):");
+                    for (Job c : moves) {
+                        out.println("    " + c.id() + "  " + c.vmName() + " -> " + c.targetHost() + "  " + c.state().name().toLowerCase(Locale.ROOT));
+                    }
+                }
                 out.println("  request: " + j.request());
                 out.println("  created " + j.createdAt() + (j.startedAt() != null ? ", started " + j.startedAt() : "") + (j.endedAt() != null
                         ? ", ended " + j.endedAt() : "") + (j.owner() != null ? "; controller " + j.owner() : ""));

@@ -283,6 +283,7 @@ public final class KvmigrateServer implements AutoCloseable {
         });
         app.post("/api/v1/plans", ctx -> ctx.json(checks.plan(Moves.request(Bodies.read(ctx.bodyAsBytes(), Bodies.MoveBody.class), registry))));
 
+        Evacuations.register(app, k, registry);
         app.post("/api/v1/jobs", this::submit);
         app.get("/api/v1/jobs", this::listJobs);
         app.get("/api/v1/jobs/{id}", ctx -> ctx.json(Json.job(job(ctx.pathParam("id")))));

@@ -245,6 +245,24 @@ public final class JdbcJobStore implements JobStore {
     }
 
     @Override
+    public boolean setParent(String jobId, String parentId) {
+        return tx("make job " + jobId + " one of job " + parentId + "'s", h -> h.createUpdate("UPDATE jobs SET parent_id = :parent WHERE id = :id"
+                + " AND EXISTS (SELECT 1 FROM jobs p WHERE p.id = :parent)").bind("parent", parentId).bind("id", jobId).execute() == 1);
+    }
+
+    @Override
+    public List<Job> children(String parentId) {
+        return read("list the jobs of job " + parentId, h -> h.createQuery(JobRows.SELECT_JOB + " WHERE parent_id = :parent ORDER BY created_at, id")
+                .bind("parent", parentId).map((rs, ctx) -> JobRows.job(rs)).list());
+    }
+
+    @Override
+    public Optional<String> parentOf(String jobId) {
+        return read("read the parent of job " + jobId, h -> h.createQuery("SELECT parent_id FROM jobs WHERE id = :id").bind("id", jobId)
+                .mapTo(String.class).findOne()).filter(java.util.Objects::nonNull);
+    }
+
+    @Override
     public void close() {
         try {
             pool.close();

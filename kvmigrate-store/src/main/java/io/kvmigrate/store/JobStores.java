@@ -41,7 +41,7 @@ public final class JobStores {
      * The newest migration under {@code db/migration} (a test keeps the two equal). A database that has it is not
      * handed to Flyway, whose start-up (class loading, classpath scan) would otherwise be paid by every CLI command.
      */
-    static final String SCHEMA_VERSION = "2";
+    static final String SCHEMA_VERSION = "3";
     /** Longest a write waits for another process's write to finish before failing. */
     static final int BUSY_TIMEOUT_MS = 10_000;
     private static final Pattern PASSWORD_PARAM = Pattern.compile("(?i)(password=)[^&;]*");

@@ -597,6 +597,31 @@ abstract class JobStoreContract {
         assertThat(b.maintenance()).extracting(io.kvmigrate.core.job.HostMaintenance::host).containsExactly("kvm1");
     }
 
+    // ---- a job of jobs (a drain and its moves)
+
+    @Test
+    void setParent_childrenListedOldestFirst_seenByAnotherInstance_andKeptThroughTheChildsOwnChanges() {
+        JobStore a = open();
+        JobStore b = open();
+        a.create(new Job("d-1", io.kvmigrate.core.job.JobKind.EVACUATION, "kvm1 (2 VMs)", null, "kvm1", "kvm2,kvm3", null, JobState.QUEUED, null,
+                "o", T0, null, null, T0, false, null, null, null));
+        running(a, "m-2", "db01", "o", T0.plusSeconds(2));
+        running(a, "m-1", "web01", "o", T0.plusSeconds(1));
+        running(a, "other", "web02", "o", T0);
+        assertThat(a.setParent("m-2", "d-1")).isTrue();
+        assertThat(b.setParent("m-1", "d-1")).isTrue();
+        assertThat(a.setParent("m-1", "no-such-job")).isFalse();
+        assertThat(a.setParent("no-such-job", "d-1")).isFalse();
+        // the child's own writes (its whole row) keep the link
+        assertThat(a.update("m-1", "o", JobUpdate.state(JobState.SUCCEEDED, T0.plusSeconds(9)))).isTrue();
+        assertThat(b.children("d-1")).extracting(Job::id).containsExactly("m-1", "m-2");
+        assertThat(b.children("d-1").get(0).state()).isEqualTo(JobState.SUCCEEDED);
+        assertThat(b.parentOf("m-2")).contains("d-1");
+        assertThat(b.parentOf("other")).isEmpty();
+        assertThat(b.children("other")).isEmpty();
+        assertThat(b.job("d-1").orElseThrow().kind()).isEqualTo(io.kvmigrate.core.job.JobKind.EVACUATION);
+    }
+
     @Test
     void close_thenOpenAgain_everythingIsStillThere() {
         JobStore s = openInstance();

@@ -30,7 +30,7 @@ public final class DrainTimeline {
         }
         List<Change> changes = new ArrayList<>();
         for (Job j : jobs) {
-            if (j.startedAt() == null) continue;
+            if (j.startedAt() == null || j.kind() == io.kvmigrate.core.job.JobKind.EVACUATION) continue; // a drain's own job moves nothing
             changes.add(new Change(j.startedAt(), 1, j, Long.parseLong(j.request().getOrDefault("bandwidth", "0")), 0));
             for (JobEvent e : events.apply(j.id())) {
                 Object action = e.data() == null ? null : e.data().get("action");

@@ -27,6 +27,7 @@ public final class InMemoryJobStore implements JobStore {
     private final Map<String, List<JobEvent>> events = new HashMap<>();
     private final Map<String, Lock> locks = new HashMap<>();
     private final Map<String, HostMaintenance> maintenance = new java.util.TreeMap<>();
+    private final Map<String, String> parents = new HashMap<>();
 
     private record Lock(String jobId, Instant lockedAt) {
     }
@@ -177,5 +178,25 @@ public final class InMemoryJobStore implements JobStore {
     @Override
     public void close() {
         // nothing to release
+    }
+
+    @Override
+    public synchronized boolean setParent(String jobId, String parentId) {
+        if (!jobs.containsKey(jobId) || !jobs.containsKey(parentId)) return false;
+        parents.put(jobId, parentId);
+        return true;
+    }
+
+    @Override
+    public synchronized List<Job> children(String parentId) {
+        List<Job> out = new ArrayList<>();
+        for (Job j : jobs.values()) if (parentId.equals(parents.get(j.id()))) out.add(j);
+        out.sort(java.util.Comparator.comparing(Job::createdAt).thenComparing(Job::id));
+        return out;
+    }
+
+    @Override
+    public synchronized Optional<String> parentOf(String jobId) {
+        return Optional.ofNullable(parents.get(jobId));
     }
 }

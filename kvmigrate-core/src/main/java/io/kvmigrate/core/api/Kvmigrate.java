@@ -240,8 +240,22 @@ public final class Kvmigrate implements AutoCloseable {
             off.add(m.host());
             off.add(m.uri());
         }
-        return new io.kvmigrate.core.evacuate.Evacuation(this, connector, clock, request, off);
+        return new io.kvmigrate.core.evacuate.Evacuation(this, connector, clock, request, off, store(), owner);
     }
+
+    // ---- evacuation (issue 14): a drain is a job of jobs ----
+
+    /** The jobs of a drain (its moves), oldest first; empty for a job that has none. */
+    public List<Job> children(String jobId) {
+        return store().children(jobId);
+    }
+
+    /** The drain a move belongs to, if it is one of a drain's. */
+    public Optional<String> parentOf(String jobId) {
+        return store().parentOf(jobId);
+    }
+
+    // ---- end of evacuation
 
     /** Puts a host in maintenance (never a drain's target) or takes it out, in the store; true if that changed anything. */
     public boolean maintenance(io.kvmigrate.core.model.HostRef host, boolean on) {

@@ -86,6 +86,7 @@ public final class Reconciler {
     }
 
     private Outcome reconcile(Job j) {
+        if (j.kind() == JobKind.EVACUATION) return interruptDrain(j);
         HostRef from = new HostRef(j.sourceHost(), j.request().getOrDefault("fromUri", ""));
         HostRef to = new HostRef(j.targetHost(), j.request().getOrDefault("toUri", ""));
         MoveRequest request = MoveRequest.fromMap(j.vmName(), from, to, j.request());
@@ -118,6 +119,23 @@ public final class Reconciler {
             if (source != null) source.close();
             if (target != null) target.close();
         }
+    }
+
+    /**
+     * A drain whose controller died: its plan is not resumed (the fleet may have changed since); it is marked interrupted,
+     * with how its moves stand. Each of its moves is a job of its own and is reconciled as every move is.
+     */
+    private Outcome interruptDrain(Job j) {
+        List<Job> moves = store.children(j.id());
+        long live = moves.stream().filter(m -> !m.state().isTerminal()).count();
+        long moved = moves.stream().filter(m -> m.state() == JobState.SUCCEEDED).count();
+        String why = "the controller died mid-drain: " + moves.size() + " move(s) had started (" + moved + " succeeded, " + live
+                + " still open, reconciled on their own); the moves not yet started never will";
+        note(j, "reconciled", why);
+        KvmigrateException e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, "drain", j.sourceHost(), null, "Drain " + j.id()
+                + " was interrupted: " + why + ".", "Run the evacuation again: the VMs already moved stay where they are.");
+        store.update(j.id(), k.owner(), JobUpdate.state(JobState.INTERRUPTED, k.clock().instant()).withError(JobError.of(e)));
+        return new Outcome(j.id(), j.vmName(), "interrupted", why);
     }
 
     /** The hypervisor job ended while nobody watched: the real outcome is where the VM is. */

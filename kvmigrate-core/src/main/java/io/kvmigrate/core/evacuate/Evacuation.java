@@ -35,12 +35,20 @@ public final class Evacuation {
     private final Clock clock;
     private final EvacuationRequest request;
     private final Set<String> maintenance;
+    private final io.kvmigrate.core.job.JobStore store;
+    private final String owner;
     private final Calibration calibration = Calibration.lab();
     private volatile DrainRunner runner;
     private volatile String cancelledEarly;
 
-    /** Made by the facade; {@code maintenance} names the hosts (names or URIs) that are never targets. */
-    public Evacuation(Kvmigrate k, HypervisorConnector connector, Clock clock, EvacuationRequest request, Set<String> maintenance) {
+    /**
+     * Made by the facade; {@code maintenance} names the hosts (names or URIs) that are never targets; {@code store} and
+     * {@code owner} record the drain as a job of its own (null: not recorded).
+     */
+    public Evacuation(Kvmigrate k, HypervisorConnector connector, Clock clock, EvacuationRequest request, Set<String> maintenance,
+            io.kvmigrate.core.job.JobStore store, String owner) {
+        this.store = store;
+        this.owner = owner;
         this.k = k;
         this.connector = connector;
         this.clock = clock;
@@ -107,7 +115,8 @@ public final class Evacuation {
 
     /** Runs the plan's moves (see {@link DrainRunner}); returns when every job has ended. */
     public EvacuationResult run(EvacuationPlan plan, EvacuationEvent.Listener listener) {
-        DrainRunner r = new DrainRunner(k, clock, listener, this::whereRunning);
+        DrainJob job = store == null ? null : DrainJob.begin(store, owner, clock, plan);
+        DrainRunner r = new DrainRunner(DrainMoves.of(k), clock, listener, this::whereRunning, job);
         runner = r;
         if (cancelledEarly != null) r.cancel(cancelledEarly);
         return r.run(plan);

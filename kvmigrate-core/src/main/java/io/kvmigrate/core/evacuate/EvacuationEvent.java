@@ -13,6 +13,10 @@ public sealed interface EvacuationEvent {
         Listener NONE = e -> { };
     }
 
+    /** The drain is recorded as job {@code jobId} (its moves are its children): {@code jobs cancel} of it stops the drain. */
+    record DrainRecorded(Instant at, String jobId) implements EvacuationEvent {
+    }
+
     record MoveStarted(Instant at, PlannedMove move, String jobId, long shareMiBps) implements EvacuationEvent {
     }
 

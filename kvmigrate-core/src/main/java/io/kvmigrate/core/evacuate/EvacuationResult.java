@@ -2,8 +2,12 @@ package io.kvmigrate.core.evacuate;
 
 import java.util.List;
 
-/** How a drain ended: every VM's outcome and placement, the plan it ran, and whether it was cancelled. */
-public record EvacuationResult(EvacuationPlan plan, List<VmOutcome> outcomes, boolean cancelled, long elapsedMs) {
+/**
+ * How a drain ended: every VM's outcome and placement, the plan it ran, and whether it was cancelled.
+ *
+ * @param jobId the drain's own job in the store (its moves are its children); null when it ran without a store
+ */
+public record EvacuationResult(EvacuationPlan plan, List<VmOutcome> outcomes, boolean cancelled, long elapsedMs, String jobId) {
     public EvacuationResult {
         outcomes = List.copyOf(outcomes);
     }

@@ -18,6 +18,11 @@ public record MoveEstimate(GuestProfile guest, long downtimeMs, Calibration cali
         return new MoveEstimate(null, 0, c);
     }
 
+    /** The guest's dirty rate as measured (bytes/s; 0 when not measured or offline). */
+    public long dirtyBps() {
+        return guest == null ? 0 : guest.dirtyRateBps();
+    }
+
     /** Bytes of memory the move must send at least once (its share of the drain's bandwidth bound). */
     public long nonZeroBytes() {
         return guest == null ? 0 : guest.nonZeroBytes();
@@ -26,6 +31,26 @@ public record MoveEstimate(GuestProfile guest, long downtimeMs, Calibration cali
     /** Whether plain pre-copy converges at {@code bandwidthBps} under the downtime limit (always, for offline moves). */
     public boolean converges(long bandwidthBps) {
         return guest == null || PreCopyModel.simulate(guest, bandwidthBps, downtimeMs, calibration).converges();
+    }
+
+    /**
+     * What the move costs the drain when it is guaranteed {@code shareBps}: its set-up (the fixed cost and the walk over its
+     * zero pages, which use no bandwidth) and the bytes it sends (every non-zero page, then what was dirtied meanwhile, as
+     * pre-copy at that share sends them; its non-zero memory once when it would not converge there).
+     */
+    public Work work(long shareBps) {
+        if (guest == null) return new Work(calibration.startupMs(), 0, true);
+        long setup = calibration.startupMs() + Math.round((double) guest.zeroBytes() * 1000 / calibration.zeroScanBps());
+        PreCopyModel.Outcome o = PreCopyModel.simulate(guest, shareBps, downtimeMs, calibration);
+        return new Work(setup, o.converges() ? o.bytesSent() : guest.nonZeroBytes(), o.converges());
+    }
+
+    /** A move's cost in the drain's fluid model: time without bandwidth first, then bytes over the link. */
+    public record Work(long setupMs, long bytes, boolean converges) {
+        /** Its wall time alone at {@code bps} (the link's efficiency aside): how long it is, for ordering. */
+        public long aloneMs(long bps) {
+            return setupMs + Math.round((double) bytes * 1000 / Math.max(1, bps));
+        }
     }
 
     /**

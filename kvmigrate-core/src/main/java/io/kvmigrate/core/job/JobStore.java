@@ -107,6 +107,18 @@ public interface JobStore extends AutoCloseable {
     /** The hosts in maintenance, by name. */
     List<HostMaintenance> maintenance();
 
+    /**
+     * Records that {@code jobId} is one of {@code parentId}'s jobs (a drain's move: a job of jobs). False if either job is
+     * unknown; a job has one parent, the last one set.
+     */
+    boolean setParent(String jobId, String parentId);
+
+    /** The jobs whose parent is {@code parentId}, oldest first. */
+    List<Job> children(String parentId);
+
+    /** The parent of {@code jobId}, if it has one. */
+    Optional<String> parentOf(String jobId);
+
     /** Releases connections; the data stays. */
     @Override
     void close();

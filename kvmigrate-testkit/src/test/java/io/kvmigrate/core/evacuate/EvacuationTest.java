@@ -57,6 +57,11 @@ class EvacuationTest {
         return EvacuationRequest.of(a.host(), List.of(b.host(), c.host())).withLimits(new DrainLimits(parallel, parallel, parallel));
     }
 
+    /** The moves' jobs (the drain's own job left out). */
+    private List<Job> moveJobs() {
+        return k.jobs(JobFilter.all()).stream().filter(j -> j.kind() != io.kvmigrate.core.job.JobKind.EVACUATION).toList();
+    }
+
     private List<String> runningOn(String vm) {
         List<String> on = new ArrayList<>();
         for (FakeHypervisor.FakeHost h : List.of(a, b, c)) {
@@ -132,7 +137,7 @@ class EvacuationTest {
         assertThat(r.outcomes()).filteredOn(o -> o.status() == VmOutcome.Status.CANCELLED).hasSize(3);
         assertThat(r.outcomes()).filteredOn(o -> o.status() == VmOutcome.Status.CANCELLED && o.jobId() != null).singleElement()
                 .satisfies(o -> assertThat(k.job(o.jobId()).map(Job::state)).contains(JobState.CANCELLED));
-        assertThat(k.jobs(JobFilter.all())).hasSize(1);
+        assertThat(moveJobs()).hasSize(1);
         for (String vm : List.of("vm1", "vm2", "vm3", "pinned")) assertThat(runningOn(vm)).as(vm).containsExactly("a");
     }
 
@@ -144,7 +149,7 @@ class EvacuationTest {
         CompletableFuture<EvacuationResult> running = CompletableFuture.supplyAsync(() -> e.run(plan, null));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         while (hv.migrationPeaks().started() == 0 && System.nanoTime() < deadline) Thread.sleep(5);
-        String id = k.jobs(JobFilter.all()).get(0).id();
+        String id = moveJobs().get(0).id();
         // another process's facade on the same store: its cancel goes through the store, read by the job's heartbeat
         try (Kvmigrate other = Kvmigrate.configure().connector(hv).rewriter((xml, disks, nets) -> xml).store(store).owner("other:2:bb").load()) {
             other.cancel(id);
@@ -167,9 +172,10 @@ class EvacuationTest {
     }
 
     @Test
-    void run_theTotalBandwidthIsDividedAmongRunningMoves_neverMoreAtOnce_andReDividedAsTheyEnd() {
+    void run_theTotalBandwidthIsDividedWorkConserving_neverMoreAtOnce_andReDividedAsMovesStartAndEnd() {
         a.put(spec("vm4", GIB, List.of()), VmState.RUNNING, true);
-        hv.completeMigrationsAfter(vm -> Duration.ofMillis(vm.name().equals("vm1") ? 400 : 100));
+        // vm1 runs past the time after which a migration that reports no rate (the fake's) is given its part anyway
+        hv.completeMigrationsAfter(vm -> Duration.ofMillis(vm.name().equals("vm1") ? 3000 : 100));
         List<EvacuationEvent.Shares> shares = new CopyOnWriteArrayList<>();
         Evacuation e = k.evacuation(EvacuationRequest.of(a.host(), List.of(b.host(), c.host())).withLimits(new DrainLimits(3, 3, 3))
                 .withBandwidth(90).withPolicy(io.kvmigrate.core.plan.PolicyKind.PLAIN));
@@ -178,20 +184,113 @@ class EvacuationTest {
             if (ev instanceof EvacuationEvent.Shares s) shares.add(s);
         });
         assertThat(r.moved()).isEqualTo(4);
-        long least = plan.schedule().shareBps() >> 20; // k at once: at least a k-th each
+        long least = plan.schedule().shareBps() >> 20; // k at once: at least a k-th each while sending
         assertThat(least * plan.schedule().concurrency()).isLessThanOrEqualTo(90);
         assertThat(plan.schedule().concurrency()).isGreaterThan(1);
-        List<Job> jobs = k.jobs(JobFilter.all());
+        List<Job> jobs = moveJobs();
         io.kvmigrate.testkit.DrainTimeline.Peaks p = io.kvmigrate.testkit.DrainTimeline.of(jobs, id -> k.events(id, 0));
         assertThat(p.capsMiBps()).as("caps at once").isLessThanOrEqualTo(90);
         assertThat(p.total()).isLessThanOrEqualTo(3);
-        // the first move started alone with the whole total, and was lowered as others started
-        assertThat(jobs).extracting(j -> j.request().get("bandwidth")).contains("90", Long.toString(least));
-        assertThat(shares).anySatisfy(s -> assertThat(s.capsMiBps().values()).contains(least));
-        // the first started alone with the total, was lowered as the others started, and got the total back once they ended
-        assertThat(k.events(jobs.stream().filter(j -> j.vmName().equals(plan.schedule().moves().get(0).move().vm())).findFirst().orElseThrow().id(), 0))
-                .extracting(ev -> String.valueOf(ev.data().get("action"))).contains("bandwidth " + least + " MiB/s", "bandwidth 90 MiB/s");
+        // every move starts at its planned share (its plan sees that), is lowered to the floor while its job checks, and
+        // gets more than an equal share once the others do not use theirs
+        assertThat(jobs).extracting(j -> j.request().get("bandwidth")).containsOnly(Long.toString(least));
+        String first = jobs.stream().filter(j -> j.vmName().equals("vm1")).findFirst().orElseThrow().id();
+        List<String> actions = k.events(first, 0).stream().map(ev -> String.valueOf(ev.data().get("action"))).filter(x -> x.startsWith("bandwidth ")).toList();
+        assertThat(actions).contains("bandwidth 1 MiB/s");
+        assertThat(actions).anySatisfy(x -> assertThat(Long.parseLong(x.split(" ")[1])).isGreaterThan(least));
         for (EvacuationEvent.Shares s : shares) assertThat(s.capsMiBps().values().stream().mapToLong(Long::longValue).sum()).isLessThanOrEqualTo(90);
+    }
+
+    @Test
+    void run_theDrainIsAJobOfJobs_itsMovesAreItsChildren_andItEndsFailedWithWhatWasLeftBehind() {
+        hv.completeMigrationsAfter(vm -> Duration.ofMillis(20));
+        Evacuation e = k.evacuation(request(2));
+        List<EvacuationEvent> events = new CopyOnWriteArrayList<>();
+        EvacuationResult r = e.run(e.plan(), events::add);
+        assertThat(r.jobId()).isNotNull();
+        assertThat(events.get(0)).isEqualTo(new EvacuationEvent.DrainRecorded(((EvacuationEvent.DrainRecorded) events.get(0)).at(), r.jobId()));
+        Job drain = k.job(r.jobId()).orElseThrow();
+        assertThat(drain.kind()).isEqualTo(io.kvmigrate.core.job.JobKind.EVACUATION);
+        assertThat(drain.sourceHost()).isEqualTo("a");
+        assertThat(drain.state()).isEqualTo(JobState.FAILED);
+        assertThat(drain.error().code()).isEqualTo(ErrorCode.VMS_LEFT_BEHIND.name());
+        assertThat(drain.error().message()).contains("pinned");
+        List<Job> moves = k.children(r.jobId());
+        assertThat(moves).extracting(Job::vmName).containsExactlyInAnyOrder("vm1", "vm2", "vm3");
+        assertThat(moves).allSatisfy(m -> {
+            assertThat(m.state()).isEqualTo(JobState.SUCCEEDED);
+            assertThat(k.parentOf(m.id())).contains(r.jobId());
+        });
+        assertThat(k.jobs(JobFilter.all())).hasSize(4);
+        List<String> timeline = k.events(r.jobId(), 0).stream().map(io.kvmigrate.core.job.JobEvent::message).toList();
+        assertThat(timeline.get(0)).startsWith("3 of 4 VM(s) placed");
+        assertThat(timeline).anySatisfy(m -> assertThat(m).startsWith("pinned fits on no target: NETWORK_MISSING"));
+        assertThat(timeline).filteredOn(m -> m.contains(": moved")).hasSize(3);
+    }
+
+    @Test
+    void jobsCancelOfTheDrainJob_fromAnotherController_stopsQueuedMoves_abortsTheRunningOne_everyVmOnOneHost() throws Exception {
+        hv.completeMigrationsAfter(vm -> Duration.ofSeconds(30));
+        Evacuation e = k.evacuation(request(1));
+        EvacuationPlan plan = e.plan();
+        List<String> drainId = new CopyOnWriteArrayList<>();
+        CompletableFuture<EvacuationResult> running = CompletableFuture.supplyAsync(() -> e.run(plan, ev -> {
+            if (ev instanceof EvacuationEvent.DrainRecorded d) drainId.add(d.jobId());
+        }));
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while ((hv.migrationPeaks().started() == 0 || drainId.isEmpty()) && System.nanoTime() < deadline) Thread.sleep(5);
+        try (Kvmigrate other = Kvmigrate.configure().connector(hv).rewriter((xml, disks, nets) -> xml).store(store).owner("other:2:bb").load()) {
+            other.cancel(drainId.get(0));
+        }
+        EvacuationResult r = running.get(20, TimeUnit.SECONDS);
+        assertThat(r.cancelled()).isTrue();
+        assertThat(hv.migrationPeaks().started()).isEqualTo(1);
+        assertThat(k.job(drainId.get(0)).map(Job::state)).contains(JobState.CANCELLED);
+        assertThat(k.children(drainId.get(0))).singleElement().satisfies(m -> assertThat(m.state()).isEqualTo(JobState.CANCELLED));
+        for (String vm : List.of("vm1", "vm2", "vm3", "pinned")) assertThat(runningOn(vm)).as(vm).containsExactly("a");
+    }
+
+    @Test
+    void reconcile_aDrainWhoseControllerDied_isMarkedInterrupted_itsMovesReconciledOnTheirOwn() {
+        java.time.Instant long_ago = java.time.Instant.now().minusSeconds(120);
+        store.create(Job.queued("drain-1", io.kvmigrate.core.job.JobKind.EVACUATION, "a (4 VMs)", null, "a", "b,c", java.util.Map.of(),
+                "gone:1:zz", long_ago));
+        store.update("drain-1", "gone:1:zz", io.kvmigrate.core.job.JobUpdate.state(JobState.RUNNING, long_ago));
+        var outcomes = k.reconcile();
+        assertThat(outcomes).singleElement().satisfies(o -> {
+            assertThat(o.jobId()).isEqualTo("drain-1");
+            assertThat(o.action()).isEqualTo("interrupted");
+        });
+        Job drain = k.job("drain-1").orElseThrow();
+        assertThat(drain.state()).isEqualTo(JobState.INTERRUPTED);
+        assertThat(drain.error().message()).contains("the controller died mid-drain", "never will");
+        assertThat(a.calls).isEmpty();
+    }
+
+    @Test
+    void run_aShutOffVmOnLocalDisks_movesAsAVerifiedColdCopy_notLeftBehind() {
+        long mib = 1 << 20;
+        for (FakeHypervisor.FakeHost h : List.of(a, b, c)) h.addPool("local", "/var/lib/libvirt/images", 1024 * mib);
+        byte[] content = new byte[8192];
+        java.util.Arrays.fill(content, (byte) 5);
+        a.putVolume("/var/lib/libvirt/images/cold.img", "raw", 64 * mib, content);
+        a.put(new VmSpec("cold", "uuid-cold", "kvm", "x86_64", "pc", "/usr/bin/qemu-system-x86_64", GIB, 1, null,
+                List.of(new io.kvmigrate.core.model.DiskSpec("vda", "disk", "file", "/var/lib/libvirt/images/cold.img", "raw", null, null, false, false)),
+                List.of(), List.of(), "<domain><name>cold</name></domain>"), VmState.SHUTOFF, true);
+        hv.completeMigrationsAfter(vm -> Duration.ofMillis(20));
+        Evacuation e = k.evacuation(request(2));
+        EvacuationPlan plan = e.plan();
+        assertThat(plan.placement().moves()).filteredOn(m -> m.vm().equals("cold")).singleElement().satisfies(m -> assertThat(m.live()).isFalse());
+        EvacuationResult r = e.run(plan, null);
+        VmOutcome cold = r.outcomes().stream().filter(o -> o.vm().equals("cold")).findFirst().orElseThrow();
+        assertThat(cold.status()).as(String.valueOf(cold.reason())).isEqualTo(VmOutcome.Status.MOVED);
+        FakeHypervisor.FakeHost target = cold.target().equals("b") ? b : c;
+        assertThat(target.findVm("cold")).get().matches(io.kvmigrate.core.model.VmInfo::persistent);
+        assertThat(target.volumeContent("/var/lib/libvirt/images/cold.img")).get().isEqualTo(content);
+        assertThat(a.findVm("cold")).isEmpty();
+        assertThat(a.volume("/var/lib/libvirt/images/cold.img")).isEmpty();
+        assertThat(k.job(cold.jobId()).orElseThrow().kind()).isEqualTo(io.kvmigrate.core.job.JobKind.OFFLINE);
+        assertThat(k.events(cold.jobId(), 0)).anySatisfy(ev -> assertThat(ev.message()).containsIgnoringCase("verif"));
     }
 
     @Test

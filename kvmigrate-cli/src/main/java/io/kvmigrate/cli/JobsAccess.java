@@ -38,6 +38,12 @@ interface JobsAccess extends AutoCloseable {
 
     Optional<Job> cancel(String id);
 
+    /** A drain's moves, oldest first. */
+    List<Job> children(String id);
+
+    /** The drain a move belongs to, if any (unknown through a server: the API's job view has no parent). */
+    Optional<String> parentOf(String id);
+
     /** Waits for jobs this process took over from dead controllers (none through a server). */
     void awaitRunning();
 
@@ -63,6 +69,14 @@ interface JobsAccess extends AutoCloseable {
 
             public Optional<Job> cancel(String id) {
                 return k.cancel(id);
+            }
+
+            public List<Job> children(String id) {
+                return k.children(id);
+            }
+
+            public Optional<String> parentOf(String id) {
+                return k.parentOf(id);
             }
 
             public void awaitRunning() {
@@ -91,6 +105,14 @@ interface JobsAccess extends AutoCloseable {
 
             public Optional<Job> cancel(String id) {
                 return c.cancel(id);
+            }
+
+            public List<Job> children(String id) {
+                return c.children(id);
+            }
+
+            public Optional<String> parentOf(String id) {
+                return Optional.empty();
             }
 
             public void awaitRunning() {

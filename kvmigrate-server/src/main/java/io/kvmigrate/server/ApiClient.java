@@ -117,6 +117,17 @@ public final class ApiClient {
         }
     }
 
+    /** A drain's moves (empty for a job that is not a drain: the evacuations resource lists the moves of any job). */
+    public List<Job> children(String id) {
+        List<Job> out = new ArrayList<>();
+        try {
+            for (JsonNode n : send("GET", "/api/v1/evacuations/" + enc(id), null).path("children")) out.add(job(n));
+        } catch (NotFound e) {
+            // no such job: nothing under it
+        }
+        return out;
+    }
+
     /** Queues a move ({@code body}: the API's move object); the job as the server answered (queued, or running already). */
     public Job submit(ObjectNode body) {
         return job(send("POST", "/api/v1/jobs", body.toString()));

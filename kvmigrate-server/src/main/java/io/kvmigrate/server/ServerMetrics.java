@@ -52,6 +52,7 @@ final class ServerMetrics {
                 .labelNames("host", "role").callback(cb -> {
                     Map<String, Integer> n = new TreeMap<>();
                     for (Job j : k.jobs(JobFilter.all().state(JobState.RUNNING))) {
+                        if (j.kind() == io.kvmigrate.core.job.JobKind.EVACUATION) continue; // a drain migrates nothing itself: its moves count
                         n.merge(j.sourceHost() + "\u0000source", 1, Integer::sum);
                         n.merge(j.targetHost() + "\u0000target", 1, Integer::sum);
                     }

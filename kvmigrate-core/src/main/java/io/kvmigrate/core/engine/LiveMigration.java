@@ -122,7 +122,7 @@ public final class LiveMigration {
     private void launch(MigrationRequest request, StoragePlan.LiveCopy copy, Instant startedAt, Instant migrateStart,
             CompletableFuture<MigrationReport> result) {
         String vm = request.vm();
-        MigrationOptions planned = policy.initialOptions(request).withTls(tls);
+        MigrationOptions planned = policy.initialOptions(request).withTls(tls).withMigrationAddress(migrationAddress);
         long b = bandwidthNow;
         // a cap set before the start (a drain's share now) is the one it starts with: never a moment above it
         if (b > 0) planned = planned.withBandwidth(b);
@@ -140,7 +140,7 @@ public final class LiveMigration {
         vmName = request.vm();
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, "adopted: " + source.host().name() + " -> " + target.host().name()));
         CompletableFuture<MigrationReport> result = new CompletableFuture<>();
-        supervise(request, null, policy.initialOptions(request).withTls(tls), h, migrateStart, migrateStart, result);
+        supervise(request, null, policy.initialOptions(request).withTls(tls).withMigrationAddress(migrationAddress), h, migrateStart, migrateStart, result);
         return result;
     }
 
@@ -290,6 +290,11 @@ public final class LiveMigration {
                 // every counter of data sent (libvirt's total, memory, disks): a cut link freezes them all
                 long moved = stats.dataProcessed() + stats.memoryProcessed() + stats.diskProcessed();
                 if (moved != lastBytesMoved) {
+                    if (postCopyStallSaid) {
+                        postCopyStallSaid = false;
+                        emit(new MigrationEvent.Decision(clock.instant(), "link back", "data moves again after "
+                                + Duration.between(lastMovedAt, clock.instant()).toSeconds() + " s; post-copy goes on"));
+                    }
                     lastBytesMoved = moved;
                     lastMovedAt = clock.instant();
                 }
@@ -320,6 +325,14 @@ public final class LiveMigration {
                 abort(ErrorCode.MIGRATION_FAILED, linkDownBecause);
                 return;
             }
+            if (postCopyStarted && !postCopyStallSaid && still.compareTo(noProgressTimeout) >= 0) {
+                // Said once per stall, so the operator knows why nothing moves; the job itself waits (see above).
+                postCopyStallSaid = true;
+                emit(new MigrationEvent.Decision(clock.instant(), "wait for the link", "no data moved for " + still.toSeconds()
+                        + " s in post-copy: the migration stream to '" + target.host().name() + "' looks cut; the VM runs on '"
+                        + target.host().name() + "' and can only move forward, so the migration waits for the link (and resumes"
+                        + " forward if the connection breaks)"));
+            }
             if (abortReason.get() == null && stats != JobStats.NONE) {
                 for (ConvergencePolicy.Action a : policy.onStats(stats, elapsed)) {
                     act(a, h);
@@ -336,12 +349,21 @@ public final class LiveMigration {
     private volatile long lastBytesMoved = -1;
     private volatile Instant lastMovedAt;
     private volatile String linkDownBecause;
+    private volatile boolean postCopyStallSaid;
 
     private volatile boolean tls;
 
     /** Encrypt the migration stream itself (the hypervisor's native TLS; both hosts need its certificates). */
     public LiveMigration tls(boolean on) {
         this.tls = on;
+        return this;
+    }
+
+    private volatile io.kvmigrate.core.model.MigrationAddress migrationAddress;
+
+    /** Send the migration stream to this address (a separate migration network); null = where the target's hypervisor says. */
+    public LiveMigration migrationAddress(io.kvmigrate.core.model.MigrationAddress a) {
+        this.migrationAddress = a;
         return this;
     }
 
@@ -547,7 +569,9 @@ public final class LiveMigration {
         } else if (reason == ErrorCode.MIGRATION_FAILED && linkDownBecause != null) {
             e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(), request.vm(),
                     "Migration aborted: " + linkDownBecause + progress + ". " + where,
-                    "Check the network between the hosts (a firewall, the migration ports 49152-49215 on the target), then move it again.", err);
+                    migrationAddress != null ? "Check the migration network to " + migrationAddress.text() + " (a firewall, a route),"
+                            + " then move it again." : "Check the network between the hosts (a firewall, the migration ports 49152-49215"
+                            + " on the target), then move it again.", err);
         } else if (reason == ErrorCode.CANCELLED) {
             e = new KvmigrateException(ErrorCode.CANCELLED, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration cancelled" + progress + ". " + where, "Run the same command again when ready.", err);

@@ -575,6 +575,14 @@ public final class LiveMigration {
         } else if (reason == ErrorCode.CANCELLED) {
             e = new KvmigrateException(ErrorCode.CANCELLED, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration cancelled" + progress + ". " + where, "Run the same command again when ready.", err);
+        } else if (guestEndedOnSource(placement)) {
+            // The source's QEMU ended mid-transfer (killed, crashed): no migration can save a guest whose only copy is gone.
+            String src = source.host().name();
+            e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), src, request.vm(), "The VM stopped running on '"
+                    + src + "' during the migration: its QEMU there ended (" + err.getMessage() + "). Its memory is lost, as after a"
+                    + " crash, and it runs on no host now; it stays defined on '" + src + "' with its disks, and nothing of it is left on '"
+                    + target.host().name() + "'.", "Start it again on '" + src + "' ('virsh start " + request.vm() + "'), then move it"
+                            + " again; the VM's QEMU log on '" + src + "' says why it ended.", err);
         } else {
             KvmigrateException ke = err instanceof KvmigrateException k ? k : null;
             e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), ke != null && ke.host() != null ? ke.host()
@@ -588,6 +596,12 @@ public final class LiveMigration {
     /** Where the VM runs and is defined, as seen through both sessions now (the target's incoming copy is not running). */
     public Placement placement(String vm) {
         return Placement.ofMove(vm, source, target);
+    }
+
+    /** Known to run nowhere, still defined on the source, nothing on the target, post-copy never begun: the guest died there. */
+    private boolean guestEndedOnSource(Placement p) {
+        return p.known() && !postCopyStarted && p.runningOn().isEmpty() && p.persistentOn().contains(source.host().name())
+                && !p.presentOn().contains(target.host().name());
     }
 
     /** Where a failed move left the VM, in words; a host that could not be read is said to be unknown, never empty. */

@@ -52,6 +52,60 @@ class StreamCutIT {
         }
     }
 
+    /** A storage copy over the migration address: memory and the disks' NBD stream both to the target's address there. */
+    @Test
+    void migrateCopyStorage_throughMigrationAddress_disksArriveIntact() throws Exception {
+        String name = "it-migaddr-copy";
+        String boot = LabDisks.DIR + "/" + name + ".img";
+        String data = LabDisks.DIR + "/" + name + "-b.raw";
+        List<String> paths = List.of(boot, data);
+        LabDisks.removeEverywhere(name, paths);
+        try {
+            String expected;
+            try (HostSession s = ItLab.open(0)) {
+                expected = LabDisks.sparseRaw(s, name + "-b.raw", 128L << 20, 48, 5);
+            }
+            LabDisks.define(0, name, TestGuest.Params.defaults().withSpanMiB(8).withDelay(200), LabDisks.diskXml("vdb", "raw", data));
+            try (HostSession s = ItLab.open(0)) {
+                s.startVm(name);
+                LabVm.awaitRunning(s, name, Duration.ofSeconds(120));
+            }
+            ItLab.Run r;
+            java.util.Set<String> nbd = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            try (StreamProxy proxy = StreamProxy.start(proxyAddress(), ItLab.host(1).address())) {
+                // the disks' stream is not proxied: watch for a connection to the migration address on another port than the proxy's
+                java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+                Thread watch = new Thread(() -> {
+                    while (!done.get()) {
+                        nbd.addAll(connectionsTo(proxyAddress()).stream().filter(port -> !port.equals(Integer.toString(proxy.port()))).toList());
+                        try {
+                            Thread.sleep(20);
+                        } catch (InterruptedException e) {
+                            return;
+                        }
+                    }
+                });
+                watch.start();
+                try {
+                    r = ItLab.cli("migrate", name, "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--copy-storage",
+                            "--migration-address", proxy.address(), "--json");
+                } finally {
+                    done.set(true);
+                    watch.join();
+                }
+                assertThat(proxy.connections()).as("memory through the migration address").isPositive();
+            }
+            assertThat(r.exit()).as(r.out()).isZero();
+            assertThat(nbd).as("the disks' NBD connection to the migration address").isNotEmpty();
+            FaultInvariants.awaitRunningOnlyOn(name, 1);
+            try (HostSession t = ItLab.open(1)) {
+                assertThat(LabDisks.sha(t, data)).isEqualTo(expected);
+            }
+        } finally {
+            LabDisks.removeEverywhere(name, paths);
+        }
+    }
+
     @Test
     void migrate_badMigrationAddress_invalidInputAndNothingChanged() throws Exception {
         String vm = "it-migaddr-bad";
@@ -186,6 +240,23 @@ class StreamCutIT {
             FaultInvariants.counting(1, vm);
         } finally {
             ItLab.removeEverywhereQuietly(vm);
+        }
+    }
+
+    /** Destination ports of the established TCP connections to {@code address} (ss). */
+    static List<String> connectionsTo(String address) {
+        try {
+            Process p = new ProcessBuilder("ss", "-Htn", "state", "established", "dst", address).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            p.waitFor(10, TimeUnit.SECONDS);
+            List<String> ports = new ArrayList<>();
+            for (String line : out.split("\n")) {
+                String[] cols = line.trim().split("\\s+");
+                if (cols.length >= 4 && cols[3].startsWith(address + ":")) ports.add(cols[3].substring(address.length() + 1));
+            }
+            return ports;
+        } catch (IOException | InterruptedException e) {
+            return List.of();
         }
     }
 

@@ -91,6 +91,10 @@ final class LibvirtMigrations implements Migrations {
                     LV.virTypedParamsAddString(params, n, max, "migrate_uri", o.migrationAddress().uri());
                     if (o.migrationAddress().listen() != null) {
                         LV.virTypedParamsAddString(params, n, max, "listen_address", o.migrationAddress().listen());
+                    } else if (!o.copyDisks().isEmpty()) {
+                        // the disks' NBD stream over the same network (VIR_MIGRATE_PARAM_DISKS_URI): the target's NBD server
+                        // listens on this host; not with a distinct listen address, which a disks URI cannot express
+                        LV.virTypedParamsAddString(params, n, max, "disks_uri", "tcp://" + o.migrationAddress().uriHost());
                     }
                 }
                 if (LV.virDomainMigrateToURI3(dom, target.uri(), params.getValue(), n.getValue(), migrateFlags) < 0) {

@@ -75,8 +75,12 @@ public record MigrationAddress(String host, int port, String listen) {
 
     /** The hypervisor's migration URI: {@code tcp://host[:port]}, IPv6 in brackets. */
     public String uri() {
-        String h = host.indexOf(':') >= 0 ? "[" + host + "]" : host;
-        return "tcp://" + h + (port > 0 ? ":" + port : "");
+        return "tcp://" + uriHost() + (port > 0 ? ":" + port : "");
+    }
+
+    /** The host as a URI spells it: IPv6 in brackets. */
+    public String uriHost() {
+        return host.indexOf(':') >= 0 ? "[" + host + "]" : host;
     }
 
     /** As the user writes it: {@code host[:port]}. */

@@ -148,6 +148,7 @@ class StreamCutIT {
             assertThat(exit).as(migrate.output()).isEqualTo(ErrorCode.MIGRATION_FAILED.exitCode());
             assertThat(j.path("error").path("message").asText()).as(migrate.output()).contains("no data moved for")
                     .contains("the migration stream to 'it2' looks cut").contains("still running on 'it1'");
+            assertThat(j.path("error").path("hint").asText()).contains("migration network to " + proxy.address());
             before.failedCleanly(j);
             proxy.heal();
             before.retrySucceeds("migrate", d.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--policy", "finish",

@@ -21,9 +21,10 @@ import org.junit.jupiter.api.Test;
 /**
  * The target's pool fills up during a live move with storage copy (issue 12's matrix): the target's local pool directory
  * (a live copy keeps the disks' paths) is a small tmpfs mounted over it in the target host's own mount namespace only;
- * preflight sees room for the disks (their full size), then a ballast file takes the rest while the copy runs (something else on the host writing there), so the copy hits ENOSPC. The move fails
- * cleanly: VM running on the source, the volumes kvmigrate pre-created on the target removed, a clear error; with the
- * ballast gone, the same move succeeds.
+ * preflight sees room for the disks (their full size), then a ballast file takes the rest while the copy runs (something
+ * else on the host writing there), so the copy hits ENOSPC. The move fails cleanly: VM running on the source, the
+ * volumes kvmigrate pre-created on the target removed, a clear error; with the ballast gone, the same move succeeds.
+ * (The cold copy's disk-full case is {@code ColdMigrationIT.offlineMove_targetFillsUpDuringCopy_...}.)
  */
 class TargetDiskFullIT {
     private static final long MIB = LabDisks.MIB;

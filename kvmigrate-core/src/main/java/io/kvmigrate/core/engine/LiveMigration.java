@@ -140,7 +140,8 @@ public final class LiveMigration {
         vmName = request.vm();
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, "adopted: " + source.host().name() + " -> " + target.host().name()));
         CompletableFuture<MigrationReport> result = new CompletableFuture<>();
-        supervise(request, null, policy.initialOptions(request).withTls(tls).withMigrationAddress(migrationAddress), h, migrateStart, migrateStart, result);
+        supervise(request, null, policy.initialOptions(request).withTls(tls).withMigrationAddress(migrationAddress), h, migrateStart,
+                migrateStart, result);
         return result;
     }
 

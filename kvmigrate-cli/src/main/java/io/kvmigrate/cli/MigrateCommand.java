@@ -55,6 +55,12 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--compress", description = "Compress pages (QEMU's XBZRLE delta encoding of re-sent pages).") boolean compress;
     @Option(names = "--tls", description = "Encrypt the migration stream (libvirt's native TLS migration; both hosts need QEMU's TLS"
             + " certificates). Implied when the target is reached over qemu+tls://.") boolean tls;
+    @Option(names = "--migration-address", paramLabel = "HOST[:PORT]", description = "Send the live migration stream to this address"
+            + " of the target (a separate migration network); default: the target's own choice. PORT: default one of its migration ports.")
+    String migrationAddress;
+    @Option(names = "--migration-listen", paramLabel = "ADDRESS", description = "With --migration-address: the address the target's"
+            + " QEMU listens on, when not the one the source connects to (NAT, a proxy); default: the target's configured migration address.")
+    String migrationListen;
     @Option(names = "--no-plan", description = "Skip measuring the guest and the prediction (policy plain only).") boolean noPlan;
     @Option(names = "--measure", description = "Always measure the dirty rate before the start (by default only when the ~1 s"
             + " measurement costs at most 5%% of the shortest time the migration can take).") boolean measure;
@@ -75,7 +81,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         MoveRequest request = new MoveRequest(move.vm, move.source(registry), move.target(registry), kind, policyKind(policy), bandwidth,
                 maxDowntime, timeout == null ? null : Duration.ofSeconds(timeout), parallel, compress, mapPool, mapNetwork,
                 new java.util.LinkedHashSet<>(accept), shutdown, Duration.ofSeconds(shutdownTimeout), forceOff, start, keepSource, measure,
-                noPlan, tls).validate();
+                noPlan, tls, migrationAddress(migrationAddress, migrationListen)).validate();
         PrintWriter out = spec.commandLine().getOut();
         List<MigrationEvent> kept = new ArrayList<>();
         EventListener human = json ? EventListener.NONE : new ProgressRenderer(out, System.console() != null);
@@ -173,6 +179,14 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
         if (p.expectedTotalMs() > 0) n.put("totalErrorPercent", (report.totalMs() - p.expectedTotalMs()) * 100 / p.expectedTotalMs());
         else if (zeroIfNoTotal) n.put("totalErrorPercent", 0);
         return n;
+    }
+
+    static io.kvmigrate.core.model.MigrationAddress migrationAddress(String address, String listen) {
+        if (address == null) {
+            if (listen != null) throw KvmigrateException.invalidInput("--migration-listen goes with --migration-address.", "Add --migration-address HOST[:PORT].");
+            return null;
+        }
+        return io.kvmigrate.core.model.MigrationAddress.parse(address, listen);
     }
 
     static PolicyKind policyKind(String name) {

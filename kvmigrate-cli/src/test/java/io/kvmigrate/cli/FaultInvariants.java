@@ -132,12 +132,23 @@ final class FaultInvariants {
         assertThat(e.path("message").asText("")).as("a message: %s", result).isNotBlank();
     }
 
-    /** Exactly one running copy, on {@code host} (waits for the hosts to settle); no other host runs or holds a QEMU of it. */
+    /**
+     * Exactly one running copy, on {@code host}, and no QEMU of it on any other host (a paused incoming copy included),
+     * waiting up to {@link #SETTLE} for the hosts to settle (a target daemon ends its incoming copy when it notices the
+     * source's connection gone).
+     */
     static void awaitRunningOnlyOn(String vm, int host) {
         boolean settled = Poll.until(SETTLE, Duration.ofMillis(200), () -> runningOn(vm).equals(List.of(host)));
         assertThat(settled).as("'%s' running on exactly %s; runs on %s", vm, name(host), runningOn(vm)).isTrue();
         for (int i = 0; i < ItLab.get().hosts().size(); i++) {
-            if (i != host) assertThat(qemuPid(i, vm)).as("no QEMU of '%s' on %s", vm, name(i)).isEmpty();
+            int other = i;
+            if (i != host) {
+                long from = System.nanoTime();
+                assertThat(Poll.until(SETTLE, Duration.ofMillis(200), () -> qemuPid(other, vm).isEmpty()))
+                        .as("no QEMU of '%s' on %s: %s", vm, name(i), qemuPid(i, vm)).isTrue();
+                long waited = (System.nanoTime() - from) / 1_000_000;
+                if (waited > 500) System.out.println("FaultInvariants: the QEMU of " + vm + " on " + name(i) + " ended " + waited + " ms later");
+            }
         }
         assertThat(qemuPid(host, vm)).as("the QEMU of '%s' on %s", vm, name(host)).isPresent();
     }

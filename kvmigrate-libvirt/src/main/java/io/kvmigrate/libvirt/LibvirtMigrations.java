@@ -85,6 +85,18 @@ final class LibvirtMigrations implements Migrations {
                     LV.virTypedParamsAddInt(params, n, max, "auto_converge.increment", o.throttleIncrementPercent());
                 }
                 for (String disk : o.copyDisks()) LV.virTypedParamsAddString(params, n, max, "migrate_disks", disk);
+                // a separate migration network: the source's QEMU connects here (VIR_MIGRATE_PARAM_URI), the target's listens
+                // on its own address (VIR_MIGRATE_PARAM_LISTEN_ADDRESS) or on its configured migration address
+                if (o.migrationAddress() != null) {
+                    LV.virTypedParamsAddString(params, n, max, "migrate_uri", o.migrationAddress().uri());
+                    if (o.migrationAddress().listen() != null) {
+                        LV.virTypedParamsAddString(params, n, max, "listen_address", o.migrationAddress().listen());
+                    } else if (!o.copyDisks().isEmpty()) {
+                        // the disks' NBD stream over the same network (VIR_MIGRATE_PARAM_DISKS_URI): the target's NBD server
+                        // listens on this host; not with a distinct listen address, which a disks URI cannot express
+                        LV.virTypedParamsAddString(params, n, max, "disks_uri", "tcp://" + o.migrationAddress().uriHost());
+                    }
+                }
                 if (LV.virDomainMigrateToURI3(dom, target.uri(), params.getValue(), n.getValue(), migrateFlags) < 0) {
                     done.completeExceptionally(c.error("migrate to '" + target.name() + "' (" + target.uri() + ")", vm));
                 } else {
@@ -308,6 +320,8 @@ final class LibvirtMigrations implements Migrations {
         Pointer dom = LV.virDomainLookupByName(c.conn, vm);
         if (dom == null) throw c.error("look up VM", vm);
         long flags = moveFlags(target, o) | Libvirt.VIR_MIGRATE_POSTCOPY | Libvirt.VIR_MIGRATE_POSTCOPY_RESUME;
-        return launch(dom, vm, target, new MigrationOptions(o.bandwidthMiBps(), 0, o.storageVerifiedShared(), false, true, false, 0), flags);
+        // the resumed stream goes where the first one went: the same migration network
+        return launch(dom, vm, target, new MigrationOptions(o.bandwidthMiBps(), 0, o.storageVerifiedShared(), false, true, false, 0)
+                .withMigrationAddress(o.migrationAddress()), flags);
     }
 }

@@ -165,7 +165,8 @@ final class JobRun {
                 policy = planned;
             }
             LiveMigration m = new LiveMigration(source, target, k.clock(), scheduler, this::emit, k.pollInterval(), policy)
-                    .noProgressTimeout(k.noProgressTimeout()).tls(request.tls());
+                    .noProgressTimeout(k.noProgressTimeout()).tls(request.tls())
+                    .migrationAddress(request.migrationAddress());
             if (request.kind() == JobKind.LIVE_COPY_STORAGE) m.copyingStorage(request.poolMap() == null ? Map.of() : request.poolMap());
             cancelEngine.set(m::cancel);
             if (cancelWanted) m.cancel();
@@ -197,7 +198,8 @@ final class JobRun {
                 try {
                     run.end(() -> {
                         LiveMigration m = new LiveMigration(source, target, k.clock(), scheduler, run::emit, k.pollInterval(), policy)
-                                .noProgressTimeout(k.noProgressTimeout()).tls(request.tls());
+                                .noProgressTimeout(k.noProgressTimeout()).tls(request.tls())
+                                .migrationAddress(request.migrationAddress());
                         run.cancelEngine.set(m::cancel);
                         if (run.cancelWanted) m.cancel(); // asked before the engine existed: the adopted job aborts at once
                         Instant started = job.startedAt() != null ? job.startedAt() : k.clock().instant();

@@ -3,6 +3,7 @@ package io.kvmigrate.core.api;
 import io.kvmigrate.core.job.JobKind;
 import io.kvmigrate.core.model.ColdMigrationRequest;
 import io.kvmigrate.core.model.HostRef;
+import io.kvmigrate.core.model.MigrationAddress;
 import io.kvmigrate.core.model.MigrationRequest;
 import io.kvmigrate.core.model.VmNames;
 import io.kvmigrate.core.plan.PolicyKind;
@@ -28,11 +29,21 @@ import java.util.TreeMap;
  * @param networkMap source network to target network (offline moves)
  * @param accepted preflight codes the user accepted
  * @param tls encrypt the migration stream itself (live moves; implied when the target is reached over qemu+tls)
+ * @param migrationAddress where the live migration stream goes (a separate migration network); null = the target's choice
  */
 public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, PolicyKind policy, long bandwidthMiBps,
         long maxDowntimeMs, Duration timeout, int parallel, boolean compress, Map<String, String> poolMap, Map<String, String> networkMap,
         Set<String> accepted, boolean shutdown, Duration shutdownTimeout, boolean forceOff, boolean start, boolean keepSource,
-        boolean measure, boolean noPlan, boolean tls) {
+        boolean measure, boolean noPlan, boolean tls, MigrationAddress migrationAddress) {
+
+    /** A request without {@code migrationAddress}. */
+    public MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, PolicyKind policy, long bandwidthMiBps,
+            long maxDowntimeMs, Duration timeout, int parallel, boolean compress, Map<String, String> poolMap, Map<String, String> networkMap,
+            Set<String> accepted, boolean shutdown, Duration shutdownTimeout, boolean forceOff, boolean start, boolean keepSource,
+            boolean measure, boolean noPlan, boolean tls) {
+        this(vm, from, to, kind, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap, accepted, shutdown,
+                shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls, null);
+    }
 
     /** A request without {@code tls}. */
     public MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, PolicyKind policy, long bandwidthMiBps,
@@ -84,6 +95,8 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
                     + from.uri() + ").", "Pick a different {to} host.");
         }
         if (kind == JobKind.OFFLINE) {
+            if (migrationAddress != null) throw invalid("{migrationAddress} is where a live migration's stream goes; an offline move copies"
+                    + " disks over libvirt's own connection.", "Drop {migrationAddress} for {offline}.");
             if (tls) throw invalid("{tls} encrypts a live migration's stream; an offline move copies disks over libvirt's own connection.",
                     "Drop {tls}, or reach the hosts over qemu+tls:// or qemu+ssh:// to encrypt that connection.");
             if (shutdownTimeout.isNegative() || shutdownTimeout.isZero()) throw invalid("{shutdownTimeout} must be positive.", "Give seconds, e.g. 120.");
@@ -146,6 +159,8 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
         if (measure) m.put("measure", "true");
         if (noPlan) m.put("noPlan", "true");
         if (tls) m.put("tls", "true");
+        if (migrationAddress != null) m.put("migrationAddress", migrationAddress.text());
+        if (migrationAddress != null && migrationAddress.listen() != null) m.put("migrationListen", migrationAddress.listen());
         return m;
     }
 
@@ -160,7 +175,8 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
                 Integer.parseInt(m.getOrDefault("parallel", "0")), Boolean.parseBoolean(m.get("compress")), null, null, accepted,
                 Boolean.parseBoolean(m.get("shutdown")), Duration.ofSeconds(Long.parseLong(m.getOrDefault("shutdownTimeout", "120"))),
                 Boolean.parseBoolean(m.get("forceOff")), Boolean.parseBoolean(m.get("start")), Boolean.parseBoolean(m.get("keepSource")),
-                Boolean.parseBoolean(m.get("measure")), Boolean.parseBoolean(m.get("noPlan")), Boolean.parseBoolean(m.get("tls")));
+                Boolean.parseBoolean(m.get("measure")), Boolean.parseBoolean(m.get("noPlan")), Boolean.parseBoolean(m.get("tls")),
+                m.containsKey("migrationAddress") ? MigrationAddress.parse(m.get("migrationAddress"), m.get("migrationListen")) : null);
     }
 
     /**
@@ -169,7 +185,7 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
      */
     public static final Set<String> FIELDS = Set.of("vm", "from", "to", "live", "copyStorage", "offline", "policy", "bandwidth",
             "maxDowntime", "timeout", "parallel", "compress", "mapPool", "mapNetwork", "accept", "shutdown", "shutdownTimeout", "forceOff",
-            "start", "keepSource", "measure", "noPlan", "tls");
+            "start", "keepSource", "measure", "noPlan", "tls", "migrationAddress", "migrationListen");
     private static final java.util.regex.Pattern TOKEN = java.util.regex.Pattern.compile("\\{([a-z][A-Za-z]*)\\}");
 
     /**
@@ -190,26 +206,31 @@ public record MoveRequest(String vm, HostRef from, HostRef to, JobKind kind, Pol
 
     public MoveRequest withKind(JobKind k) {
         return new MoveRequest(vm, from, to, k, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
-                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls);
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls, migrationAddress);
     }
 
     public MoveRequest withPolicy(PolicyKind p) {
         return new MoveRequest(vm, from, to, kind, p, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
-                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls);
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls, migrationAddress);
     }
 
     public MoveRequest withTls(boolean on) {
         return new MoveRequest(vm, from, to, kind, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
-                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, on);
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, on, migrationAddress);
+    }
+
+    public MoveRequest withMigrationAddress(MigrationAddress a) {
+        return new MoveRequest(vm, from, to, kind, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls, a);
     }
 
     public MoveRequest withMeasure(boolean m) {
         return new MoveRequest(vm, from, to, kind, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
-                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, m, noPlan, tls);
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, m, noPlan, tls, migrationAddress);
     }
 
     public MoveRequest withLimits(long bandwidthMiBps, long maxDowntimeMs, Duration timeout) {
         return new MoveRequest(vm, from, to, kind, policy, bandwidthMiBps, maxDowntimeMs, timeout, parallel, compress, poolMap, networkMap,
-                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls);
+                accepted, shutdown, shutdownTimeout, forceOff, start, keepSource, measure, noPlan, tls, migrationAddress);
     }
 }

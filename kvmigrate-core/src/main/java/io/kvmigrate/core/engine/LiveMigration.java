@@ -138,7 +138,7 @@ public final class LiveMigration {
     private void launch(MigrationRequest request, StoragePlan.LiveCopy copy, Instant startedAt, Instant migrateStart,
             CompletableFuture<MigrationReport> result) {
         String vm = request.vm();
-        MigrationOptions planned = policy.initialOptions(request).withTls(tls);
+        MigrationOptions planned = policy.initialOptions(request).withTls(tls).withMigrationAddress(migrationAddress);
         long b = bandwidthNow;
         // a cap set before the start (a drain's share now) is the one it starts with: never a moment above it
         if (b > 0) planned = planned.withBandwidth(b);
@@ -156,7 +156,8 @@ public final class LiveMigration {
         vmName = request.vm();
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.MIGRATE, "adopted: " + source.host().name() + " -> " + target.host().name()));
         CompletableFuture<MigrationReport> result = new CompletableFuture<>();
-        supervise(request, null, policy.initialOptions(request).withTls(tls), h, migrateStart, migrateStart, result);
+        supervise(request, null, policy.initialOptions(request).withTls(tls).withMigrationAddress(migrationAddress), h, migrateStart,
+                migrateStart, result);
         return result;
     }
 
@@ -308,6 +309,11 @@ public final class LiveMigration {
                 // every counter of data sent (libvirt's total, memory, disks): a cut link freezes them all
                 long moved = stats.dataProcessed() + stats.memoryProcessed() + stats.diskProcessed();
                 if (moved != lastBytesMoved) {
+                    if (postCopyStallSaid) {
+                        postCopyStallSaid = false;
+                        emit(new MigrationEvent.Decision(clock.instant(), "link back", "data moves again after "
+                                + Duration.between(lastMovedAt, clock.instant()).toSeconds() + " s; post-copy goes on"));
+                    }
                     lastBytesMoved = moved;
                     lastMovedAt = clock.instant();
                 }
@@ -338,6 +344,14 @@ public final class LiveMigration {
                 abort(ErrorCode.MIGRATION_FAILED, linkDownBecause);
                 return;
             }
+            if (postCopyStarted && !postCopyStallSaid && still.compareTo(noProgressTimeout) >= 0) {
+                // Said once per stall, so the operator knows why nothing moves; the job itself waits (see above).
+                postCopyStallSaid = true;
+                emit(new MigrationEvent.Decision(clock.instant(), "wait for the link", "no data moved for " + still.toSeconds()
+                        + " s in post-copy: the migration stream to '" + target.host().name() + "' looks cut; the VM runs on '"
+                        + target.host().name() + "' and can only move forward, so the migration waits for the link (and resumes"
+                        + " forward if the connection breaks)"));
+            }
             if (abortReason.get() == null && stats != JobStats.NONE) {
                 for (ConvergencePolicy.Action a : policy.onStats(stats, elapsed)) {
                     act(a, h);
@@ -354,12 +368,21 @@ public final class LiveMigration {
     private volatile long lastBytesMoved = -1;
     private volatile Instant lastMovedAt;
     private volatile String linkDownBecause;
+    private volatile boolean postCopyStallSaid;
 
     private volatile boolean tls;
 
     /** Encrypt the migration stream itself (the hypervisor's native TLS; both hosts need its certificates). */
     public LiveMigration tls(boolean on) {
         this.tls = on;
+        return this;
+    }
+
+    private volatile io.kvmigrate.core.model.MigrationAddress migrationAddress;
+
+    /** Send the migration stream to this address (a separate migration network); null = where the target's hypervisor says. */
+    public LiveMigration migrationAddress(io.kvmigrate.core.model.MigrationAddress a) {
+        this.migrationAddress = a;
         return this;
     }
 
@@ -574,10 +597,20 @@ public final class LiveMigration {
         } else if (reason == ErrorCode.MIGRATION_FAILED && linkDownBecause != null) {
             e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(), request.vm(),
                     "Migration aborted: " + linkDownBecause + progress + ". " + where,
-                    "Check the network between the hosts (a firewall, the migration ports 49152-49215 on the target), then move it again.", err);
+                    migrationAddress != null ? "Check the migration network to " + migrationAddress.text() + " (a firewall, a route),"
+                            + " then move it again." : "Check the network between the hosts (a firewall, the migration ports 49152-49215"
+                            + " on the target), then move it again.", err);
         } else if (reason == ErrorCode.CANCELLED) {
             e = new KvmigrateException(ErrorCode.CANCELLED, Phase.MIGRATE.label(), source.host().name(), request.vm(),
                     "Migration cancelled" + progress + ". " + where, "Run the same command again when ready.", err);
+        } else if (guestEndedOnSource(placement)) {
+            // The source's QEMU ended mid-transfer (killed, crashed): no migration can save a guest whose only copy is gone.
+            String src = source.host().name();
+            e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), src, request.vm(), "The VM stopped running on '"
+                    + src + "' during the migration: its QEMU there ended (" + err.getMessage() + "). Its memory is lost, as after a"
+                    + " crash, and it runs on no host now; it stays defined on '" + src + "' with its disks, and nothing of it is left on '"
+                    + target.host().name() + "'.", "Start it again on '" + src + "' ('virsh start " + request.vm() + "'), then move it"
+                            + " again; the VM's QEMU log on '" + src + "' says why it ended.", err);
         } else {
             KvmigrateException ke = err instanceof KvmigrateException k ? k : null;
             e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), ke != null && ke.host() != null ? ke.host()
@@ -591,6 +624,12 @@ public final class LiveMigration {
     /** Where the VM runs and is defined, as seen through both sessions now (the target's incoming copy is not running). */
     public Placement placement(String vm) {
         return Placement.ofMove(vm, source, target);
+    }
+
+    /** Known to run nowhere, still defined on the source, nothing on the target, post-copy never begun: the guest died there. */
+    private boolean guestEndedOnSource(Placement p) {
+        return p.known() && !postCopyStarted && p.runningOn().isEmpty() && p.persistentOn().contains(source.host().name())
+                && !p.presentOn().contains(target.host().name());
     }
 
     /** Where a failed move left the VM, in words; a host that could not be read is said to be unknown, never empty. */

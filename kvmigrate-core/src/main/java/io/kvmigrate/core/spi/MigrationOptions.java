@@ -1,5 +1,6 @@
 package io.kvmigrate.core.spi;
 
+import io.kvmigrate.core.model.MigrationAddress;
 import java.util.List;
 
 /**
@@ -15,16 +16,24 @@ import java.util.List;
  * @param throttleInitialPercent with auto-converge: the throttle QEMU starts at, 0 = its default (20%)
  * @param throttleIncrementPercent with auto-converge: what QEMU adds to it per pass, 0 = its default (10%)
  * @param tls the migration stream itself is encrypted (the hypervisor's native TLS), whatever the control transport
+ * @param migrationAddress where the stream goes (the hypervisor's migration URI and listen address); null = the target's choice
  */
 public record MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
         boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections, List<String> copyDisks,
-        int throttleInitialPercent, int throttleIncrementPercent, boolean tls) {
+        int throttleInitialPercent, int throttleIncrementPercent, boolean tls, MigrationAddress migrationAddress) {
 
     public MigrationOptions {
         copyDisks = copyDisks == null ? List.of() : List.copyOf(copyDisks);
         if (throttleInitialPercent < 0 || throttleInitialPercent > 99 || throttleIncrementPercent < 0 || throttleIncrementPercent > 99) {
             throw new IllegalArgumentException("throttle 0..99");
         }
+    }
+
+    public MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
+            boolean autoConverge, boolean postCopyAllowed, boolean compressed, int parallelConnections, List<String> copyDisks,
+            int throttleInitialPercent, int throttleIncrementPercent, boolean tls) {
+        this(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed, parallelConnections, copyDisks,
+                throttleInitialPercent, throttleIncrementPercent, tls, null);
     }
 
     public MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean storageVerifiedShared,
@@ -53,23 +62,29 @@ public record MigrationOptions(long bandwidthMiBps, long maxDowntimeMs, boolean 
     /** The same options with another bandwidth cap (MiB/s, 0 = unlimited). */
     public MigrationOptions withBandwidth(long mibPerSecond) {
         return new MigrationOptions(mibPerSecond, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
-                parallelConnections, copyDisks, throttleInitialPercent, throttleIncrementPercent, tls);
+                parallelConnections, copyDisks, throttleInitialPercent, throttleIncrementPercent, tls, migrationAddress);
     }
 
     public MigrationOptions withStorageCopy(List<String> disks) {
         return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
-                parallelConnections, disks, throttleInitialPercent, throttleIncrementPercent, tls);
+                parallelConnections, disks, throttleInitialPercent, throttleIncrementPercent, tls, migrationAddress);
     }
 
     /** The same options, auto-converge starting its throttle at {@code initial} and adding {@code increment} a pass (0 = QEMU's defaults). */
     public MigrationOptions withThrottle(int initial, int increment) {
         return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
-                parallelConnections, copyDisks, initial, increment, tls);
+                parallelConnections, copyDisks, initial, increment, tls, migrationAddress);
     }
 
     /** The same options, the migration stream encrypted or not. */
     public MigrationOptions withTls(boolean on) {
         return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
-                parallelConnections, copyDisks, throttleInitialPercent, throttleIncrementPercent, on);
+                parallelConnections, copyDisks, throttleInitialPercent, throttleIncrementPercent, on, migrationAddress);
+    }
+
+    /** The same options, the stream sent to {@code a} (null: where the target's hypervisor says). */
+    public MigrationOptions withMigrationAddress(MigrationAddress a) {
+        return new MigrationOptions(bandwidthMiBps, maxDowntimeMs, storageVerifiedShared, autoConverge, postCopyAllowed, compressed,
+                parallelConnections, copyDisks, throttleInitialPercent, throttleIncrementPercent, tls, a);
     }
 }

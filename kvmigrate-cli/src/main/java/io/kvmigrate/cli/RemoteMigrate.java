@@ -103,10 +103,6 @@ final class RemoteMigrate {
 
     /** The move as the API's body: the CLI's options by their camelCase names, only those given. */
     static ObjectNode body(MigrateCommand c) {
-        if (c.tls) {
-            throw KvmigrateException.invalidInput("--tls is not available with --server: the server's API has no such option yet.",
-                    "Drop --tls, or run the move without --server.");
-        }
         ObjectNode b = Output.json().createObjectNode();
         b.put("vm", c.move.vm);
         b.put("from", c.move.from);
@@ -126,6 +122,9 @@ final class RemoteMigrate {
         if (c.forceOff) b.put("forceOff", true);
         if (c.start) b.put("start", true);
         if (c.keepSource) b.put("keepSource", true);
+        if (c.tls) b.put("tls", true);
+        if (c.migrationAddress != null) b.put("migrationAddress", c.migrationAddress);
+        if (c.migrationListen != null) b.put("migrationListen", c.migrationListen);
         if (c.mapPool != null) c.mapPool.forEach(b.putObject("mapPool")::put);
         if (c.mapNetwork != null) c.mapNetwork.forEach(b.putObject("mapNetwork")::put);
         if (!c.accept.isEmpty()) {

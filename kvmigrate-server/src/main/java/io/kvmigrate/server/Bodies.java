@@ -112,6 +112,6 @@ final class Bodies {
     record MoveBody(String vm, String from, String to, Boolean offline, Boolean copyStorage, String policy, Long bandwidth,
             Long maxDowntime, Long timeout, Integer parallel, Boolean compress, Map<String, String> mapPool, Map<String, String> mapNetwork,
             List<String> accept, Boolean shutdown, Long shutdownTimeout, Boolean forceOff, Boolean start, Boolean keepSource,
-            Boolean measure, Boolean noPlan) {
+            Boolean measure, Boolean noPlan, Boolean tls, String migrationAddress, String migrationListen) {
     }
 }

@@ -45,11 +45,22 @@ final class Moves {
                 Boolean.TRUE.equals(b.compress()), b.mapPool(), b.mapNetwork(), b.accept() == null ? null : new LinkedHashSet<>(b.accept()),
                 Boolean.TRUE.equals(b.shutdown()), Duration.ofSeconds(b.shutdownTimeout() == null ? 120 : b.shutdownTimeout()),
                 Boolean.TRUE.equals(b.forceOff()), Boolean.TRUE.equals(b.start()), Boolean.TRUE.equals(b.keepSource()),
-                Boolean.TRUE.equals(b.measure()), Boolean.TRUE.equals(b.noPlan()));
+                Boolean.TRUE.equals(b.measure()), Boolean.TRUE.equals(b.noPlan()), Boolean.TRUE.equals(b.tls()),
+                migrationAddress(b));
         if (b.timeout() != null && b.timeout() <= 0) {
             throw ApiException.badField("timeout", "Field \"timeout\" must be positive, got " + b.timeout() + ".", "Give seconds, e.g. 600.");
         }
         return r.validate();
+    }
+
+    private static io.kvmigrate.core.model.MigrationAddress migrationAddress(Bodies.MoveBody b) {
+        if (b.migrationAddress() == null) {
+            if (b.migrationListen() != null) {
+                throw ApiException.badField("migrationListen", "Field \"migrationListen\" goes with \"migrationAddress\".", "Add \"migrationAddress\": \"HOST[:PORT]\".");
+            }
+            return null;
+        }
+        return io.kvmigrate.core.model.MigrationAddress.parse(b.migrationAddress(), b.migrationListen());
     }
 
     private static long nz(Long v) {

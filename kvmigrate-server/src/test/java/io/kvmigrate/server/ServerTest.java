@@ -117,6 +117,9 @@ class ServerTest {
                 new Bad("{\"vm\": \"web\", \"from\": \"a\"}", "to"),
                 new Bad("{\"vm\": \"web\", \"from\": \"a\", \"to\": \"b\", \"timeout\": 0}", "timeout"),
                 new Bad("{\"vm\": \"a/b\", \"from\": \"a\", \"to\": \"b\"}", "vm"),
+                new Bad("{\"vm\": \"web\", \"from\": \"a\", \"to\": \"b\", \"migrationAddress\": \"tcp://10.0.0.2\"}", "migrationAddress"),
+                new Bad("{\"vm\": \"web\", \"from\": \"a\", \"to\": \"b\", \"migrationListen\": \"10.0.0.2\"}", "migrationListen"),
+                new Bad("{\"vm\": \"web\", \"from\": \"a\", \"to\": \"b\", \"tls\": \"yes\"}", "tls"),
                 new Bad("[1, 2]", "body"), new Bad("", "body"), new Bad("{\"vm\": \"web\", \"vm\": \"x\", \"from\": \"a\", \"to\": \"b\"}", "vm"))) {
             Http.Response r = api.post("/api/v1/jobs", b.body());
             assertThat(r.status()).as(b.body()).isEqualTo(400);
@@ -221,7 +224,12 @@ class ServerTest {
         doc.path("paths").fieldNames().forEachRemaining(paths::add);
         assertThat(paths).containsExactlyInAnyOrder("/api/v1/hosts", "/api/v1/hosts/{name}", "/api/v1/hosts/{name}/vms", "/api/v1/checks",
                 "/api/v1/plans", "/api/v1/jobs", "/api/v1/jobs/{id}", "/api/v1/jobs/{id}/timeline", "/api/v1/jobs/{id}/cancel",
-                "/api/v1/jobs/{id}/events", "/api/v1/events", "/api/v1/openapi.json", "/metrics");
+                "/api/v1/jobs/{id}/events", "/api/v1/events", "/api/v1/openapi.json", "/metrics", "/api/v1/evacuations",
+                "/api/v1/evacuations/{id}");
+        List<String> drainFields = new java.util.ArrayList<>();
+        doc.at("/components/schemas/Evacuation/properties").fieldNames().forEachRemaining(drainFields::add);
+        assertThat(drainFields).containsExactlyInAnyOrder(java.util.Arrays.stream(Evacuations.EvacuationBody.class.getRecordComponents())
+                .map(java.lang.reflect.RecordComponent::getName).toArray(String[]::new));
         // the body schema lists exactly the fields the server reads
         List<String> fields = new java.util.ArrayList<>();
         doc.at("/components/schemas/Move/properties").fieldNames().forEachRemaining(fields::add);

@@ -2,7 +2,11 @@ package io.kvmigrate.core.engine;
 
 import io.kvmigrate.core.model.JobStats;
 import io.kvmigrate.core.model.MigrationRequest;
+import io.kvmigrate.core.plan.Calibration;
+import io.kvmigrate.core.plan.ConvergenceModel;
+import io.kvmigrate.core.plan.GuestProfile;
 import io.kvmigrate.core.plan.Plan;
+import io.kvmigrate.core.plan.Planner;
 import io.kvmigrate.core.plan.PolicyKind;
 import io.kvmigrate.core.spi.MigrationOptions;
 import java.time.Duration;
@@ -56,6 +60,14 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private final int parallel;
 
     private String autoConvergeOffBecause = "the plan predicted convergence";
+    /** The guest's non-zero memory from the plan (what it can dirty at most), or 0: the job's memory total. */
+    private long workingSetBytes;
+    /** The rate measured before the start ({@code dirtyRateBps}, a lower bound when saturated), or 0: from the first pass. */
+    private long measuredDirtyBps;
+    private boolean measuredSaturated;
+    private long planLinkBps;
+    /** The model's pick has been made (once, when the dirty rate is first known); stalls after it fall back to the stages. */
+    private boolean assessed;
     /** Why the guest must not be throttled (a known hypervisor bug), or null. */
     private String throttleAvoided;
     private Stage stage = Stage.PRE_COPY;
@@ -103,6 +115,20 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         StagedConvergencePolicy p = new StagedConvergencePolicy(plan.policy(), settings, plan.autoConverge(), plan.postCopy(),
                 plan.initialDowntimeMs(), plan.maxDowntimeMs(), compressed, parallel);
         p.throttleAvoided = plan.throttleAvoided();
+        p.workingSetBytes = plan.guest().nonZeroBytes();
+        p.planLinkBps = Math.round(plan.bandwidthBps() * Calibration.lab().linkEfficiency());
+        if (plan.guest().rate() == GuestProfile.Rate.MEASURED && plan.guest().dirtyRateBps() > 0) {
+            p.measuredDirtyBps = plan.guest().dirtyRateBps();
+            p.measuredSaturated = plan.guest().dirtyRateSaturated();
+        }
+        if (plan.strategy() == Plan.Strategy.AUTO_CONVERGE) {
+            // Armed because the model needs the throttle: QEMU starts at the level the measured rate calls for, not at 20 %.
+            ConvergenceModel.Throttle t = Planner.throttleFor(plan);
+            if (t.possible()) {
+                p.throttleInitial = t.initialPercent();
+                p.throttleIncrement = t.incrementPercent();
+            }
+        }
         if (plan.lowerBoundOnly()) {
             p.autoConvergeOffBecause = "the migration looked too short to spend a second measuring the guest first ({measure} does),"
                     + " and only a measurement would have justified it";
@@ -151,23 +177,121 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             return out;
         }
         if (s.autoConvergeThrottle() > lastThrottle) {
-            // A job started again for the throttle: its throttle stage counts from QEMU's first throttle, not from its start.
-            if (restartedForThrottle && lastThrottle == 0) restart(s, elapsed);
+            // The throttle stage counts from QEMU's latest raise of the throttle (for a job started again: its first).
+            if (stage == Stage.THROTTLE) restart(s, elapsed);
             lastThrottle = s.autoConvergeThrottle();
             out.add(new Action("throttle at " + lastThrottle + "%", "QEMU's auto-converge slows the guest's vCPUs while dirty pages outpace"
                     + " the link (" + mibs(s.dirtyRateBps()) + " dirtied vs " + mibs(s.memoryBps()) + " sent)", h -> { }));
         }
         observe(s, elapsed);
+        if (stage == Stage.PRE_COPY && !assessedLive) {
+            // The model picks the step as soon as the dirty rate is known: measured before the start (first poll), or the
+            // hypervisor's first dirty-bitmap sync (pass 2). No stall has to be waited for.
+            boolean live = s.iteration() >= 2 && s.dirtyRateBps() > 0;
+            if (live || (!assessedMeasured && measuredDirtyBps > 0)) {
+                ConvergenceModel.Assessment a = assessment(s);
+                if (a != null) {
+                    if (live) assessedLive = true;
+                    else assessedMeasured = true;
+                    ModelStep step = ModelStep.pick(a, postCopy, autoConverge, throttleAvoided, elapsed.toMillis(), kind == PolicyKind.FINISH);
+                    // Before pass 2 a switch pays only when every page sent now is dirtied again before pre-copy could end.
+                    boolean defer = !live && step.kind() == ModelStep.Kind.POST_COPY && a.state().ratio() < ConvergenceModel.CONVERGING_RATIO;
+                    if (!defer) apply(step, a, s, elapsed, null, out);
+                    if (!out.isEmpty()) return out;
+                }
+            }
+        }
         String stall = stalled(s, elapsed);
         if (stall == null) return out;
         switch (stage) {
-            case PRE_COPY -> escalateDowntime(s, elapsed, stall, out);
+            case PRE_COPY -> {
+                ConvergenceModel.Assessment a = assessment(s);
+                if (a != null && !a.atMax().converges()) {
+                    apply(ModelStep.pick(a, postCopy, autoConverge, throttleAvoided, elapsed.toMillis(), kind == PolicyKind.FINISH), a, s,
+                            elapsed, stall, out);
+                } else {
+                    escalateDowntime(s, elapsed, stall, out);
+                }
+            }
             case THROTTLE -> lastResort(s, stall, out);
             default -> { }
         }
         return out;
     }
 
+    private boolean assessedLive;
+    private boolean assessedMeasured;
+
+    /** The model's view of the job now: the live dirty rate from pass 2 on, before that the measured one; null when neither. */
+    private ConvergenceModel.Assessment assessment(JobStats s) {
+        long w = workingSetBytes > 0 ? Math.min(workingSetBytes, Math.max(s.memoryTotal(), workingSetBytes)) : s.memoryTotal();
+        long link = s.memoryBps() > 0 ? s.memoryBps() : planLinkBps;
+        if (w <= 0 || link <= 0) return null;
+        long rest = Math.max(currentPeak, s.memoryRemaining());
+        long dirty;
+        boolean saturated;
+        if (s.iteration() >= 2 && s.dirtyRateBps() > 0) {
+            dirty = s.dirtyRateBps();
+            // The pass started with (nearly) the whole working set dirty again: the guest may dirty faster than counted.
+            saturated = currentPeak >= w * 9 / 10;
+        } else if (measuredDirtyBps > 0) {
+            dirty = measuredDirtyBps;
+            saturated = measuredSaturated;
+        } else {
+            return null;
+        }
+        return ConvergenceModel.assess(new ConvergenceModel.State(rest, w, dirty, link, saturated), limitMs, maxDowntimeMs);
+    }
+
+    /** Acts on the model's pick: each skipped step a decision with its reason, then the step ({@code stall}: what was seen, or null). */
+    private void apply(ModelStep step, ConvergenceModel.Assessment a, JobStats s, Duration elapsed, String stall, List<Action> out) {
+        String seen = stall == null ? "" : "stalled (" + stall + "); ";
+        if (step.kind() != ModelStep.Kind.NONE && step.kind() != ModelStep.Kind.RAISE_DOWNTIME) {
+            for (String[] skip : step.skipped()) out.add(new Action(skip[0], skip[1], h -> { }));
+        }
+        switch (step.kind()) {
+            case NONE -> { }
+            case RAISE_DOWNTIME -> {
+                long needed = a.atMax().neededDowntimeMs() > 0 ? a.atMax().neededDowntimeMs() : a.atLimit().neededDowntimeMs();
+                long next = Math.min(maxDowntimeMs, Math.max(limitMs * 2, needed + needed / 4));
+                limitMs = next;
+                out.add(new Action("raise downtime limit to " + next + " ms", seen + step.reason(), h -> h.setMaxDowntime(next)));
+                restart(s, elapsed);
+            }
+            case THROTTLE -> {
+                stage = Stage.THROTTLE;
+                restart(s, elapsed);
+                ConvergenceModel.Throttle t = step.throttle();
+                if (autoConverge) {
+                    out.add(new Action("throttle the guest", seen + step.reason() + "; auto-converge (enabled at start) "
+                            + (lastThrottle > 0 ? "is throttling at " + lastThrottle + "%" : "throttles the vCPUs"), h -> { }));
+                } else {
+                    restartedForThrottle = true;
+                    autoConverge = true;
+                    throttleInitial = t.initialPercent();
+                    throttleIncrement = t.incrementPercent();
+                    out.add(Action.restart("restart with auto-converge", seen + step.reason() + "; auto-converge was left off at start"
+                            + " because " + autoConvergeOffBecause + ", and QEMU cannot enable it mid-job: this attempt is cancelled (the VM"
+                            + " keeps running on the source) and the migration starts again with auto-converge on, throttling from "
+                            + throttleInitial + "% plus " + throttleIncrement + "% a pass up to " + ConvergenceModel.MAX_THROTTLE
+                            + "%, and a downtime limit of " + limitMs + " ms"));
+                }
+            }
+            case POST_COPY -> {
+                stage = Stage.DONE;
+                out.add(Action.postCopy(seen + step.reason()));
+            }
+            case ABORT -> {
+                stage = Stage.DONE;
+                out.add(Action.giveUp(seen + step.reason()));
+            }
+        }
+    }
+
+    /**
+     * The stages, for a stall the model did not foresee (it predicted convergence, or had no rate): raise the limit,
+     * throttle, last resort.
+     */
     private void escalateDowntime(JobStats s, Duration elapsed, String stall, List<Action> out) {
         long needed = neededDowntimeMs(s);
         if (limitMs < maxDowntimeMs && needed <= maxDowntimeMs) {
@@ -267,9 +391,11 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 return waited.compareTo(settings.throttleWindow().multipliedBy(2)) >= 0
                         ? "QEMU did not start throttling within " + waited.toSeconds() + " s of the new attempt" : null;
             }
-            // The throttle stage gets its own budget: QEMU raises the throttle once per pass while the job is stalled. A job
-            // started again for it gets one pass more: its first throttled pass began before the throttle took hold.
-            int budget = settings.throttlePasses() + (restartedForThrottle ? 1 : 0);
+            // The throttle stage gets its own budget, counted from QEMU's latest raise of the throttle (it raises it while the
+            // guest outpaces half the link, up to 99 %): below the maximum a pass more. A job started again for it gets one
+            // pass more too: its first throttled pass began before the throttle took hold.
+            int budget = settings.throttlePasses() + (restartedForThrottle ? 1 : 0)
+                    + (lastThrottle > 0 && lastThrottle < ConvergenceModel.MAX_THROTTLE ? 1 : 0);
             if (passPeaks.size() >= budget) return budget + " pass(es) under throttle without converging";
             if (elapsed.minus(windowStart).compareTo(settings.throttleWindow()) >= 0) {
                 return "no convergence after " + settings.throttleWindow().toSeconds() + " s of throttling";

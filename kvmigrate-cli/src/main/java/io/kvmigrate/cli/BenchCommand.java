@@ -106,8 +106,12 @@ final class BenchCommand {
                 GuestProfile fast = boot("fast", dirty.withDelay(0), 0, 0);
                 long floor = Math.round(fast.nonZeroBytes() * 1000.0 / (cap << 20));
                 rows.add(virsh("dirty >=1.5x", fast, floor * 10));
+                rows.add(virsh("dirty >=1.5x", fast, 300_000, VIRSH_POSTCOPY));
                 rows.add(kvmigrate("dirty >=1.5x", fast, "finish"));
+                rows.add(kvmigrate("dirty >=1.5x", fast, "finish", true));
+                rows.add(virsh("dirty >=1.5x", fast, 300_000, VIRSH_AUTO_CONVERGE));
                 rows.add(kvmigrate("dirty >=1.5x", fast, "safe"));
+                rows.add(kvmigrate("dirty >=1.5x", fast, "safe", true));
                 stop("fast");
             }
 
@@ -213,14 +217,26 @@ final class BenchCommand {
         // ---- runs ----
 
         private Row virsh(String scenario, GuestProfile g, long stopAfterMs) {
+            return virsh(scenario, g, stopAfterMs, List.of());
+        }
+
+        /** The oracles: what an expert types (post-copy after the first pass, auto-converge), same guest and cap. */
+        private static final List<String> VIRSH_POSTCOPY = List.of("--postcopy", "--postcopy-after-precopy");
+        private static final List<String> VIRSH_AUTO_CONVERGE = List.of("--auto-converge");
+
+        private Row virsh(String scenario, GuestProfile g, long stopAfterMs, List<String> extra) {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
             String vm = scenarioVm;
             JsonNode plan = plans.containsKey("plain") ? plans.get("plain") : plan("plain");
             long floor = plan.path("floorMs").asLong();
             long limit = stopAfterMs > 0 ? stopAfterMs : Math.max(120_000, floor * 30);
-            List<String> cmd = List.of("virsh", "-c", from.ref().uri(), "migrate", "--live", "--p2p", "--persistent", "--undefinesource",
-                    "--unsafe", "--bandwidth", String.valueOf(currentCap), vm, to.ref().uri());
+            List<String> cmd = new ArrayList<>(List.of("virsh", "-c", from.ref().uri(), "migrate", "--live", "--p2p", "--persistent", "--undefinesource",
+                    "--unsafe", "--bandwidth", String.valueOf(currentCap)));
+            cmd.addAll(extra);
+            // kvmigrate caps the post-copy phase too: so does the oracle (QEMU's own post-copy default is unlimited)
+            if (extra.contains("--postcopy")) cmd.addAll(List.of("--postcopy-bandwidth", String.valueOf(currentCap)));
+            cmd.addAll(List.of(vm, to.ref().uri()));
             long t0 = System.nanoTime();
             boolean done;
             int exit;
@@ -248,6 +264,12 @@ final class BenchCommand {
             if (completed) at = 1 - at;
             boolean conv = plan.path("plainPreCopyConverges").asBoolean();
             long predicted = plan.path("plainPreCopyTotalMs").asLong();
+            String label = "virsh migrate --live" + (extra.isEmpty() ? "" : " " + String.join(" ", extra));
+            if (!extra.isEmpty()) {
+                return add(new Row(scenario, currentCap, rate(g), label, completed, completed ? wall : -1, wall,
+                        completed ? js.map(JobStats::downtimeMs).orElse(-1L) : -1, js.map(JobStats::dataProcessed).orElse(-1L), "-", "-", floor,
+                        (note.isEmpty() ? "" : note + "; ") + "1 run"));
+            }
             return add(new Row(scenario, currentCap, rate(g), "virsh migrate --live",
                     completed, completed ? wall : -1, wall, completed ? js.map(JobStats::downtimeMs).orElse(-1L) : -1,
                     js.map(JobStats::dataProcessed).orElse(-1L), conv ? secs(predicted) : "does not converge",
@@ -255,6 +277,11 @@ final class BenchCommand {
         }
 
         private Row kvmigrate(String scenario, GuestProfile g, String policy) {
+            return kvmigrate(scenario, g, policy, false);
+        }
+
+        /** {@code measure}: as {@code migrate --measure} (the dirty rate measured before the start, whatever the migration's length). */
+        private Row kvmigrate(String scenario, GuestProfile g, String policy, boolean measure) {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
             boolean noPlan = policy.equals(NO_PLAN);
@@ -263,7 +290,7 @@ final class BenchCommand {
             // without a plan: policy plain at libvirt's default limit, i.e. what virsh does, through kvmigrate's engine
             MoveRequest request = new MoveRequest(scenarioVm, from.ref(), to.ref(), JobKind.LIVE, noPlan ? PolicyKind.PLAIN
                     : MigrateCommand.policyKind(policy), currentCap, noPlan ? 0 : maxDowntime, Duration.ofSeconds(300), 0, false, null, null,
-                    java.util.Set.of(), false, null, false, false, false, false, noPlan).validate();
+                    java.util.Set.of(), false, null, false, false, false, measure, noPlan).validate();
             long t0 = System.nanoTime();
             JsonNode r = facadeJson(request);
             long wall = (System.nanoTime() - t0) / 1_000_000;
@@ -288,7 +315,7 @@ final class BenchCommand {
             String predicted = (conv ? "converges" : "does not converge") + ", "
                     + (plan.path("expectedToComplete").asBoolean() ? secs(expected) : plan.path("strategy").asText().toLowerCase() + ": abort");
             String error = ok && expected > 0 ? Planning.error(expected, r.path("totalMs").asLong()) : (ok == plan.path("expectedToComplete").asBoolean() ? "call right" : "call wrong");
-            return add(new Row(scenario, currentCap, rate(g), "kvmigrate --policy " + policy,
+            return add(new Row(scenario, currentCap, rate(g), "kvmigrate --policy " + policy + (measure ? " --measure" : ""),
                     ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
                     ok ? r.path("dataSentBytes").asLong() : -1, predicted, error, plan.path("floorMs").asLong(), note));
         }
@@ -460,6 +487,9 @@ final class BenchCommand {
             rows.add(median(k));
             rows.add(median(c));
             rows.add(median(e));
+            // the oracles, once each: a converging guest finishes in pre-copy before post-copy-after-precopy switches
+            rows.add(virsh(scenario, g, 0, VIRSH_POSTCOPY));
+            rows.add(virsh(scenario, g, 0, VIRSH_AUTO_CONVERGE));
             plans.clear();
         }
 

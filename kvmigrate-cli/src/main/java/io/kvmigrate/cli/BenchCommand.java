@@ -108,7 +108,6 @@ final class BenchCommand {
                 rows.add(virsh("dirty >=1.5x", fast, floor * 10));
                 rows.add(virsh("dirty >=1.5x", fast, 300_000, VIRSH_POSTCOPY));
                 rows.add(kvmigrate("dirty >=1.5x", fast, "finish"));
-                rows.add(kvmigrate("dirty >=1.5x", fast, "finish", true));
                 rows.add(virsh("dirty >=1.5x", fast, 300_000, VIRSH_AUTO_CONVERGE));
                 rows.add(kvmigrate("dirty >=1.5x", fast, "safe"));
                 rows.add(kvmigrate("dirty >=1.5x", fast, "safe", true));

@@ -221,6 +221,9 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
 
     private boolean assessedLive;
     private boolean assessedMeasured;
+    private Duration passStartedAt = Duration.ZERO;
+    /** How long the pass before the current one took (the hypervisor's dirty rate is counted over it), or 0. */
+    private long lastPassMs;
 
     /** The model's view of the job now: the live dirty rate from pass 2 on, before that the measured one; null when neither. */
     private ConvergenceModel.Assessment assessment(JobStats s) {
@@ -228,13 +231,17 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         long link = s.memoryBps() > 0 ? s.memoryBps() : planLinkBps;
         if (w <= 0 || link <= 0) return null;
         long rest = Math.max(currentPeak, s.memoryRemaining());
+        // In the first pass the remaining counts only what is left of it; the model starts from the non-zero memory unsent.
+        if (s.iteration() <= 1) rest = Math.max(rest, w - s.memoryProcessed());
         long dirty;
         boolean saturated;
         if (s.iteration() >= 2 && s.dirtyRateBps() > 0) {
             dirty = s.dirtyRateBps();
-            // The pass started with (nearly) the whole working set dirty again: the guest may dirty faster than counted.
-            saturated = currentPeak >= w * 9 / 10;
+            // The hypervisor counts distinct pages over the pass before: a guest that dirtied (nearly) its whole working set
+            // in it may dirty faster than counted.
+            saturated = currentPeak >= w * 9 / 10 || (lastPassMs > 0 && dirty * lastPassMs / 1000 >= w * 9 / 10);
         } else if (measuredDirtyBps > 0) {
+            if (s.memoryBps() <= 0) return null; // the job has not started sending: no link rate yet
             dirty = measuredDirtyBps;
             saturated = measuredSaturated;
         } else {
@@ -368,6 +375,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                     bestPeakAt = elapsed;
                 }
             }
+            if (currentIteration >= 0) lastPassMs = elapsed.minus(passStartedAt).toMillis();
+            passStartedAt = elapsed;
             currentIteration = s.iteration();
             currentPeak = s.memoryRemaining();
         } else {

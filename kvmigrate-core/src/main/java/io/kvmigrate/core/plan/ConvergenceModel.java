@@ -25,6 +25,8 @@ public final class ConvergenceModel {
     static final long THROTTLE_REACTION_MS = 2000;
     /** The hypervisor re-syncs the dirty bitmap at least this often, so a pass is never shorter. */
     static final long MIN_PASS_MS = 100;
+    /** Where a throttle starts for a guest whose dirty rate is only known from below (saturated). */
+    static final int SATURATED_THROTTLE = 90;
     static final int MAX_PASSES = 200;
 
     private ConvergenceModel() {
@@ -116,11 +118,15 @@ public final class ConvergenceModel {
             if (ratio * (100 - MAX_THROTTLE) / 100.0 >= CONVERGING_RATIO) return new Throttle(false, MAX_THROTTLE, ratio * 0.01, -1, 0, 0);
             p = MAX_THROTTLE;
         }
+        if (s.rateSaturated()) {
+            // The rate is a lower bound (the guest dirtied all it has in the period counted): start high, reach 99 % in one step.
+            p = Math.max(p, SATURATED_THROTTLE);
+        }
         double throttledBps = s.dirtyBps() * (100 - p) / 100.0;
         PreCopy under = preCopy(s, throttledBps, maxDowntimeMs);
         long reaction = Math.max(THROTTLE_REACTION_MS, 2 * Math.round(Math.min(s.restBytes(), s.workingSetBytes()) * 1000.0 / s.linkBps()));
         long time = under.converges() ? reaction + under.timeMs() : -1;
-        int increment = Math.max(1, (int) Math.ceil((MAX_THROTTLE - p) / 2.0));
+        int increment = Math.max(1, (int) Math.ceil((MAX_THROTTLE - p) / (s.rateSaturated() ? 1.0 : 2.0)));
         return new Throttle(under.converges(), p, ratio * (100 - p) / 100.0, time, p, Math.min(increment, 99));
     }
 

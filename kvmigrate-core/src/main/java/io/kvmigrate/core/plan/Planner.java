@@ -218,6 +218,18 @@ public final class Planner {
         return costMs > shortestMs * MEASUREMENT_BUDGET ? GuestProfile.Rate.SKIPPED_SHORT : GuestProfile.Rate.MEASURED;
     }
 
+    /**
+     * As {@link #measurementDecision(long, long, long, int)} for {@code policy}: {@code finish} measures whenever the rate can
+     * matter. Knowing it before the start lets a guest that pre-copy cannot move switch to post-copy at once, which saves
+     * its whole first pass (the floor's worth of time); a guest that converges pays the measurement, partly hidden behind
+     * the checks it runs beside.
+     */
+    public GuestProfile.Rate measurementDecision(long nonZeroBytes, long bandwidthBps, long downtimeLimitMs, int periodSeconds,
+            PolicyKind policy) {
+        GuestProfile.Rate r = measurementDecision(nonZeroBytes, bandwidthBps, downtimeLimitMs, periodSeconds);
+        return policy == PolicyKind.FINISH && r == GuestProfile.Rate.SKIPPED_SHORT ? GuestProfile.Rate.MEASURED : r;
+    }
+
     /** Time the policy needs after the first pass to call a stall: its rate window, or two passes. */
     private long stallDetectionMs(GuestProfile g, long bandwidthBps) {
         long pass = Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000);

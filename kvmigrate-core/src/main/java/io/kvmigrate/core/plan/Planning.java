@@ -62,7 +62,7 @@ public final class Planning {
             GuestProfile g;
             try {
                 var measuring = new GuestProbe(Clock.systemUTC(), scheduler, 64, DIRTY_RATE_SECONDS).measure(source, vm, nonZero -> {
-                    GuestProfile.Rate auto = planner.measurementDecision(nonZero, bps, initial, DIRTY_RATE_SECONDS);
+                    GuestProfile.Rate auto = planner.measurementDecision(nonZero, bps, initial, DIRTY_RATE_SECONDS, policy);
                     migrateWould.set(auto);
                     if (mode == Mode.MIGRATE || auto == GuestProfile.Rate.IRRELEVANT) return auto;
                     return GuestProfile.Rate.MEASURED;

@@ -141,6 +141,15 @@ class PlannerTest {
     }
 
     @Test
+    void measurementDecision_finish_measuresWheneverTheRateCanMatter() {
+        Planner lab = new Planner(new Calibration(2400, 2048 * MIB, 1.0, 100));
+        // a short migration: safe starts at once; finish measures, to switch a hopeless guest to post-copy at the start
+        assertThat(lab.measurementDecision(256 * MIB, 64 * MIB, 300, 1, PolicyKind.SAFE)).isEqualTo(GuestProfile.Rate.SKIPPED_SHORT);
+        assertThat(lab.measurementDecision(256 * MIB, 64 * MIB, 300, 1, PolicyKind.FINISH)).isEqualTo(GuestProfile.Rate.MEASURED);
+        assertThat(lab.measurementDecision(4 * MIB, 64 * MIB, 300, 1, PolicyKind.FINISH)).isEqualTo(GuestProfile.Rate.IRRELEVANT);
+    }
+
+    @Test
     void plan_rateNotMeasured_lowerBoundWithoutAutoConvergeAndNoConvergenceCall() {
         GuestProfile g = new GuestProfile(1024 * MIB, 256 * MIB, 0, false, 2048, GuestProfile.Rate.SKIPPED_SHORT);
         Plan safe = planner.plan(g, 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true);

@@ -22,6 +22,14 @@ public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boo
         reasons = List.copyOf(reasons);
     }
 
+    /** The same plan with one more reason (a note the planner could not make: it sees no VM definition). */
+    public Plan withReason(String reason) {
+        List<String> r = new java.util.ArrayList<>(reasons);
+        r.add(reason);
+        return new Plan(policy, guest, bandwidthBps, bandwidthAssumed, initialDowntimeMs, maxDowntimeMs, plainPreCopy, strategy, autoConverge,
+                postCopy, expectedTotalMs, expectedDowntimeMs, expectedToComplete, floorMs, r, throttleAvoided);
+    }
+
     /** True when the dirty rate was not measured: then the expected total is a lower bound and the convergence call is open. */
     public boolean lowerBoundOnly() {
         return guest.rate() == GuestProfile.Rate.SKIPPED_SHORT;

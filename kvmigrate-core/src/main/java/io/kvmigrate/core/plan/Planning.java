@@ -79,9 +79,13 @@ public final class Planning {
             boolean postCopy = sf.hypervisorVersion() >= POSTCOPY_QEMU && tf.hypervisorVersion() >= POSTCOPY_QEMU;
             // kvmigrate plan measures, but migrate will not for a short migration: then it cannot arm auto-converge either.
             boolean armable = mode != Mode.PLAN_FOR_MIGRATE || migrateWould.get() != GuestProfile.Rate.SKIPPED_SHORT;
-            String domainType = source.findVm(vm).map(v -> v.spec().domainType()).orElse(null);
-            return planner.plan(g, bps, assumed, initial, max, policy, postCopy, armable,
+            var spec = source.findVm(vm).map(v -> v.spec());
+            String domainType = spec.map(v -> v.domainType()).orElse(null);
+            Plan p = planner.plan(g, bps, assumed, initial, max, policy, postCopy, armable,
                     KnownBugs.throttleHazard(domainType, sf.hypervisorVersion()));
+            // Where the plan throttles, say whether the gentler per-vCPU dirty limit could be had (and how).
+            boolean throttles = p.autoConverge() || p.strategy() == Plan.Strategy.RESTART_AUTO_CONVERGE;
+            return throttles && spec.isPresent() ? p.withReason(DirtyLimit.status(spec.get(), sf.hypervisorVersion())) : p;
         }
     }
 

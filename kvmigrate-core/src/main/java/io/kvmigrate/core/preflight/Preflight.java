@@ -33,7 +33,7 @@ public final class Preflight {
         return new Preflight(List.of(new VmStateCheck(), new HostIdentityCheck(), new NameConflictCheck(), new UuidConflictCheck(),
                 new ArchitectureCheck(), new CpuVendorCheck(), new CpuCompatibilityCheck(), new NxCheck(), new HostPassthroughCheck(),
                 new MachineTypeCheck(), new VersionCheck(), new MemoryCheck(), new VcpuCheck(), new NetworkCheck(), new StoragePoolCheck(),
-                new StorageCheck(), new CacheModeCheck(), new HostDeviceCheck(), new SnapshotsAndJobsCheck(), new EmulatedGuestCheck()));
+                new StorageCheck(), new CacheModeCheck(), new HostDeviceCheck(), new SnapshotsAndJobsCheck(), new EmulatedGuestCheck(), new DirtyLimitCheck()));
     }
 
     /**

@@ -15,25 +15,21 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The {@code safe} and {@code finish} policies: pre-copy, and when it stalls escalate one stage at a time: raise the
- * downtime limit (up to the user's maximum), then let the guest be throttled (auto-converge), then abort ({@code safe})
- * or switch to post-copy ({@code finish}).
+ * The {@code safe} and {@code finish} policies. As soon as the dirty rate is known (measured before the start: the first
+ * poll; else the hypervisor's first dirty-bitmap sync, pass 2) the {@link ConvergenceModel} picks the step
+ * ({@link ModelStep}): nothing, a higher downtime limit, a throttle sized from the rate (auto-converge up to 99 %),
+ * post-copy ({@code finish}) or an abort ({@code safe}, when nothing allowed can converge), every step skipped being a
+ * decision with its reason.
  *
- * <p><b>Stalled</b> means: past the first pass, the expected downtime is above the current limit, and one of
- * <ul>
- *   <li>the guest dirties at least {@code rateRatio} of what is sent, continuously for {@code rateWindow};</li>
- *   <li>none of the last {@code stallPasses} passes carried 10% less than the pass before it (a pass's volume is the
- *       remaining it starts with);</li>
- *   <li>no pass smaller than the smallest so far for {@code noProgressWindow}.</li>
- * </ul>
- * After every escalation the observation starts over, so each stage gets its own chance. All time comes from the
- * {@code elapsed} the engine passes in; this class never reads a clock. Not thread-safe: the engine polls from one thread.
+ * <p>What the model did not foresee falls to the stages: when pre-copy stalls ({@link PassWatch}: the guest dirties at
+ * least {@code rateRatio} of what is sent for {@code rateWindow}, passes stop shrinking, or no new low for
+ * {@code noProgressWindow}) the model judges again with the live figures, and if it still says pre-copy converges the
+ * old order runs: raise the downtime limit, throttle, last resort. After every escalation the observation starts over.
+ * All time comes from the {@code elapsed} the engine passes in; this class never reads a clock. Not thread-safe.
  *
  * <p>Auto-converge and post-copy are fixed when the migration starts (QEMU accepts those capabilities only before it):
- * the {@link Plan} decides. When the plan predicted convergence (or the migration started unmeasured), auto-converge
- * stays off so a guest that converges is never throttled; if it stalls anyway, the throttle stage starts the job
- * again with auto-converge on (a {@link ConvergencePolicy.Kind#RESTART}: cancelled, VM on the source, started anew
- * at the downtime limit reached), once.
+ * the {@link Plan} decides. A throttle the job was not started with is a {@link ConvergencePolicy.Kind#RESTART}:
+ * cancelled, VM on the source, started anew with auto-converge at the downtime limit reached, once.
  */
 public final class StagedConvergencePolicy implements ConvergencePolicy {
 
@@ -66,22 +62,13 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private long measuredDirtyBps;
     private boolean measuredSaturated;
     private long planLinkBps;
-    /** The model's pick has been made (once, when the dirty rate is first known); stalls after it fall back to the stages. */
-    private boolean assessed;
     /** Why the guest must not be throttled (a known hypervisor bug), or null. */
     private String throttleAvoided;
     private Stage stage = Stage.PRE_COPY;
     private long limitMs;
     private long lastThrottle;
-    // observation window, reset after every escalation
-    private long windowStartIteration = -1;
-    private Duration windowStart = Duration.ZERO;
-    private long currentIteration = -1;
-    private long currentPeak;
-    private final List<Long> passPeaks = new ArrayList<>();
-    private Duration rateSince;
-    private long bestPeak = Long.MAX_VALUE;
-    private Duration bestPeakAt = Duration.ZERO;
+    /** The observation window, restarted after every escalation. */
+    private PassWatch watch;
 
     public StagedConvergencePolicy(PolicyKind kind, Settings settings, boolean autoConverge, boolean postCopy, long initialDowntimeMs,
             long maxDowntimeMs, boolean compressed, int parallel) {
@@ -95,6 +82,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         this.compressed = compressed;
         this.parallel = parallel;
         this.limitMs = initialDowntimeMs;
+        this.watch = new PassWatch(settings);
     }
 
     /** The policy a plan calls for; {@code plain} plans get {@link ConvergencePolicy#PLAIN} semantics with the plan's options. */
@@ -143,12 +131,10 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 .withThrottle(throttleInitial, throttleIncrement);
     }
 
-    /** The new job's passes count from 1: its first statistics open a new observation window (see {@link #observe}). */
+    /** The new job's passes count from 1: its first statistics open a new observation window (see {@link PassWatch}). */
     @Override
     public void restarted() {
-        windowStartIteration = -1;
-        currentIteration = -1;
-        currentPeak = 0;
+        watch = new PassWatch(settings);
         lastThrottle = 0;
     }
 
@@ -183,7 +169,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             out.add(new Action("throttle at " + lastThrottle + "%", "QEMU's auto-converge slows the guest's vCPUs while dirty pages outpace"
                     + " the link (" + mibs(s.dirtyRateBps()) + " dirtied vs " + mibs(s.memoryBps()) + " sent)", h -> { }));
         }
-        observe(s, elapsed);
+        watch.observe(s, elapsed);
         if (stage == Stage.PRE_COPY && !assessedLive) {
             // The model picks the step as soon as the dirty rate is known: measured before the start (first poll), or the
             // hypervisor's first dirty-bitmap sync (pass 2). No stall has to be waited for.
@@ -221,16 +207,13 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
 
     private boolean assessedLive;
     private boolean assessedMeasured;
-    private Duration passStartedAt = Duration.ZERO;
-    /** How long the pass before the current one took (the hypervisor's dirty rate is counted over it), or 0. */
-    private long lastPassMs;
 
     /** The model's view of the job now: the live dirty rate from pass 2 on, before that the measured one; null when neither. */
     private ConvergenceModel.Assessment assessment(JobStats s) {
         long w = workingSetBytes > 0 ? Math.min(workingSetBytes, Math.max(s.memoryTotal(), workingSetBytes)) : s.memoryTotal();
         long link = s.memoryBps() > 0 ? s.memoryBps() : planLinkBps;
         if (w <= 0 || link <= 0) return null;
-        long rest = Math.max(currentPeak, s.memoryRemaining());
+        long rest = Math.max(watch.currentPeak(), s.memoryRemaining());
         // In the first pass the remaining counts only what is left of it; the model starts from the non-zero memory unsent.
         if (s.iteration() <= 1) rest = Math.max(rest, w - s.memoryProcessed());
         long dirty;
@@ -239,9 +222,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             dirty = s.dirtyRateBps();
             // The hypervisor counts distinct pages over the pass before: a guest that dirtied (nearly) its whole working set
             // in it may dirty faster than counted.
-            saturated = currentPeak >= w * 9 / 10 || (lastPassMs > 0 && dirty * lastPassMs / 1000 >= w * 9 / 10);
+            saturated = watch.currentPeak() >= w * 9 / 10 || (watch.lastPassMs() > 0 && dirty * watch.lastPassMs() / 1000 >= w * 9 / 10);
         } else if (measuredDirtyBps > 0) {
-            if (s.memoryBps() <= 0) return null; // the job has not started sending: no link rate yet
             dirty = measuredDirtyBps;
             saturated = measuredSaturated;
         } else {
@@ -305,14 +287,14 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             long next = Math.min(maxDowntimeMs, Math.max(limitMs * 2, needed + needed / 4));
             long from = limitMs;
             limitMs = next;
-            out.add(new Action("raise downtime limit to " + next + " ms", "stalled (" + stall + "); " + mib(Math.max(currentPeak, s.memoryRemaining()))
+            out.add(new Action("raise downtime limit to " + next + " ms", "stalled (" + stall + "); " + mib(Math.max(watch.currentPeak(), s.memoryRemaining()))
                     + " per pass needs about " + needed + " ms, limit was " + from + " ms, {maxDowntime} " + maxDowntimeMs + " ms",
                     h -> h.setMaxDowntime(next)));
             restart(s, elapsed);
             return;
         }
         String downtimeNote = limitMs >= maxDowntimeMs ? "downtime limit already at {maxDowntime} " + maxDowntimeMs + " ms"
-                : "raising the downtime limit cannot help: " + mib(Math.max(currentPeak, s.memoryRemaining())) + " per pass needs about " + needed
+                : "raising the downtime limit cannot help: " + mib(Math.max(watch.currentPeak(), s.memoryRemaining())) + " per pass needs about " + needed
                         + " ms, above {maxDowntime} " + maxDowntimeMs + " ms";
         if (throttleAvoided != null && !autoConverge) {
             out.add(new Action("throttle skipped", throttleAvoided, h -> { }));
@@ -362,41 +344,13 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         }
     }
 
-    /** Tracks passes and lows of the remaining for the current observation window. */
-    private void observe(JobStats s, Duration elapsed) {
-        if (windowStartIteration < 0) restart(s, elapsed);
-        if (s.iteration() != currentIteration) {
-            // A pass's volume is its peak: what it starts with (the pages dirtied during the pass before). Its low is
-            // meaningless: every pass runs down to nearly nothing before the next dirty-bitmap sync refills it.
-            if (currentIteration > windowStartIteration && currentIteration >= 2) {
-                passPeaks.add(currentPeak);
-                if (currentPeak < bestPeak - bestPeak / 100) {
-                    bestPeak = currentPeak;
-                    bestPeakAt = elapsed;
-                }
-            }
-            if (currentIteration >= 0) lastPassMs = elapsed.minus(passStartedAt).toMillis();
-            passStartedAt = elapsed;
-            currentIteration = s.iteration();
-            currentPeak = s.memoryRemaining();
-        } else {
-            currentPeak = Math.max(currentPeak, s.memoryRemaining());
-        }
-        boolean outpaced = s.iteration() >= 2 && s.memoryBps() > 0 && s.dirtyRateBps() >= settings.rateRatio() * s.memoryBps();
-        if (!outpaced) {
-            rateSince = null;
-        } else if (rateSince == null) {
-            rateSince = elapsed;
-        }
-    }
-
     /** Why the migration counts as stalled now, or null. */
     private String stalled(JobStats s, Duration elapsed) {
         if (s.iteration() < 2 || expectedDowntimeMs(s) <= limitMs) return null;
         if (stage == Stage.THROTTLE) {
             if (restartedForThrottle && lastThrottle == 0) {
                 // QEMU throttles only after two passes in which the guest dirtied more than half of what was sent.
-                Duration waited = elapsed.minus(windowStart);
+                Duration waited = elapsed.minus(watch.windowStart());
                 return waited.compareTo(settings.throttleWindow().multipliedBy(2)) >= 0
                         ? "QEMU did not start throttling within " + waited.toSeconds() + " s of the new attempt" : null;
             }
@@ -405,38 +359,17 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             // pass more too: its first throttled pass began before the throttle took hold.
             int budget = settings.throttlePasses() + (restartedForThrottle ? 1 : 0)
                     + (lastThrottle > 0 && lastThrottle < ConvergenceModel.MAX_THROTTLE ? 1 : 0);
-            if (passPeaks.size() >= budget) return budget + " pass(es) under throttle without converging";
-            if (elapsed.minus(windowStart).compareTo(settings.throttleWindow()) >= 0) {
+            if (watch.passes() >= budget) return budget + " pass(es) under throttle without converging";
+            if (elapsed.minus(watch.windowStart()).compareTo(settings.throttleWindow()) >= 0) {
                 return "no convergence after " + settings.throttleWindow().toSeconds() + " s of throttling";
             }
             return null;
         }
-        if (rateSince != null && elapsed.minus(rateSince).compareTo(settings.rateWindow()) >= 0) {
-            return String.format(Locale.ROOT, "dirtying %s while sending %s for %d s", mibs(s.dirtyRateBps()), mibs(s.memoryBps()),
-                    elapsed.minus(rateSince).toSeconds());
-        }
-        int n = settings.stallPasses();
-        if (passPeaks.size() > n) {
-            boolean shrinking = false;
-            for (int i = passPeaks.size() - n; i < passPeaks.size(); i++) {
-                if (passPeaks.get(i) < passPeaks.get(i - 1) * 0.9) shrinking = true;
-            }
-            if (!shrinking) return "passes stopped shrinking: the last " + n + " each carried about " + mib(passPeaks.get(passPeaks.size() - 1));
-        }
-        Duration since = elapsed.minus(bestPeakAt.compareTo(windowStart) > 0 ? bestPeakAt : windowStart);
-        if (since.compareTo(settings.noProgressWindow()) >= 0) {
-            return "no pass smaller than the best so far for " + since.toSeconds() + " s";
-        }
-        return null;
+        return watch.preCopyStall(s, elapsed);
     }
 
     private void restart(JobStats s, Duration elapsed) {
-        windowStartIteration = s.iteration();
-        windowStart = elapsed;
-        passPeaks.clear();
-        rateSince = null;
-        bestPeak = Long.MAX_VALUE;
-        bestPeakAt = elapsed;
+        watch.restart(s, elapsed);
     }
 
     private static long expectedDowntimeMs(JobStats s) {
@@ -450,15 +383,15 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
      * remaining looks smaller only because the pages dirtied meanwhile are not counted yet.
      */
     private long neededDowntimeMs(JobStats s) {
-        long left = Math.max(currentPeak, s.memoryRemaining());
+        long left = Math.max(watch.currentPeak(), s.memoryRemaining());
         return s.memoryBps() > 0 ? left * 1000 / s.memoryBps() : expectedDowntimeMs(s);
     }
 
     private static String mib(long bytes) {
-        return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
+        return PassWatch.mib(bytes);
     }
 
     private static String mibs(long bps) {
-        return String.format(Locale.ROOT, "%.0f MiB/s", bps / 1048576.0);
+        return PassWatch.mibs(bps);
     }
 }

@@ -66,7 +66,7 @@ public final class Planning {
                     migrateWould.set(auto);
                     if (mode == Mode.MIGRATE || auto == GuestProfile.Rate.IRRELEVANT) return auto;
                     return GuestProfile.Rate.MEASURED;
-                });
+                }, policy == PolicyKind.FINISH);
                 sf = source.facts();
                 tf = targetFacts.join();
                 g = measuring.join();

@@ -29,8 +29,10 @@ final class BenchCopyCommand {
     static final class Copy implements Callable<Integer> {
         private static final long MIB = 1 << 20;
         @Spec CommandSpec spec;
-        @Option(names = "--from", required = true, paramLabel = "HOST") String from;
-        @Option(names = "--to", required = true, paramLabel = "HOST") String to;
+        @Option(names = "--from", paramLabel = "HOST", description = "Source host (default: the first host of the lab --root starts).") String from;
+        @Option(names = "--to", paramLabel = "HOST", description = "Target host (default: the lab's second host).") String to;
+        @Option(names = "--root", description = "Start (or reuse) a two-host lab in this directory and copy between its hosts.") java.nio.file.Path root;
+        @Option(names = "--first-octet", defaultValue = "2", description = "First loopback octet of that lab (default ${DEFAULT-VALUE}).") int firstOctet;
         @Option(names = "--pool", defaultValue = "local", description = "Pool on both hosts (default ${DEFAULT-VALUE}).") String pool;
         @Option(names = "--size-mib", defaultValue = "8192", description = "Virtual size in MiB (default ${DEFAULT-VALUE}).") long sizeMiB;
         @Option(names = "--written-mib", defaultValue = "2048", description = "MiB of data written, in 8 runs spread over the disk (default ${DEFAULT-VALUE}).") long writtenMiB;
@@ -51,7 +53,22 @@ final class BenchCopyCommand {
             HostRegistry registry = HostRegistry.fromEnvironment();
             LibvirtConnector connector = new LibvirtConnector();
             java.util.List<Row> rows = new java.util.ArrayList<>();
-            try (HostSession src = connector.open(registry.resolve(from)); HostSession dst = connector.open(registry.resolve(to))) {
+            io.kvmigrate.core.model.HostRef fromRef;
+            io.kvmigrate.core.model.HostRef toRef;
+            if (root != null) {
+                System.setProperty("kvmigrate.config.dir", root.resolve("config").toString());
+                io.kvmigrate.lab.Lab lab = new io.kvmigrate.lab.Lab(new io.kvmigrate.lab.Lab.Config(root, firstOctet, 2, "lab"), connector,
+                        HostRegistry.fromEnvironment());
+                lab.up(line -> out.println("[bench] " + line));
+                fromRef = from != null ? registry.resolve(from) : lab.hosts().get(0).ref();
+                toRef = to != null ? registry.resolve(to) : lab.hosts().get(1).ref();
+            } else if (from == null || to == null) {
+                throw KvmigrateException.invalidInput("Give --from and --to, or --root for a lab of its own.", null);
+            } else {
+                fromRef = registry.resolve(from);
+                toRef = registry.resolve(to);
+            }
+            try (HostSession src = connector.open(fromRef); HostSession dst = connector.open(toRef)) {
                 rows.addAll(disk(out, src, dst, sizeMiB, writtenMiB, true));
                 // the mostly empty large disk: only the sparse copy (a full one would write its virtual size of zeros)
                 if (largeMiB > 0) rows.addAll(disk(out, src, dst, largeMiB, largeWrittenMiB, false));

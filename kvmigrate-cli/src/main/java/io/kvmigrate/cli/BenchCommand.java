@@ -75,7 +75,10 @@ final class BenchCommand {
                 + " memory holds data; then it rests (default ${DEFAULT-VALUE}).") int idleFill;
         @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
         @Option(names = "--only", split = ",", paramLabel = "SCENARIO", description = "Run only these scenarios: fast, dirty (0.3x and 0.7x),"
-                + " incompressible, idle (default: all).") java.util.Set<String> only = java.util.Set.of("fast", "dirty", "incompressible", "idle");
+                + " incompressible, idle, hopeless (default: all).") java.util.Set<String> only = java.util.Set.of("fast", "dirty", "incompressible", "idle",
+                "hopeless");
+        @Option(names = "--hopeless-cap", defaultValue = "2", description = "Cap of the hopeless scenario: the busy guest against a link"
+                + " so thin that even a 99 % throttle leaves it dirtying more than the link carries (default ${DEFAULT-VALUE}).") long hopelessCap;
         @Option(names = "--repeats", defaultValue = "3", description = "Runs per tool in the converging scenarios; the median is shown (default ${DEFAULT-VALUE}).") int repeats;
 
         private static final String NO_PLAN = "plain --no-plan";
@@ -97,8 +100,9 @@ final class BenchCommand {
             TestGuest.Params dirty = TestGuest.Params.defaults().withSpanMiB(span);
 
             for (String o : only) {
-                if (!List.of("fast", "dirty", "incompressible", "idle").contains(o)) {
-                    throw io.kvmigrate.core.api.KvmigrateException.invalidInput("Unknown scenario '" + o + "'.", "Use fast, dirty, incompressible or idle.");
+                if (!List.of("fast", "dirty", "incompressible", "idle", "hopeless").contains(o)) {
+                    throw io.kvmigrate.core.api.KvmigrateException.invalidInput("Unknown scenario '" + o + "'.",
+                            "Use fast, dirty, incompressible, idle or hopeless.");
                 }
             }
             if (only.contains("fast")) {
@@ -111,6 +115,15 @@ final class BenchCommand {
                 rows.add(virsh("dirty >=1.5x", fast, 300_000, VIRSH_AUTO_CONVERGE));
                 rows.add(kvmigrate("dirty >=1.5x", fast, "safe"));
                 rows.add(kvmigrate("dirty >=1.5x", fast, "safe", true));
+                if (!only.contains("hopeless")) stop("fast");
+            }
+            if (only.contains("hopeless")) {
+                // Nothing allowed can move it: safe must abort with the model's reason, the VM on the source, at once.
+                GuestProfile fast = only.contains("fast") ? measure(scenarioVm) : boot("fast", dirty.withDelay(0), 0, 0);
+                currentCap = hopelessCap;
+                rows.add(kvmigrate("hopeless", fast, "safe", true));
+                rows.add(kvmigrate("hopeless", fast, "safe"));
+                currentCap = cap;
                 stop("fast");
             }
 

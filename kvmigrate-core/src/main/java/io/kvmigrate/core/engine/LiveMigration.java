@@ -382,6 +382,7 @@ public final class LiveMigration {
             }
         } catch (KvmigrateException e) {
             emit(new MigrationEvent.Decision(clock.instant(), a.describe() + " failed", e.getMessage()));
+            policy.actionFailed(a);
         }
     }
 

@@ -138,6 +138,16 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         lastThrottle = 0;
     }
 
+    /** A refused switch to post-copy is asked again at the next poll (seen: asked before QEMU's migration had begun). */
+    @Override
+    public void actionFailed(Action action) {
+        if (action.kind() == Kind.POST_COPY && postCopy && postCopyRetries++ < POST_COPY_RETRIES) postCopyRetry = true;
+    }
+
+    private static final int POST_COPY_RETRIES = 20;
+    private int postCopyRetries;
+    private boolean postCopyRetry;
+
     /** This policy, never throttling the guest for {@code reason} (a known hypervisor bug); see {@code KnownBugs}. */
     public StagedConvergencePolicy avoidingThrottle(String reason) {
         this.throttleAvoided = reason;
@@ -152,6 +162,11 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     @Override
     public List<Action> onStats(JobStats s, Duration elapsed) {
         List<Action> out = new ArrayList<>();
+        if (postCopyRetry) {
+            postCopyRetry = false;
+            out.add(Action.postCopy("asked again: the hypervisor refused the switch at the last poll"));
+            return out;
+        }
         if (stage == Stage.DONE) return out;
         if (throttleAvoided != null && postCopy && s.iteration() >= 2 && expectedDowntimeMs(s) > limitMs) {
             // Every pre-copy pass re-exposes an emulated guest to the lost-dirty-page bug (a plain pre-copy move corrupted
@@ -224,6 +239,9 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             // in it may dirty faster than counted.
             saturated = watch.currentPeak() >= w * 9 / 10 || (watch.lastPassMs() > 0 && dirty * watch.lastPassMs() / 1000 >= w * 9 / 10);
         } else if (measuredDirtyBps > 0) {
+            // QEMU takes a switch to post-copy only once its migration runs (libvirt sets the capability just before):
+            // judge from the first statistics in which it has sent something.
+            if (s.memoryProcessed() <= 0 && s.memoryBps() <= 0) return null;
             dirty = measuredDirtyBps;
             saturated = measuredSaturated;
         } else {

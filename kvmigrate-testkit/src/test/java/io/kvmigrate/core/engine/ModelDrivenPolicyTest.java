@@ -258,4 +258,21 @@ class ModelDrivenPolicyTest {
                 e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_CONVERGING));
         assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
     }
+
+    @Test
+    void hopeless_finishMeasured_waitsForQemusMigrationThenSwitches_andAsksAgainWhenRefused() {
+        start(measured(PolicyKind.FINISH, 30_000));
+        // libvirt's job exists before QEMU's migration runs (the target is being prepared): nothing sent, no rate yet
+        run(new JobStats(0, 0, 0, 0, 0, 0, 0, 0, 0, 4096, 0, 0, 0, 0, 0, 0, 0), POLL);
+        assertThat(decisions()).isEmpty();
+        // QEMU refused the first switch (in the lab: "Enable postcopy with migrate_set_capability before the start of migration")
+        hv.faults().on("a", io.kvmigrate.testkit.FaultPlan.Op.POSTCOPY_SWITCH).once().fail(ErrorCode.LIBVIRT_ERROR, "not yet");
+        run(stats(1, 250, 0, 2500, 0), POLL);
+        assertThat(actions()).endsWith("switch to post-copy failed");
+        assertThat(src.lastMigration.calls).isEmpty();
+        run(stats(1, 240, 0, 2400, 0), POLL);
+        assertThat(actions()).containsExactly("downtime raise skipped", "throttle skipped", "switch to post-copy",
+                "switch to post-copy failed", "switch to post-copy");
+        assertThat(src.lastMigration.calls).containsExactly("postcopy");
+    }
 }

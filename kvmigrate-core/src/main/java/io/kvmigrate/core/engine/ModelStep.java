@@ -78,4 +78,30 @@ record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, Con
                 : t.possible() ? "" : throttleWhy) + (finish ? "; post-copy is not available on both hosts" : "; post-copy is not allowed by"
                 + " {policy} safe"), t);
     }
+
+    /**
+     * The model's inputs from a poll: the live dirty rate from pass 2 on, before that the one measured before the start
+     * ({@code measuredDirtyBps}, 0: none); null when there is neither yet. {@code workingSetBytes}: the plan's non-zero
+     * memory (0: the job's memory total); {@code planLinkBps}: the cap, until QEMU reports its rate.
+     */
+    static ConvergenceModel.State state(io.kvmigrate.core.model.JobStats s, PassWatch watch, long workingSetBytes, long planLinkBps,
+            long measuredDirtyBps, boolean measuredSaturated) {
+        long w = workingSetBytes > 0 ? workingSetBytes : s.memoryTotal();
+        long link = s.memoryBps() > 0 ? s.memoryBps() : planLinkBps;
+        if (w <= 0 || link <= 0) return null;
+        long rest = Math.max(watch.currentPeak(), s.memoryRemaining());
+        // In the first pass the remaining counts only what is left of it; the model starts from the non-zero memory unsent.
+        if (s.iteration() <= 1) rest = Math.max(rest, w - s.memoryProcessed());
+        if (s.iteration() >= 2 && s.dirtyRateBps() > 0) {
+            long dirty = s.dirtyRateBps();
+            // The hypervisor counts distinct pages over the pass before: a guest that dirtied (nearly) its whole working set
+            // in it may dirty faster than counted.
+            boolean saturated = watch.currentPeak() >= w * 9 / 10 || (watch.lastPassMs() > 0 && dirty * watch.lastPassMs() / 1000 >= w * 9 / 10);
+            return new ConvergenceModel.State(rest, w, dirty, link, saturated);
+        }
+        // QEMU takes a switch to post-copy only once its migration runs (libvirt sets the capability just before): judge
+        // from the first statistics in which it has sent something.
+        if (measuredDirtyBps <= 0 || (s.memoryProcessed() <= 0 && s.memoryBps() <= 0)) return null;
+        return new ConvergenceModel.State(rest, w, measuredDirtyBps, link, measuredSaturated);
+    }
 }

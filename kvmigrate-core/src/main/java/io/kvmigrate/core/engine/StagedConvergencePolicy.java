@@ -225,29 +225,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
 
     /** The model's view of the job now: the live dirty rate from pass 2 on, before that the measured one; null when neither. */
     private ConvergenceModel.Assessment assessment(JobStats s) {
-        long w = workingSetBytes > 0 ? Math.min(workingSetBytes, Math.max(s.memoryTotal(), workingSetBytes)) : s.memoryTotal();
-        long link = s.memoryBps() > 0 ? s.memoryBps() : planLinkBps;
-        if (w <= 0 || link <= 0) return null;
-        long rest = Math.max(watch.currentPeak(), s.memoryRemaining());
-        // In the first pass the remaining counts only what is left of it; the model starts from the non-zero memory unsent.
-        if (s.iteration() <= 1) rest = Math.max(rest, w - s.memoryProcessed());
-        long dirty;
-        boolean saturated;
-        if (s.iteration() >= 2 && s.dirtyRateBps() > 0) {
-            dirty = s.dirtyRateBps();
-            // The hypervisor counts distinct pages over the pass before: a guest that dirtied (nearly) its whole working set
-            // in it may dirty faster than counted.
-            saturated = watch.currentPeak() >= w * 9 / 10 || (watch.lastPassMs() > 0 && dirty * watch.lastPassMs() / 1000 >= w * 9 / 10);
-        } else if (measuredDirtyBps > 0) {
-            // QEMU takes a switch to post-copy only once its migration runs (libvirt sets the capability just before):
-            // judge from the first statistics in which it has sent something.
-            if (s.memoryProcessed() <= 0 && s.memoryBps() <= 0) return null;
-            dirty = measuredDirtyBps;
-            saturated = measuredSaturated;
-        } else {
-            return null;
-        }
-        return ConvergenceModel.assess(new ConvergenceModel.State(rest, w, dirty, link, saturated), limitMs, maxDowntimeMs);
+        ConvergenceModel.State st = ModelStep.state(s, watch, workingSetBytes, planLinkBps, measuredDirtyBps, measuredSaturated);
+        return st == null ? null : ConvergenceModel.assess(st, limitMs, maxDowntimeMs);
     }
 
     /** Acts on the model's pick: each skipped step a decision with its reason, then the step ({@code stall}: what was seen, or null). */

@@ -135,6 +135,7 @@ class ModelDrivenPolicyTest {
         assertThat(src.lastOptions.autoConverge()).isTrue();
         assertThat(src.lastOptions.throttleInitialPercent()).isEqualTo(90);
         assertThat(src.lastOptions.throttleIncrementPercent()).isEqualTo(9);
+        assertThat(src.lastOptions.maxDowntimeMs()).isEqualTo(1000);
         // the new job: QEMU throttles at 90, then 99 %; the policy only reports it, and never gives up while it climbs
         run(stats(1, 250, 0, 2500, 0), Duration.ofMillis(2500));
         run(stats(2, 200, 300, 2000, 0), Duration.ofSeconds(2));
@@ -163,6 +164,9 @@ class ModelDrivenPolicyTest {
         assertThat(src.lastOptions.throttleIncrementPercent()).isEqualTo(7);
         run(stats(1, 250, 0, 2500, 0), POLL);
         assertThat(actions()).containsExactly("downtime raise skipped", "throttle the guest");
+        // the throttle converges under --max-downtime: the limit goes there with it
+        assertThat(decisions().get(1).reason()).contains("downtime limit raised to {maxDowntime} 1000 ms");
+        assertThat(only.calls).containsExactly("downtime=1000");
         run(stats(1, 50, 0, 500, 0), Duration.ofSeconds(2));
         run(stats(2, 200, 300, 2000, 0), Duration.ofSeconds(2));
         assertThat(actions()).hasSize(2);
@@ -178,8 +182,10 @@ class ModelDrivenPolicyTest {
         run(stats(3, 200, 200, 2000, 92), Duration.ofSeconds(2));
         run(stats(4, 200, 150, 2000, 99), Duration.ofSeconds(2));
         assertThat(src.lastMigration.aborted()).isFalse();
-        // at 99 % the budget counts: two passes more without converging
+        // at 99 % the budget counts: four passes without converging (two more than below it: the last thing safe has)
         for (int pass = 5; pass <= 7; pass++) run(stats(pass, 200, 150, 2000, 99), Duration.ofSeconds(2));
+        assertThat(src.lastMigration.aborted()).isFalse();
+        for (int pass = 8; pass <= 9; pass++) run(stats(pass, 200, 150, 2000, 99), Duration.ofSeconds(2));
         assertThat(src.lastMigration.aborted()).isTrue();
         assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
             assertThat(e.code()).isEqualTo(ErrorCode.NOT_CONVERGING);

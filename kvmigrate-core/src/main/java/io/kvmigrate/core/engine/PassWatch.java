@@ -23,6 +23,8 @@ final class PassWatch {
     private Duration bestPeakAt = Duration.ZERO;
     private Duration passStartedAt = Duration.ZERO;
     private long lastPassMs;
+    /** When pass 2 was first seen: no pass can be smaller than the best before there is a best (a first pass may take minutes). */
+    private Duration firstPassEndedAt;
 
     PassWatch(StagedConvergencePolicy.Settings settings) {
         this.settings = settings;
@@ -61,6 +63,7 @@ final class PassWatch {
                 }
             }
             if (currentIteration >= 0) lastPassMs = elapsed.minus(passStartedAt).toMillis();
+            if (s.iteration() >= 2 && firstPassEndedAt == null) firstPassEndedAt = elapsed;
             passStartedAt = elapsed;
             currentIteration = s.iteration();
             currentPeak = s.memoryRemaining();
@@ -89,7 +92,9 @@ final class PassWatch {
             }
             if (!shrinking) return "passes stopped shrinking: the last " + n + " each carried about " + mib(passPeaks.get(passPeaks.size() - 1));
         }
-        Duration since = elapsed.minus(bestPeakAt.compareTo(windowStart) > 0 ? bestPeakAt : windowStart);
+        Duration from = bestPeakAt.compareTo(windowStart) > 0 ? bestPeakAt : windowStart;
+        if (firstPassEndedAt != null && firstPassEndedAt.compareTo(from) > 0) from = firstPassEndedAt;
+        Duration since = elapsed.minus(from);
         if (since.compareTo(settings.noProgressWindow()) >= 0) {
             return "no pass smaller than the best so far for " + since.toSeconds() + " s";
         }

@@ -95,7 +95,10 @@ final class PassWatch {
         Duration from = bestPeakAt.compareTo(windowStart) > 0 ? bestPeakAt : windowStart;
         if (firstPassEndedAt != null && firstPassEndedAt.compareTo(from) > 0) from = firstPassEndedAt;
         Duration since = elapsed.minus(from);
-        if (since.compareTo(settings.noProgressWindow()) >= 0) {
+        // At least two passes long: with passes of 27 s (the lab's loaded 7 MiB/s) no new low within 15 s is no stall.
+        Duration window = settings.noProgressWindow().compareTo(Duration.ofMillis(2 * lastPassMs)) >= 0 ? settings.noProgressWindow()
+                : Duration.ofMillis(2 * lastPassMs);
+        if (since.compareTo(window) >= 0) {
             return "no pass smaller than the best so far for " + since.toSeconds() + " s";
         }
         return null;

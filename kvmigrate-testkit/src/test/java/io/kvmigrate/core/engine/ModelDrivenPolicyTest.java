@@ -289,6 +289,10 @@ class ModelDrivenPolicyTest {
         run(stats(1, 250, 0, 2500, 0), Duration.ofSeconds(40));
         run(stats(2, 150, 86, 1500, 0), Duration.ofSeconds(2));
         assertThat(decisions()).isEmpty();
+        // passes of 27 s: no new low within the 15 s window is no stall either
+        run(stats(2, 100, 86, 1000, 0), Duration.ofSeconds(25));
+        run(stats(3, 130, 86, 1300, 0), Duration.ofSeconds(20));
+        assertThat(decisions()).isEmpty();
         assertThat(src.lastMigration.aborted()).isFalse();
     }
 }

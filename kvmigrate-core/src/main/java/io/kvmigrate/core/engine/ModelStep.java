@@ -75,7 +75,7 @@ record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, Con
                     + " (about %.1f s): the guest moves to the target now and pulls the rest", a.postCopyMs() / 1000.0), t);
         }
         return new ModelStep(Kind.ABORT, skipped, noPreCopy + "; " + (throttleAvoided != null ? "the throttle is not used: " + throttleAvoided
-                : t.possible() ? "" : throttleWhy) + (finish ? "; post-copy is not available on both hosts" : "; post-copy is not allowed by"
+                : t.possible() ? "" : a.throttleLeaves()) + (finish ? "; post-copy is not available on both hosts" : "; post-copy is not allowed by"
                 + " {policy} safe"), t);
     }
 

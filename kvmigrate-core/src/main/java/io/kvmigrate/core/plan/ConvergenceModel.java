@@ -71,7 +71,12 @@ public final class ConvergenceModel {
 
         /** Why no throttle can make pre-copy converge ("even a 99 % throttle leaves 1.3x the link"). */
         public String throttleHopeless() {
-            return String.format(Locale.ROOT, "%s; even a %d %% throttle leaves %.2fx%s", rates(), MAX_THROTTLE,
+            return rates() + "; " + throttleLeaves();
+        }
+
+        /** "even a 99 % throttle leaves 1.26x" (the link), without the rates. */
+        public String throttleLeaves() {
+            return String.format(Locale.ROOT, "even a %d %% throttle leaves %.2fx%s", MAX_THROTTLE,
                     state.ratio() * (100 - MAX_THROTTLE) / 100.0, state.rateSaturated() ? " or more" : "");
         }
     }

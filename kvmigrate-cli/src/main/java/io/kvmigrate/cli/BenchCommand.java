@@ -75,7 +75,10 @@ final class BenchCommand {
                 + " memory holds data; then it rests (default ${DEFAULT-VALUE}).") int idleFill;
         @Option(names = "--out", description = "Also write the table (Markdown) to this file.") Path outFile;
         @Option(names = "--only", split = ",", paramLabel = "SCENARIO", description = "Run only these scenarios: fast, dirty (0.3x and 0.7x),"
-                + " incompressible, idle (default: all).") java.util.Set<String> only = java.util.Set.of("fast", "dirty", "incompressible", "idle");
+                + " incompressible, idle, hopeless (default: all).") java.util.Set<String> only = java.util.Set.of("fast", "dirty", "incompressible", "idle",
+                "hopeless");
+        @Option(names = "--hopeless-cap", defaultValue = "2", description = "Cap of the hopeless scenario: the busy guest against a link"
+                + " so thin that even a 99 % throttle leaves it dirtying more than the link carries (default ${DEFAULT-VALUE}).") long hopelessCap;
         @Option(names = "--repeats", defaultValue = "3", description = "Runs per tool in the converging scenarios; the median is shown (default ${DEFAULT-VALUE}).") int repeats;
 
         private static final String NO_PLAN = "plain --no-plan";
@@ -97,8 +100,9 @@ final class BenchCommand {
             TestGuest.Params dirty = TestGuest.Params.defaults().withSpanMiB(span);
 
             for (String o : only) {
-                if (!List.of("fast", "dirty", "incompressible", "idle").contains(o)) {
-                    throw io.kvmigrate.core.api.KvmigrateException.invalidInput("Unknown scenario '" + o + "'.", "Use fast, dirty, incompressible or idle.");
+                if (!List.of("fast", "dirty", "incompressible", "idle", "hopeless").contains(o)) {
+                    throw io.kvmigrate.core.api.KvmigrateException.invalidInput("Unknown scenario '" + o + "'.",
+                            "Use fast, dirty, incompressible, idle or hopeless.");
                 }
             }
             if (only.contains("fast")) {
@@ -106,8 +110,20 @@ final class BenchCommand {
                 GuestProfile fast = boot("fast", dirty.withDelay(0), 0, 0);
                 long floor = Math.round(fast.nonZeroBytes() * 1000.0 / (cap << 20));
                 rows.add(virsh("dirty >=1.5x", fast, floor * 10));
+                rows.add(virsh("dirty >=1.5x", fast, 300_000, VIRSH_POSTCOPY));
                 rows.add(kvmigrate("dirty >=1.5x", fast, "finish"));
+                rows.add(virsh("dirty >=1.5x", fast, 300_000, VIRSH_AUTO_CONVERGE));
                 rows.add(kvmigrate("dirty >=1.5x", fast, "safe"));
+                rows.add(kvmigrate("dirty >=1.5x", fast, "safe", true));
+                if (!only.contains("hopeless")) stop("fast");
+            }
+            if (only.contains("hopeless")) {
+                // Nothing allowed can move it: safe must abort with the model's reason, the VM on the source, at once.
+                GuestProfile fast = only.contains("fast") ? measure(scenarioVm) : boot("fast", dirty.withDelay(0), 0, 0);
+                currentCap = hopelessCap;
+                rows.add(kvmigrate("hopeless", fast, "safe", true));
+                rows.add(kvmigrate("hopeless", fast, "safe"));
+                currentCap = cap;
                 stop("fast");
             }
 
@@ -213,14 +229,26 @@ final class BenchCommand {
         // ---- runs ----
 
         private Row virsh(String scenario, GuestProfile g, long stopAfterMs) {
+            return virsh(scenario, g, stopAfterMs, List.of());
+        }
+
+        /** The oracles: what an expert types (post-copy after the first pass, auto-converge), same guest and cap. */
+        private static final List<String> VIRSH_POSTCOPY = List.of("--postcopy", "--postcopy-after-precopy");
+        private static final List<String> VIRSH_AUTO_CONVERGE = List.of("--auto-converge");
+
+        private Row virsh(String scenario, GuestProfile g, long stopAfterMs, List<String> extra) {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
             String vm = scenarioVm;
             JsonNode plan = plans.containsKey("plain") ? plans.get("plain") : plan("plain");
             long floor = plan.path("floorMs").asLong();
             long limit = stopAfterMs > 0 ? stopAfterMs : Math.max(120_000, floor * 30);
-            List<String> cmd = List.of("virsh", "-c", from.ref().uri(), "migrate", "--live", "--p2p", "--persistent", "--undefinesource",
-                    "--unsafe", "--bandwidth", String.valueOf(currentCap), vm, to.ref().uri());
+            List<String> cmd = new ArrayList<>(List.of("virsh", "-c", from.ref().uri(), "migrate", "--live", "--p2p", "--persistent", "--undefinesource",
+                    "--unsafe", "--bandwidth", String.valueOf(currentCap)));
+            cmd.addAll(extra);
+            // kvmigrate caps the post-copy phase too: so does the oracle (QEMU's own post-copy default is unlimited)
+            if (extra.contains("--postcopy")) cmd.addAll(List.of("--postcopy-bandwidth", String.valueOf(currentCap)));
+            cmd.addAll(List.of(vm, to.ref().uri()));
             long t0 = System.nanoTime();
             boolean done;
             int exit;
@@ -248,6 +276,12 @@ final class BenchCommand {
             if (completed) at = 1 - at;
             boolean conv = plan.path("plainPreCopyConverges").asBoolean();
             long predicted = plan.path("plainPreCopyTotalMs").asLong();
+            String label = "virsh migrate --live" + (extra.isEmpty() ? "" : " " + String.join(" ", extra));
+            if (!extra.isEmpty()) {
+                return add(new Row(scenario, currentCap, rate(g), label, completed, completed ? wall : -1, wall,
+                        completed ? js.map(JobStats::downtimeMs).orElse(-1L) : -1, js.map(JobStats::dataProcessed).orElse(-1L), "-", "-", floor,
+                        (note.isEmpty() ? "" : note + "; ") + "1 run"));
+            }
             return add(new Row(scenario, currentCap, rate(g), "virsh migrate --live",
                     completed, completed ? wall : -1, wall, completed ? js.map(JobStats::downtimeMs).orElse(-1L) : -1,
                     js.map(JobStats::dataProcessed).orElse(-1L), conv ? secs(predicted) : "does not converge",
@@ -255,6 +289,11 @@ final class BenchCommand {
         }
 
         private Row kvmigrate(String scenario, GuestProfile g, String policy) {
+            return kvmigrate(scenario, g, policy, false);
+        }
+
+        /** {@code measure}: as {@code migrate --measure} (the dirty rate measured before the start, whatever the migration's length). */
+        private Row kvmigrate(String scenario, GuestProfile g, String policy, boolean measure) {
             Lab.LabHost from = lab.hosts().get(at);
             Lab.LabHost to = lab.hosts().get(1 - at);
             boolean noPlan = policy.equals(NO_PLAN);
@@ -263,7 +302,7 @@ final class BenchCommand {
             // without a plan: policy plain at libvirt's default limit, i.e. what virsh does, through kvmigrate's engine
             MoveRequest request = new MoveRequest(scenarioVm, from.ref(), to.ref(), JobKind.LIVE, noPlan ? PolicyKind.PLAIN
                     : MigrateCommand.policyKind(policy), currentCap, noPlan ? 0 : maxDowntime, Duration.ofSeconds(300), 0, false, null, null,
-                    java.util.Set.of(), false, null, false, false, false, false, noPlan).validate();
+                    java.util.Set.of(), false, null, false, false, false, measure, noPlan).validate();
             long t0 = System.nanoTime();
             JsonNode r = facadeJson(request);
             long wall = (System.nanoTime() - t0) / 1_000_000;
@@ -288,7 +327,7 @@ final class BenchCommand {
             String predicted = (conv ? "converges" : "does not converge") + ", "
                     + (plan.path("expectedToComplete").asBoolean() ? secs(expected) : plan.path("strategy").asText().toLowerCase() + ": abort");
             String error = ok && expected > 0 ? Planning.error(expected, r.path("totalMs").asLong()) : (ok == plan.path("expectedToComplete").asBoolean() ? "call right" : "call wrong");
-            return add(new Row(scenario, currentCap, rate(g), "kvmigrate --policy " + policy,
+            return add(new Row(scenario, currentCap, rate(g), "kvmigrate --policy " + policy + (measure ? " --measure" : ""),
                     ok, ok ? r.path("totalMs").asLong() : -1, wall, ok ? r.path("downtimeMs").asLong() : -1,
                     ok ? r.path("dataSentBytes").asLong() : -1, predicted, error, plan.path("floorMs").asLong(), note));
         }
@@ -460,6 +499,9 @@ final class BenchCommand {
             rows.add(median(k));
             rows.add(median(c));
             rows.add(median(e));
+            // the oracles, once each: a converging guest finishes in pre-copy before post-copy-after-precopy switches
+            rows.add(virsh(scenario, g, 0, VIRSH_POSTCOPY));
+            rows.add(virsh(scenario, g, 0, VIRSH_AUTO_CONVERGE));
             plans.clear();
         }
 

@@ -49,8 +49,9 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     @Option(names = "--accept", paramLabel = "CODE", description = "Accept a preflight warning or overridable failure by its code (repeatable).")
     List<String> accept = List.of();
     @Option(names = "--policy", defaultValue = "safe", paramLabel = "plain|safe|finish",
-            description = "When pre-copy stalls: plain = do nothing; safe = raise downtime up to --max-downtime, throttle, then abort;"
-                    + " finish = as safe but switch to post-copy instead of aborting (default ${DEFAULT-VALUE}).") String policy;
+            description = "When pre-copy cannot converge (judged from the dirty rate as soon as it is known): plain = do nothing;"
+                    + " safe = raise downtime up to --max-downtime, else throttle from the level the rate needs up to 99 %, else abort;"
+                    + " finish = raise downtime, else switch to post-copy (default ${DEFAULT-VALUE}).") String policy;
     @Option(names = "--parallel", paramLabel = "N", description = "Send memory over N connections (multifd); not with post-copy.") int parallel;
     @Option(names = "--compress", description = "Compress pages (QEMU's XBZRLE delta encoding of re-sent pages).") boolean compress;
     @Option(names = "--tls", description = "Encrypt the migration stream (libvirt's native TLS migration; both hosts need QEMU's TLS"

@@ -22,6 +22,10 @@ public interface ConvergencePolicy {
     default void restarted() {
     }
 
+    /** The hypervisor refused {@code action} (reported as a decision); the migration goes on, and the policy may try again. */
+    default void actionFailed(Action action) {
+    }
+
     /** One intervention and why; {@code kind} tells the engine what it means for the outcome. */
     record Action(String describe, String reason, Consumer<MigrationHandle> effect, Kind kind) {
         /** A tuning action (downtime, bandwidth, or a note with no effect). */

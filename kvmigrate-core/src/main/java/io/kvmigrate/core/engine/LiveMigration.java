@@ -432,6 +432,7 @@ public final class LiveMigration {
         } catch (KvmigrateException e) {
             if (toPostCopy) postCopyStarted = false;
             emit(new MigrationEvent.Decision(clock.instant(), a.describe() + " failed", e.getMessage()));
+            policy.actionFailed(a);
         }
     }
 

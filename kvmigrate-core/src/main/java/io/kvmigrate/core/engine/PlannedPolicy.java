@@ -78,6 +78,12 @@ public final class PlannedPolicy implements ConvergencePolicy {
     }
 
     @Override
+    public void actionFailed(Action action) {
+        ConvergencePolicy d = delegate;
+        if (d != null) d.actionFailed(action);
+    }
+
+    @Override
     public void restarted() {
         ConvergencePolicy d = delegate;
         if (d != null) d.restarted();

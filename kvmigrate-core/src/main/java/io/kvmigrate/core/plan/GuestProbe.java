@@ -56,6 +56,16 @@ public final class GuestProbe {
      * that reason and rate 0 ({@link GuestProfile.Rate#IRRELEVANT} is marked saturated: any rate converges).
      */
     public CompletableFuture<GuestProfile> measure(HostSession host, String vm, LongFunction<GuestProfile.Rate> decide) {
+        return measure(host, vm, decide, false);
+    }
+
+    /**
+     * As {@link #measure(HostSession, String, LongFunction)}; {@code eager}: the dirty-rate measurement starts first and the
+     * memory is sampled during its period, so the profile is ready about one period after the call instead of after the
+     * sampling plus the period (for {@code finish}, which always measures: see {@link Planner#measurementDecision}). The
+     * rate is then measured whatever {@code decide} says.
+     */
+    public CompletableFuture<GuestProfile> measure(HostSession host, String vm, LongFunction<GuestProfile.Rate> decide, boolean eager) {
         VmInfo info = host.findVm(vm).orElseThrow(() -> new KvmigrateException(ErrorCode.UNKNOWN_VM, "plan", host.host().name(), vm,
                 "No VM named '" + vm + "' on host '" + host.host().name() + "'.", "List the VMs of host '" + host.host().name() + "' to find its name."));
         if (!info.state().isActive()) {
@@ -63,15 +73,25 @@ public final class GuestProbe {
                     + " no dirty rate to measure.", "Start it first.");
         }
         long memory = info.spec().memoryKiB() * 1024;
+        long previousStart = Long.MIN_VALUE;
+        Instant started = null;
+        if (eager) {
+            previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
+            host.startDirtyRateMeasurement(vm, seconds);
+            started = clock.instant();
+        }
         long nonZero = nonZeroBytes(host, vm, memory);
         GuestProfile.Rate decision = decide.apply(nonZero);
-        if (decision != GuestProfile.Rate.MEASURED) {
+        if (!eager && decision != GuestProfile.Rate.MEASURED) {
             return CompletableFuture.completedFuture(new GuestProfile(memory, nonZero, 0, decision == GuestProfile.Rate.IRRELEVANT,
                     chunks * (CHUNK / 4096), decision));
         }
-        long previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
-        host.startDirtyRateMeasurement(vm, seconds);
-        Instant started = clock.instant();
+        if (!eager) {
+            previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
+            host.startDirtyRateMeasurement(vm, seconds);
+            started = clock.instant();
+        }
+        long previous = previousStart;
         // The figure cannot exist before the period is over: ask the hypervisor only from then on, often.
         Instant firstLook = started.plusMillis(seconds * 1000L - 50);
         Instant deadline = started.plusSeconds(seconds + 10L);
@@ -80,7 +100,7 @@ public final class GuestProbe {
         poll.set(scheduler.every(Duration.ofMillis(25), () -> {
             if (result.isDone() || clock.instant().isBefore(firstLook)) return;
             try {
-                Optional<DirtyRate> r = host.lastDirtyRate(vm).filter(d -> d.startTime() != previousStart);
+                Optional<DirtyRate> r = host.lastDirtyRate(vm).filter(d -> d.startTime() != previous);
                 if (r.isPresent()) {
                     long bps = r.get().mibPerSecond() << 20;
                     boolean saturated = bps * r.get().periodSeconds() >= nonZero * 9 / 10;

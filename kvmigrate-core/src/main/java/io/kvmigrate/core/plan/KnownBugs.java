@@ -4,7 +4,9 @@ import io.kvmigrate.core.model.HostFacts;
 
 /**
  * Hypervisor bugs kvmigrate steers around, each by the versions that have it, with the reason a decision or a finding
- * gives. See docs/reliability.md for how each was found.
+ * gives. See docs/reliability.md for how each was found. The model-driven escalation keeps to them: a guest with a
+ * {@link #throttleHazard} is never throttled ({@code ModelStep} skips the step with this reason), and since {@code finish}
+ * never arms auto-converge, post-copy never follows a throttle on any guest (the sequence that crashed a real guest).
  */
 public final class KnownBugs {
     /** QEMU 9.0.0 (as libvirt encodes it) fixed TCG's dirty tracking during migration. */

@@ -22,6 +22,14 @@ public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boo
         reasons = List.copyOf(reasons);
     }
 
+    /** The same plan with one more reason (a note the planner could not make: it sees no VM definition). */
+    public Plan withReason(String reason) {
+        List<String> r = new java.util.ArrayList<>(reasons);
+        r.add(reason);
+        return new Plan(policy, guest, bandwidthBps, bandwidthAssumed, initialDowntimeMs, maxDowntimeMs, plainPreCopy, strategy, autoConverge,
+                postCopy, expectedTotalMs, expectedDowntimeMs, expectedToComplete, floorMs, r, throttleAvoided);
+    }
+
     /** True when the dirty rate was not measured: then the expected total is a lower bound and the convergence call is open. */
     public boolean lowerBoundOnly() {
         return guest.rate() == GuestProfile.Rate.SKIPPED_SHORT;
@@ -31,12 +39,13 @@ public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boo
     public enum Strategy {
         PRE_COPY("pre-copy"),
         PRE_COPY_RAISED_DOWNTIME("pre-copy, downtime limit raised"),
-        AUTO_CONVERGE("pre-copy, then throttle the guest (auto-converge), abort if still stalled"),
-        POST_COPY("pre-copy, then post-copy"),
-        POST_COPY_NO_THROTTLE("pre-copy, then post-copy as soon as it stalls (no throttle: a known hypervisor bug)"),
-        PRE_COPY_NO_THROTTLE("pre-copy, abort if it stalls (no throttle: a known hypervisor bug)"),
+        AUTO_CONVERGE("pre-copy, throttled (auto-converge) from the level the dirty rate needs up to 99 %"),
+        POST_COPY("post-copy as soon as the dirty rate shows pre-copy cannot converge"),
+        POST_COPY_NO_THROTTLE("pre-copy, then post-copy after the first pass (no throttle: a known hypervisor bug)"),
+        PRE_COPY_NO_THROTTLE("pre-copy, abort after the first pass if it cannot converge (no throttle: a known hypervisor bug)"),
+        ABORT_NOT_CONVERGING("abort as soon as the dirty rate is known: even a 99 % throttle cannot make pre-copy converge"),
         UNBOUNDED("plain pre-copy without intervention: does not finish"),
-        RESTART_AUTO_CONVERGE("pre-copy; when it stalls, start again with auto-converge (QEMU takes it only at the start), abort if still stalled"),
+        RESTART_AUTO_CONVERGE("pre-copy; after the first pass, start again with auto-converge sized from the dirty rate (QEMU takes it only at the start)"),
         PRE_COPY_UNMEASURED("pre-copy, escalating from live statistics (dirty rate not measured)");
 
         private final String label;

@@ -10,9 +10,6 @@ import java.util.Locale;
  * capabilities QEMU only accepts before the migration starts.
  */
 public final class Planner {
-    /** Passes the policy lets pass while stalled before it moves on (see {@code StagedConvergencePolicy.Settings}). */
-    static final int STALL_PASSES_BEFORE_ESCALATION = 2;
-
     /** How much busier than measured a guest may get before a plan counts as having a thin margin. */
     static final double MARGIN = 1.3;
 
@@ -99,7 +96,11 @@ public final class Planner {
             GuestProfile busier = new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), Math.round(g.dirtyRateBps() * MARGIN),
                     g.dirtyRateSaturated(), g.sampledPages());
             boolean thin = policy != PolicyKind.PLAIN && !PreCopyModel.simulate(busier, bandwidthBps, max, calibration).converges();
-            if (thin && throttleAvoided != null) {
+            if (thin && policy == PolicyKind.FINISH && postCopySupported && throttleAvoided == null) {
+                why.add(String.format(Locale.ROOT, "thin margin (at %.1fx the measured dirty rate it would not converge even with %d ms):"
+                        + " post-copy, armed at start, is the insurance; no auto-converge (a throttle resends pages every pass)", MARGIN, max));
+                thin = false;
+            } else if (thin && throttleAvoided != null) {
                 why.add("thin margin, but no auto-converge as insurance: " + throttleAvoided + "; post-copy is the last resort");
                 thin = false;
             } else if (thin && !autoConvergeArmable) {
@@ -132,39 +133,67 @@ public final class Planner {
         long pass = Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000);
         long firstPass = pass + Math.round((double) g.zeroBytes() / calibration.zeroScanBps() * 1000);
         long attempt = calibration.startupMs() + firstPass + stallDetectionMs(g, bandwidthBps);
-        // Unarmed: a first attempt runs until the stall, then the job starts again with auto-converge.
-        long beforeLastResort = (autoConvergeArmable ? 0 : attempt) + attempt + STALL_PASSES_BEFORE_ESCALATION * pass;
+        ConvergenceModel.Assessment model = assess(g, bandwidthBps, calibration.linkEfficiency(), initialDowntimeMs, max);
+        ConvergenceModel.Throttle throttle = model.throttle();
         if (throttleAvoided != null && policy == PolicyKind.FINISH && postCopySupported) {
-            why.add("even " + max + " ms of downtime is not enough; throttle skipped: " + throttleAvoided + "; post-copy starts as soon"
-                    + " as pre-copy stalls (after about " + Math.round(attempt / 1000.0) + " s)");
+            why.add("even " + max + " ms of downtime is not enough; throttle skipped: " + throttleAvoided + "; post-copy starts right"
+                    + " after the first pass (the mode in which no emulated guest was corrupted)");
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY_NO_THROTTLE, false,
-                    true, attempt + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided);
+                    true, calibration.startupMs() + firstPass + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided);
         }
         if (throttleAvoided != null) {
             why.add("even " + max + " ms of downtime is not enough; throttle skipped: " + throttleAvoided + "; aborts with the VM on"
-                    + " the source when pre-copy stalls (after about " + Math.round(attempt / 1000.0) + " s)"
+                    + " the source as soon as the first pass confirms it (after about " + Math.round((calibration.startupMs() + firstPass) / 1000.0) + " s)"
                     + (policy == PolicyKind.FINISH ? "; post-copy is not available on both hosts" : ""));
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_NO_THROTTLE, false,
                     false, -1, -1, false, floor, why, throttleAvoided);
         }
-        why.add(String.format(Locale.ROOT, autoConvergeArmable
-                ? "even %d ms of downtime is not enough; auto-converge is enabled at start (it cannot be enabled later; QEMU only"
-                        + " throttles once the migration is not converging)"
-                : "even %d ms of downtime is not enough; migrate starts this migration unmeasured, so auto-converge is off: when it"
-                        + " stalls (after about %.0f s) the job is cancelled, the VM still on the source, and started again with"
-                        + " auto-converge ({measure} arms it from the start and saves the first attempt)", max, attempt / 1000.0));
         if (policy == PolicyKind.FINISH && postCopySupported) {
-            why.add("if throttling is not enough, switch to post-copy: the guest runs on the target and pulls what is left");
-            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, autoConvergeArmable,
-                    true, beforeLastResort + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided);
+            // Post-copy sends each remaining page once; a throttled pre-copy sends them again every pass: the model compares.
+            boolean now = autoConvergeArmable && model.state().ratio() >= ConvergenceModel.CONVERGING_RATIO;
+            long switchAt = now ? calibration.startupMs() : calibration.startupMs() + firstPass;
+            long postBytes = now ? g.nonZeroBytes() : Math.min(g.nonZeroBytes(), Math.round(g.dirtyRateBps() * firstPass / 1000.0));
+            long total = switchAt + Math.round(postBytes / (bandwidthBps * calibration.linkEfficiency()) * 1000) + (now ? firstPass - pass : 0);
+            why.add(String.format(Locale.ROOT, "even %d ms of downtime is not enough; throttle skipped: %s; post-copy is armed at start and"
+                    + " switched to %s", max, throttle.possible() ? String.format(Locale.ROOT, "a %d %% throttle (%.2fx the link left) would"
+                    + " resend pages every pass, post-copy sends each once", throttle.percent(), throttle.throttledRatio()) : model.throttleHopeless(),
+                    now ? "at the start: the guest dirties every page again before pre-copy could end, so waiting adds time, not progress"
+                            : "after the first pass, as soon as the hypervisor's dirty rate confirms it"));
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, false,
+                    true, total, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided);
         }
         if (policy == PolicyKind.FINISH) why.add("post-copy is not available on both hosts, so finish falls back to safe");
-        double needed = 1.0 - (double) bandwidthBps * 0.8 / Math.max(1, g.dirtyRateBps());
-        why.add(String.format(Locale.ROOT, "completes only if throttling cuts the dirty rate by %.0f%% or more; otherwise aborts with the"
-                + " VM on the source after about %.0f s", needed * 100, beforeLastResort / 1000.0));
+        if (!throttle.possible()) {
+            why.add("even " + max + " ms of downtime is not enough; " + model.throttleHopeless() + ": nothing allowed can converge, so it"
+                    + " aborts with the VM on the source " + (autoConvergeArmable ? "at the start" : "after the first pass (about "
+                    + Math.round((calibration.startupMs() + firstPass) / 1000.0) + " s)"));
+            return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.ABORT_NOT_CONVERGING, false, false,
+                    -1, -1, false, floor, why, throttleAvoided);
+        }
+        // Unarmed: a first attempt runs until the rate is known (pass 2), then the job starts again with auto-converge.
+        long total = (autoConvergeArmable ? 0 : calibration.startupMs() + firstPass) + calibration.startupMs() + firstPass + throttle.timeMs();
+        why.add(String.format(Locale.ROOT, autoConvergeArmable
+                ? "even %d ms of downtime is not enough; a %d %% throttle leaves %.2fx the link: auto-converge is enabled at start, from %d %%"
+                        + " plus %d %% a pass up to %d %%"
+                : "even %d ms of downtime is not enough; a %d %% throttle leaves %.2fx the link; migrate starts this migration unmeasured, so"
+                        + " auto-converge is off: after the first pass the job is cancelled, the VM still on the source, and started again"
+                        + " with auto-converge from %d %% plus %d %% a pass up to %d %% ({measure} arms it from the start and saves the first attempt)",
+                max, throttle.percent(), throttle.throttledRatio(), throttle.initialPercent(), throttle.incrementPercent(), ConvergenceModel.MAX_THROTTLE));
         return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain,
                 autoConvergeArmable ? Plan.Strategy.AUTO_CONVERGE : Plan.Strategy.RESTART_AUTO_CONVERGE, autoConvergeArmable, false,
-                -1, -1, false, floor, why, throttleAvoided);
+                total, -1, true, floor, why, throttleAvoided);
+    }
+
+    /** The model's view of a measured guest before the start: all its non-zero memory still to send. */
+    static ConvergenceModel.Assessment assess(GuestProfile g, long bandwidthBps, double linkEfficiency, long limitMs, long maxDowntimeMs) {
+        long link = Math.max(1, Math.round(bandwidthBps * linkEfficiency));
+        return ConvergenceModel.assess(new ConvergenceModel.State(g.nonZeroBytes(), g.nonZeroBytes(), g.dirtyRateBps(), link,
+                g.dirtyRateSaturated()), limitMs, maxDowntimeMs);
+    }
+
+    /** The throttle a plan's guest needs, with QEMU's steps for it (see {@link ConvergenceModel}). */
+    public static ConvergenceModel.Throttle throttleFor(Plan p) {
+        return assess(p.guest(), p.bandwidthBps(), Calibration.lab().linkEfficiency(), p.initialDowntimeMs(), p.maxDowntimeMs()).throttle();
     }
 
     /**
@@ -187,6 +216,18 @@ public final class Planner {
         double shortestMs = calibration.startupMs() + nonZeroBytes / (bandwidthBps * calibration.linkEfficiency()) * 1000;
         long costMs = periodSeconds * 1000L + MEASUREMENT_OVERHEAD_MS;
         return costMs > shortestMs * MEASUREMENT_BUDGET ? GuestProfile.Rate.SKIPPED_SHORT : GuestProfile.Rate.MEASURED;
+    }
+
+    /**
+     * As {@link #measurementDecision(long, long, long, int)} for {@code policy}: {@code finish} measures whenever the rate can
+     * matter. Knowing it before the start lets a guest that pre-copy cannot move switch to post-copy at once, which saves
+     * its whole first pass (the floor's worth of time); a guest that converges pays the measurement, partly hidden behind
+     * the checks it runs beside.
+     */
+    public GuestProfile.Rate measurementDecision(long nonZeroBytes, long bandwidthBps, long downtimeLimitMs, int periodSeconds,
+            PolicyKind policy) {
+        GuestProfile.Rate r = measurementDecision(nonZeroBytes, bandwidthBps, downtimeLimitMs, periodSeconds);
+        return policy == PolicyKind.FINISH && r == GuestProfile.Rate.SKIPPED_SHORT ? GuestProfile.Rate.MEASURED : r;
     }
 
     /** Time the policy needs after the first pass to call a stall: its rate window, or two passes. */

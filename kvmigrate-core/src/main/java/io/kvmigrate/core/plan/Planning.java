@@ -62,11 +62,11 @@ public final class Planning {
             GuestProfile g;
             try {
                 var measuring = new GuestProbe(Clock.systemUTC(), scheduler, 64, DIRTY_RATE_SECONDS).measure(source, vm, nonZero -> {
-                    GuestProfile.Rate auto = planner.measurementDecision(nonZero, bps, initial, DIRTY_RATE_SECONDS);
+                    GuestProfile.Rate auto = planner.measurementDecision(nonZero, bps, initial, DIRTY_RATE_SECONDS, policy);
                     migrateWould.set(auto);
                     if (mode == Mode.MIGRATE || auto == GuestProfile.Rate.IRRELEVANT) return auto;
                     return GuestProfile.Rate.MEASURED;
-                });
+                }, policy == PolicyKind.FINISH);
                 sf = source.facts();
                 tf = targetFacts.join();
                 g = measuring.join();
@@ -79,9 +79,13 @@ public final class Planning {
             boolean postCopy = sf.hypervisorVersion() >= POSTCOPY_QEMU && tf.hypervisorVersion() >= POSTCOPY_QEMU;
             // kvmigrate plan measures, but migrate will not for a short migration: then it cannot arm auto-converge either.
             boolean armable = mode != Mode.PLAN_FOR_MIGRATE || migrateWould.get() != GuestProfile.Rate.SKIPPED_SHORT;
-            String domainType = source.findVm(vm).map(v -> v.spec().domainType()).orElse(null);
-            return planner.plan(g, bps, assumed, initial, max, policy, postCopy, armable,
+            var spec = source.findVm(vm).map(v -> v.spec());
+            String domainType = spec.map(v -> v.domainType()).orElse(null);
+            Plan p = planner.plan(g, bps, assumed, initial, max, policy, postCopy, armable,
                     KnownBugs.throttleHazard(domainType, sf.hypervisorVersion()));
+            // Where the plan throttles, say whether the gentler per-vCPU dirty limit could be had (and how).
+            boolean throttles = p.autoConverge() || p.strategy() == Plan.Strategy.RESTART_AUTO_CONVERGE;
+            return throttles && spec.isPresent() ? p.withReason(DirtyLimit.status(spec.get(), sf.hypervisorVersion())) : p;
         }
     }
 

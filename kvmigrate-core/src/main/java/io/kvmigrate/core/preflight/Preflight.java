@@ -34,7 +34,7 @@ public final class Preflight {
                 new ArchitectureCheck(), new CpuVendorCheck(), new CpuCompatibilityCheck(), new NxCheck(), new HostPassthroughCheck(),
                 new MachineTypeCheck(), new VersionCheck(), new MemoryCheck(), new VcpuCheck(), new NetworkCheck(), new StoragePoolCheck(),
                 new StorageCheck(), new CacheModeCheck(), new HostDeviceCheck(), new SnapshotsAndJobsCheck(), new EmulatedGuestCheck(),
-                new MigrationTlsCheck()));
+                new MigrationTlsCheck(), new DirtyLimitCheck()));
     }
 
     /**

@@ -41,13 +41,40 @@ class PlannerTest {
     }
 
     @Test
-    void plan_finishNotConverging_postCopyWithAutoConverge() {
+    void plan_finishNotConverging_postCopyAtTheStartWithoutThrottle() {
         Plan p = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true);
         assertThat(p.strategy()).isEqualTo(Plan.Strategy.POST_COPY);
-        assertThat(p.autoConverge()).isTrue();
+        // post-copy sends each page once, a throttled pre-copy resends them: never armed next to post-copy
+        assertThat(p.autoConverge()).isFalse();
         assertThat(p.postCopy()).isTrue();
         assertThat(p.expectedDowntimeMs()).isLessThanOrEqualTo(1000);
         assertThat(p.reasons()).anyMatch(r -> r.contains("does not converge"));
+        assertThat(p.reasons()).anyMatch(r -> r.contains("throttle skipped: a 84 % throttle") && r.contains("at the start"));
+        // 3.1x the link: switched at the start, each page sent once: the floor (no fixed cost in this calibration)
+        assertThat(p.expectedTotalMs()).isEqualTo(p.floorMs());
+    }
+
+    @Test
+    void plan_safeThrottleable_autoConvergeFromTheLevelTheRateNeeds() {
+        Plan p = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true);
+        assertThat(p.strategy()).isEqualTo(Plan.Strategy.AUTO_CONVERGE);
+        assertThat(p.autoConverge()).isTrue();
+        assertThat(p.expectedToComplete()).isTrue();
+        ConvergenceModel.Throttle t = Planner.throttleFor(p);
+        // 200 / 64 = 3.1x: 84 % leaves 0.50x, then two steps to 99 %; the policy's steps (at the lab's 95 % link efficiency, 3.3x)
+        assertThat(p.reasons()).anyMatch(r -> r.contains("from 84 % plus 8 % a pass up to 99 %"));
+        assertThat(t.initialPercent()).isEqualTo(85);
+        assertThat(t.incrementPercent()).isEqualTo(7);
+    }
+
+    @Test
+    void plan_safeHopeless_abortsAtTheStartWithTheModelsReason() {
+        // 64 GiB/s against 64 MiB/s: even 99 % leaves 10x the link
+        Plan p = planner.plan(new GuestProfile(1024 * MIB, 256 * MIB, 65536 * MIB, false, 2048), 64 * MIB, false, 300, 1000,
+                PolicyKind.SAFE, true);
+        assertThat(p.strategy()).isEqualTo(Plan.Strategy.ABORT_NOT_CONVERGING);
+        assertThat(p.expectedToComplete()).isFalse();
+        assertThat(p.reasons()).anyMatch(r -> r.contains("even a 99 % throttle leaves") && r.contains("nothing allowed can converge"));
     }
 
     @Test
@@ -60,7 +87,7 @@ class PlannerTest {
         assertThat(p.throttleAvoided()).isEqualTo(hazard);
         assertThat(p.reasons()).anyMatch(r -> r.contains("throttle skipped"));
         // no throttle stage to sit through: sooner than the plan with one
-        assertThat(p.expectedTotalMs()).isLessThan(planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true).expectedTotalMs());
+        assertThat(p.autoConverge()).isFalse();
         // the throttle itself corrupts such a guest: safe does not throttle either, it aborts when pre-copy stalls
         Plan safe = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true, true, hazard);
         assertThat(safe.strategy()).isEqualTo(Plan.Strategy.PRE_COPY_NO_THROTTLE);
@@ -76,7 +103,7 @@ class PlannerTest {
         Plan p = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, false);
         assertThat(p.strategy()).isEqualTo(Plan.Strategy.AUTO_CONVERGE);
         assertThat(p.postCopy()).isFalse();
-        assertThat(p.expectedToComplete()).isFalse();
+        assertThat(p.expectedToComplete()).isTrue();
         assertThat(p.reasons()).anyMatch(r -> r.contains("post-copy is not available"));
     }
 
@@ -114,6 +141,15 @@ class PlannerTest {
     }
 
     @Test
+    void measurementDecision_finish_measuresWheneverTheRateCanMatter() {
+        Planner lab = new Planner(new Calibration(2400, 2048 * MIB, 1.0, 100));
+        // a short migration: safe starts at once; finish measures, to switch a hopeless guest to post-copy at the start
+        assertThat(lab.measurementDecision(256 * MIB, 64 * MIB, 300, 1, PolicyKind.SAFE)).isEqualTo(GuestProfile.Rate.SKIPPED_SHORT);
+        assertThat(lab.measurementDecision(256 * MIB, 64 * MIB, 300, 1, PolicyKind.FINISH)).isEqualTo(GuestProfile.Rate.MEASURED);
+        assertThat(lab.measurementDecision(4 * MIB, 64 * MIB, 300, 1, PolicyKind.FINISH)).isEqualTo(GuestProfile.Rate.IRRELEVANT);
+    }
+
+    @Test
     void plan_rateNotMeasured_lowerBoundWithoutAutoConvergeAndNoConvergenceCall() {
         GuestProfile g = new GuestProfile(1024 * MIB, 256 * MIB, 0, false, 2048, GuestProfile.Rate.SKIPPED_SHORT);
         Plan safe = planner.plan(g, 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true);
@@ -133,13 +169,14 @@ class PlannerTest {
         Plan unarmed = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.FINISH, true, false);
         assertThat(unarmed.strategy()).isEqualTo(Plan.Strategy.POST_COPY);
         assertThat(unarmed.autoConverge()).isFalse();
-        // the first attempt, up to its stall, comes before the armed plan's whole course
+        // started unmeasured, the switch waits for the first pass's dirty rate: later than the measured plan's
         assertThat(unarmed.expectedTotalMs()).isGreaterThan(armed.expectedTotalMs());
-        assertThat(unarmed.reasons()).anyMatch(r -> r.contains("started again with auto-converge"));
+        assertThat(unarmed.reasons()).anyMatch(r -> r.contains("after the first pass"));
         Plan safe = planner.plan(guest(200), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true, false);
         assertThat(safe.strategy()).isEqualTo(Plan.Strategy.RESTART_AUTO_CONVERGE);
         assertThat(safe.autoConverge()).isFalse();
-        assertThat(safe.expectedToComplete()).isFalse();
+        assertThat(safe.expectedToComplete()).isTrue();
+        assertThat(safe.reasons()).anyMatch(r -> r.contains("started again with auto-converge from 84 %"));
         // a converging guest with a thin margin gets no insurance either, and the plan says so
         Plan thin = planner.plan(guest(56), 64 * MIB, false, 300, 1000, PolicyKind.SAFE, true, false);
         assertThat(thin.autoConverge()).isFalse();

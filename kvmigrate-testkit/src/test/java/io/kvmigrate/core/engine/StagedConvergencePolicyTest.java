@@ -133,58 +133,6 @@ class StagedConvergencePolicyTest {
     }
 
     @Test
-    void onStats_dirtyRateOutpacesLink_raisesDowntimeExactlyAfterRateWindow() {
-        start(PolicyKind.FINISH, true, true);
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        // pass 2 starts at 4.0 s with 40 MiB per pass (needs 400 ms) and the guest dirtying as fast as the link sends
-        run(stats(2, 40, 100, 1500, 0), Duration.ofMillis(3000)); // seen from 4.5 s: window ends at 7.5 s
-        assertThat(decisions()).isEmpty();
-        run(stats(2, 40, 100, 1500, 0), Duration.ofMillis(500));
-        assertThat(decisions()).singleElement().satisfies(d -> {
-            assertThat(d.action()).isEqualTo("raise downtime limit to 600 ms");
-            assertThat(d.reason()).contains("dirtying 100 MiB/s while sending 100 MiB/s").contains("needs about 400 ms");
-        });
-        assertThat(src.lastMigration.calls).containsExactly("downtime=600");
-    }
-
-    @Test
-    void onStats_stillStalledAfterRaise_raisesToMaxThenThrottlesThenPostCopy() {
-        CompletableFuture<MigrationReport> f = start(PolicyKind.FINISH, true, true);
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 40, 100, 1500, 0), Duration.ofMillis(3500));
-        assertThat(src.lastMigration.calls).containsExactly("downtime=600");
-        // a new window starts with the raise: the next step needs another full rate window
-        run(stats(2, 40, 100, 1500, 0), Duration.ofMillis(3000));
-        assertThat(src.lastMigration.calls).containsExactly("downtime=600");
-        run(stats(2, 40, 100, 1500, 0), Duration.ofMillis(500));
-        assertThat(src.lastMigration.calls).containsExactly("downtime=600", "downtime=1000");
-        // at --max-downtime: the next stall moves on to the throttle stage (no call: auto-converge runs in QEMU)
-        run(stats(2, 40, 100, 1500, 0), Duration.ofMillis(3500));
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).last().isEqualTo("throttle the guest");
-        run(stats(3, 40, 100, 1500, 20), Duration.ofSeconds(4));
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).last().isEqualTo("throttle at 20%");
-        run(stats(4, 40, 100, 1500, 30), Duration.ofSeconds(4));
-        assertThat(src.lastMigration.calls).doesNotContain("postcopy");
-        // the second pass under throttle ends without convergence: post-copy
-        run(stats(5, 40, 100, 1500, 40), Duration.ofMillis(500));
-        assertThat(src.lastMigration.calls).containsExactly("downtime=600", "downtime=1000", "postcopy");
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).contains("switch to post-copy");
-        src.lastMigration.succeed(stats(5, 0, 0, 80, 0));
-        assertThat(f.join().placement().runsOnlyOn("b")).isTrue();
-    }
-
-    @Test
-    void onStats_neededDowntimeAboveMax_skipsRaisingAndThrottles() {
-        start(PolicyKind.FINISH, true, true);
-        stallAfterTheRateWindow();
-        assertThat(src.lastMigration.calls).isEmpty();
-        assertThat(decisions()).singleElement().satisfies(d -> {
-            assertThat(d.action()).isEqualTo("throttle the guest");
-            assertThat(d.reason()).contains("raising the downtime limit cannot help").contains("above {maxDowntime} 1000 ms");
-        });
-    }
-
-    @Test
     void onStats_remainingFlatWithoutRateSignal_stallsAfterTwoFlatPasses() {
         start(PolicyKind.FINISH, true, true);
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
@@ -198,88 +146,6 @@ class StagedConvergencePolicyTest {
     }
 
     @Test
-    void onStats_throttleStageTimesOutWithoutNewPasses_lastResortAfterThrottleWindow() {
-        start(PolicyKind.FINISH, true, true);
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500)); // throttle stage from 7.5 s
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(29_500));
-        assertThat(src.lastMigration.calls).isEmpty();
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(500));
-        assertThat(src.lastMigration.calls).containsExactly("postcopy");
-    }
-
-    @Test
-    void onStats_safePolicyStillStalled_abortsWithReasonAndVmStaysOnSource() {
-        CompletableFuture<MigrationReport> f = start(PolicyKind.SAFE, true, false);
-        stallAfterTheRateWindow();
-        run(stats(3, 400, 100, 4000, 20), Duration.ofSeconds(4));
-        run(stats(4, 400, 100, 4000, 30), Duration.ofSeconds(4));
-        assertThat(src.lastMigration.aborted()).isFalse();
-        // the second complete pass under throttle ends without convergence
-        run(stats(5, 400, 100, 4000, 40), Duration.ofMillis(500));
-        assertThat(src.lastMigration.aborted()).isTrue();
-        assertThat(src.lastMigration.calls).doesNotContain("postcopy");
-        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
-            assertThat(e.code()).isEqualTo(ErrorCode.NOT_CONVERGING);
-            assertThat(e.getMessage()).contains("cannot converge within {maxDowntime} 1000 ms").contains("still running on 'a'");
-        });
-        assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).endsWith("abort");
-    }
-
-    @Test
-    void onStats_autoConvergeOffAtStart_startsAgainWithItThenThrottlesThenPostCopy() {
-        CompletableFuture<MigrationReport> f = start(PolicyKind.FINISH, false, true);
-        FakeHypervisor.FakeMigration first = src.lastMigration;
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3000));
-        assertThat(first.aborted()).isFalse();
-        // the stall (rate window over at 7.5 s): 400 MiB a pass needs 4 s, above --max-downtime: no raise, restart
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(500));
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("restart with auto-converge", "started again");
-        assertThat(decisions().get(0).reason()).contains("cannot enable it mid-job").contains("keeps running on the source");
-        assertThat(first.aborted()).isTrue();
-        assertThat(first.calls).doesNotContain("postcopy");
-        FakeHypervisor.FakeMigration second = src.lastMigration;
-        assertThat(second).isNotSameAs(first);
-        assertThat(src.lastOptions.autoConverge()).isTrue();
-        assertThat(src.lastOptions.postCopyAllowed()).isTrue();
-        assertThat(src.lastOptions.maxDowntimeMs()).isEqualTo(300);
-        // dirtying all the link carried: the real rate is unknown, so the throttle starts high and climbs fast
-        assertThat(src.lastOptions.throttleInitialPercent()).isEqualTo(50);
-        assertThat(src.lastOptions.throttleIncrementPercent()).isEqualTo(20);
-        assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
-        // the new job: its first pass, then passes before QEMU throttles are not counted against the throttle stage
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofSeconds(4));
-        run(stats(3, 400, 100, 4000, 0), Duration.ofSeconds(4));
-        assertThat(decisions()).hasSize(2);
-        run(stats(4, 400, 100, 4000, 20), Duration.ofSeconds(4));
-        run(stats(5, 400, 100, 4000, 30), Duration.ofSeconds(4));
-        run(stats(6, 400, 100, 4000, 40), Duration.ofSeconds(4));
-        run(stats(7, 400, 100, 4000, 50), Duration.ofSeconds(4));
-        assertThat(second.calls).doesNotContain("postcopy");
-        // the third complete pass under throttle (one more than a job that had it from the start) ends unconverged: post-copy
-        run(stats(8, 400, 100, 4000, 60), Duration.ofMillis(500));
-        assertThat(second.calls).containsExactly("postcopy");
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).endsWith("switch to post-copy");
-        assertThat(decisions().get(decisions().size() - 1).reason()).contains("still stalled after throttling");
-        second.succeed(stats(8, 0, 0, 80, 0));
-        assertThat(f.join().placement().runsOnlyOn("b")).isTrue();
-    }
-
-    @Test
-    void onStats_restartAfterAGuestDirtyingAllThePassCarries_startsTheThrottleHighAndClimbsFast() {
-        start(PolicyKind.SAFE, false, false);
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 400, 4000, 0), Duration.ofMillis(3500));
-        assertThat(src.lastOptions.autoConverge()).isTrue();
-        assertThat(src.lastOptions.throttleInitialPercent()).isEqualTo(50);
-        assertThat(src.lastOptions.throttleIncrementPercent()).isEqualTo(20);
-        assertThat(decisions().get(0).reason()).contains("throttling from 50% plus 20% a pass");
-    }
-
-    @Test
     void onStats_restartAfterPassesStoppedShrinking_keepsQemusThrottleSteps() {
         start(PolicyKind.SAFE, false, false);
         run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
@@ -288,27 +154,6 @@ class StagedConvergencePolicyTest {
         assertThat(src.lastOptions.autoConverge()).isTrue();
         assertThat(src.lastOptions.throttleInitialPercent()).isZero();
         assertThat(src.lastOptions.throttleIncrementPercent()).isZero();
-    }
-
-    @Test
-    void onStats_safeStartedAgainAndStillStalled_abortsWithReasonAndVmStaysOnSource() {
-        CompletableFuture<MigrationReport> f = start(PolicyKind.SAFE, false, false);
-        stallAfterTheRateWindow();
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("restart with auto-converge", "started again");
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 20), Duration.ofSeconds(4));
-        run(stats(3, 400, 100, 4000, 30), Duration.ofSeconds(4));
-        run(stats(4, 400, 100, 4000, 40), Duration.ofSeconds(4));
-        run(stats(5, 400, 100, 4000, 50), Duration.ofSeconds(4));
-        assertThat(src.lastMigration.aborted()).isFalse();
-        run(stats(6, 400, 100, 4000, 60), Duration.ofMillis(500));
-        assertThat(src.lastMigration.aborted()).isTrue();
-        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
-            assertThat(e.code()).isEqualTo(ErrorCode.NOT_CONVERGING);
-            assertThat(e.getMessage()).contains("under throttle without converging").contains("still running on 'a'");
-        });
-        assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
-        assertThat(dst.findVm("web")).isEmpty();
     }
 
     @Test
@@ -337,25 +182,6 @@ class StagedConvergencePolicyTest {
     }
 
     @Test
-    void forPlan_unmeasuredShortMigration_startsWithoutAutoConvergeAndStartsAgainWithItWhenItStalls() {
-        GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
-        Plan plan = new Planner(Calibration.lab()).plan(g, 100 * MIB, false, 300, 1000, PolicyKind.FINISH, true);
-        assertThat(plan.strategy()).isEqualTo(Plan.Strategy.PRE_COPY_UNMEASURED);
-        ConvergencePolicy policy = StagedConvergencePolicy.forPlan(plan, StagedConvergencePolicy.Settings.defaults(), false, 0);
-        new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy)
-                .start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
-        assertThat(src.lastOptions.autoConverge()).isFalse();
-        assertThat(src.lastOptions.postCopyAllowed()).isTrue();
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        assertThat(decisions()).isEmpty();
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("restart with auto-converge", "started again");
-        assertThat(decisions().get(0).reason()).contains("too short to spend a second measuring").contains("{measure}");
-        assertThat(src.lastOptions.autoConverge()).isTrue();
-        assertThat(src.lastOptions.postCopyAllowed()).isTrue();
-    }
-
-    @Test
     void forPlan_emulatedGuestOnQemuBefore9Finish_neverThrottlesAndSwitchesToPostCopyAtTheFirstStall() {
         GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
         String hazard = io.kvmigrate.core.plan.KnownBugs.throttleHazard("qemu", 7_002_022);
@@ -376,40 +202,6 @@ class StagedConvergencePolicyTest {
         assertThat(src.lastMigration).isSameAs(only);
         assertThat(only.aborted()).isFalse();
         assertThat(only.calls).containsExactly("postcopy");
-    }
-
-    @Test
-    void forPlan_emulatedGuestOnQemuBefore9Safe_neverThrottlesAndAbortsAtTheStallWithVmOnSource() {
-        GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
-        String hazard = io.kvmigrate.core.plan.KnownBugs.throttleHazard("qemu", 7_002_022);
-        Plan plan = new Planner(Calibration.lab()).plan(g, 100 * MIB, false, 300, 1000, PolicyKind.SAFE, true, true, hazard);
-        ConvergencePolicy policy = StagedConvergencePolicy.forPlan(plan, StagedConvergencePolicy.Settings.defaults(), false, 0);
-        CompletableFuture<MigrationReport> f = new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy)
-                .start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
-        FakeHypervisor.FakeMigration only = src.lastMigration;
-        assertThat(src.lastOptions.autoConverge()).isFalse();
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("throttle skipped", "abort");
-        assertThat(src.lastMigration).isSameAs(only);
-        assertThat(only.aborted()).isTrue();
-        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class,
-                e -> assertThat(e.code()).isEqualTo(ErrorCode.NOT_CONVERGING));
-        assertThat(src.findVm("web")).get().satisfies(v -> assertThat(v.state()).isEqualTo(VmState.RUNNING));
-    }
-
-    @Test
-    void forPlan_kvmGuestOrFixedQemu_keepsTheThrottleStage() {
-        assertThat(io.kvmigrate.core.plan.KnownBugs.throttleHazard("kvm", 7_002_022)).isNull();
-        assertThat(io.kvmigrate.core.plan.KnownBugs.throttleHazard("qemu", 9_000_000)).isNull();
-        GuestProfile g = new GuestProfile(1L << 30, 256 * MIB, 0, false, 1024, GuestProfile.Rate.SKIPPED_SHORT);
-        Plan plan = new Planner(Calibration.lab()).plan(g, 100 * MIB, false, 300, 1000, PolicyKind.FINISH, true, true, null);
-        ConvergencePolicy policy = StagedConvergencePolicy.forPlan(plan, StagedConvergencePolicy.Settings.defaults(), false, 0);
-        new LiveMigration(src, dst, clock, scheduler, events::add, POLL, policy)
-                .start(new MigrationRequest("web", src.host(), dst.host(), 100, 1000, null));
-        run(stats(1, 500, 0, 5000, 0), Duration.ofSeconds(4));
-        run(stats(2, 400, 100, 4000, 0), Duration.ofMillis(3500));
-        assertThat(decisions()).extracting(MigrationEvent.Decision::action).containsExactly("restart with auto-converge", "started again");
     }
 
     @Test

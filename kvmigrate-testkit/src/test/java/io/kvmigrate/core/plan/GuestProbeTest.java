@@ -72,4 +72,21 @@ class GuestProbeTest {
         assertThat(host.lastDirtyRate("web")).isEmpty();
         assertThat(scheduler.activeTasks()).isZero();
     }
+
+    @Test
+    void measure_eager_startsTheRateMeasurementBeforeSamplingAndMeasuresWhateverTheDecision() {
+        host.put(vm(), VmState.RUNNING, true);
+        host.scriptDirtyRate("web", 40);
+        java.util.concurrent.atomic.AtomicReference<Boolean> measuringWhileSampling = new java.util.concurrent.atomic.AtomicReference<>();
+        hv.faults().on("a", io.kvmigrate.testkit.FaultPlan.Op.PEEK_MEMORY).once()
+                .run(() -> measuringWhileSampling.set(host.lastDirtyRate("web").isPresent()));
+        CompletableFuture<GuestProfile> f = new GuestProbe(clock, scheduler, 16, 1).measure(host, "web",
+                nonZero -> GuestProfile.Rate.SKIPPED_SHORT, true);
+        assertThat(measuringWhileSampling.get()).isTrue();
+        scheduler.advance(Duration.ofMillis(1000), Duration.ofMillis(25));
+        GuestProfile g = f.join();
+        assertThat(g.rate()).isEqualTo(GuestProfile.Rate.MEASURED);
+        assertThat(g.dirtyRateBps()).isEqualTo(40L << 20);
+        assertThat(scheduler.activeTasks()).isZero();
+    }
 }

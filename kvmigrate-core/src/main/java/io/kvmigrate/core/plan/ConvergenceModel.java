@@ -1,0 +1,147 @@
+package io.kvmigrate.core.plan;
+
+import java.util.Locale;
+
+/**
+ * What each step the policy may take would achieve, from a dirty rate and a link rate: plain pre-copy (at a downtime
+ * limit), pre-copy under a throttle, post-copy from now. The policy picks the step from this assessment instead of
+ * walking a fixed ladder; {@link Planner} uses it before the start with the measured rate, the policy while the
+ * migration runs with the rate the hypervisor reports after its first dirty-bitmap sync.
+ *
+ * <p>The arithmetic is the pass recurrence of {@link PreCopyModel}: a pass that starts with {@code rest} bytes takes
+ * {@code rest / link}, during which the guest dirties {@code rate x time} (at most its working set); pre-copy switches
+ * over once the rest fits the downtime limit. A throttle of {@code p} leaves the guest {@code 1 - p} of its CPU time,
+ * so roughly {@code 1 - p} of its dirty rate (QEMU's auto-converge; its maximum is 99 %). Post-copy sends each
+ * remaining page about once. Pure arithmetic: the same inputs always give the same assessment.
+ */
+public final class ConvergenceModel {
+    /** QEMU's highest CPU throttle (its {@code max-cpu-throttle} default). */
+    public static final int MAX_THROTTLE = 99;
+    /** A throttle is sized so the throttled guest dirties at most this share of the link: each pass about halves. */
+    static final double THROTTLE_TARGET_RATIO = 0.5;
+    /** Below this share of the link even a throttled guest's passes shrink too slowly to call it convergence. */
+    public static final double CONVERGING_RATIO = 0.9;
+    /** QEMU acts on the auto-converge rule at most once per second of dirty-bitmap syncs, and after two in a row. */
+    static final long THROTTLE_REACTION_MS = 2000;
+    /** The hypervisor re-syncs the dirty bitmap at least this often, so a pass is never shorter. */
+    static final long MIN_PASS_MS = 100;
+    /** Where a throttle starts for a guest whose dirty rate is only known from below (saturated). */
+    static final int SATURATED_THROTTLE = 90;
+    static final int MAX_PASSES = 200;
+
+    private ConvergenceModel() {
+    }
+
+    /** The current state of a migration as the model sees it. */
+    public record State(long restBytes, long workingSetBytes, long dirtyBps, long linkBps, boolean rateSaturated) {
+        public State {
+            if (linkBps <= 0) throw new IllegalArgumentException("link rate must be > 0");
+            restBytes = Math.max(0, restBytes);
+            workingSetBytes = Math.max(workingSetBytes, 1);
+            dirtyBps = Math.max(0, dirtyBps);
+        }
+
+        /** Dirty rate over link rate. */
+        public double ratio() {
+            return (double) dirtyBps / linkBps;
+        }
+    }
+
+    /** Pre-copy from {@code rest}: whether and when it switches over. */
+    public record PreCopy(boolean converges, int passes, long timeMs, long neededDowntimeMs) {
+    }
+
+    /** A throttle that makes pre-copy converge: the level, what it leaves, and when pre-copy ends under it. */
+    public record Throttle(boolean possible, int percent, double throttledRatio, long timeMs, int initialPercent, int incrementPercent) {
+    }
+
+    /** What the three steps would achieve from this state. */
+    public record Assessment(State state, long limitMs, long maxDowntimeMs, PreCopy atLimit, PreCopy atMax, Throttle throttle,
+            long postCopyMs) {
+        /** Pre-copy converges without a throttle, at the current limit or a raised one. */
+        public boolean preCopyConverges() {
+            return atMax.converges();
+        }
+
+        /** One short phrase: the rates, as the reasons quote them. */
+        public String rates() {
+            return String.format(Locale.ROOT, "the guest dirties %s%s vs %s sent (%.1fx the link)", mibs(state.dirtyBps()),
+                    state.rateSaturated() ? " or more" : "", mibs(state.linkBps()), state.ratio());
+        }
+
+        /** Why no throttle can make pre-copy converge ("even a 99 % throttle leaves 1.3x the link"). */
+        public String throttleHopeless() {
+            return rates() + "; " + throttleLeaves();
+        }
+
+        /** "even a 99 % throttle leaves 1.26x" (the link), without the rates. */
+        public String throttleLeaves() {
+            return String.format(Locale.ROOT, "even a %d %% throttle leaves %.2fx%s", MAX_THROTTLE,
+                    state.ratio() * (100 - MAX_THROTTLE) / 100.0, state.rateSaturated() ? " or more" : "");
+        }
+    }
+
+    /** Assesses all three steps from {@code s} at the current downtime limit and the most it may be raised to. */
+    public static Assessment assess(State s, long limitMs, long maxDowntimeMs) {
+        long max = Math.max(limitMs, maxDowntimeMs);
+        PreCopy atLimit = preCopy(s, s.dirtyBps(), limitMs);
+        PreCopy atMax = limitMs == max ? atLimit : preCopy(s, s.dirtyBps(), max);
+        return new Assessment(s, limitMs, max, atLimit, atMax, throttle(s, max), postCopyMs(s));
+    }
+
+    /** Pass recurrence from the state's rest at dirty rate {@code dirtyBps}. */
+    static PreCopy preCopy(State s, double dirtyBps, long limitMs) {
+        double b = s.linkBps();
+        double rest = s.restBytes();
+        double t = 0;
+        double previous = Double.MAX_VALUE;
+        int flat = 0;
+        for (int passes = 1; passes <= MAX_PASSES; passes++) {
+            double restMs = rest / b * 1000;
+            if (restMs <= limitMs) return new PreCopy(true, passes, Math.round(t * 1000 + restMs), Math.round(restMs));
+            flat = rest >= previous * 0.98 ? flat + 1 : 0;
+            if (flat >= 2) break;
+            double pass = Math.max(rest / b, MIN_PASS_MS / 1000.0);
+            previous = rest;
+            t += pass;
+            rest = Math.min(s.workingSetBytes(), dirtyBps * pass);
+        }
+        return new PreCopy(false, -1, -1, Math.round(rest / b * 1000) + PreCopyModel.SWITCHOVER_MS);
+    }
+
+    /**
+     * The smallest throttle (whole percent, at most 99) under which the guest dirties at most {@link #THROTTLE_TARGET_RATIO}
+     * of the link, or 99 when that leaves it under {@link #CONVERGING_RATIO}; impossible above that. The steps for QEMU:
+     * start at that level (it applies the first step after two syncs in which the guest outpaced half the link), then
+     * climb to 99 in two more steps in case the guest is busier than measured.
+     */
+    static Throttle throttle(State s, long maxDowntimeMs) {
+        double ratio = s.ratio();
+        int p = (int) Math.ceil((1 - THROTTLE_TARGET_RATIO / Math.max(ratio, 1e-9)) * 100);
+        p = Math.max(1, p);
+        if (p > MAX_THROTTLE) {
+            if (ratio * (100 - MAX_THROTTLE) / 100.0 >= CONVERGING_RATIO) return new Throttle(false, MAX_THROTTLE, ratio * 0.01, -1, 0, 0);
+            p = MAX_THROTTLE;
+        }
+        if (s.rateSaturated()) {
+            // The rate is a lower bound (the guest dirtied all it has in the period counted): start high, reach 99 % in one step.
+            p = Math.max(p, SATURATED_THROTTLE);
+        }
+        double throttledBps = s.dirtyBps() * (100 - p) / 100.0;
+        PreCopy under = preCopy(s, throttledBps, maxDowntimeMs);
+        long reaction = Math.max(THROTTLE_REACTION_MS, 2 * Math.round(Math.min(s.restBytes(), s.workingSetBytes()) * 1000.0 / s.linkBps()));
+        long time = under.converges() ? reaction + under.timeMs() : -1;
+        int increment = Math.max(1, (int) Math.ceil((MAX_THROTTLE - p) / (s.rateSaturated() ? 1.0 : 2.0)));
+        return new Throttle(under.converges(), p, ratio * (100 - p) / 100.0, time, p, Math.min(increment, 99));
+    }
+
+    /** Post-copy from now: what is left (plus what the guest dirties until the switch's final sync) sent once. */
+    static long postCopyMs(State s) {
+        double left = Math.min(s.workingSetBytes(), s.restBytes() + s.dirtyBps() * 0.5);
+        return Math.round(left * 1000 / s.linkBps()) + PreCopyModel.SWITCHOVER_MS;
+    }
+
+    static String mibs(long bps) {
+        return String.format(Locale.ROOT, "%.0f MiB/s", bps / 1048576.0);
+    }
+}

@@ -580,44 +580,8 @@ public final class LiveMigration {
     private KvmigrateException failed(MigrationRequest request, Throwable err, JobStats lastSeen) {
         emit(new MigrationEvent.PhaseStarted(clock.instant(), Phase.ROLLBACK_CHECK, "VM must still run on " + source.host().name()));
         Placement placement = placement(request.vm());
-        ErrorCode reason = abortReason.get();
-        String where = where(placement);
-        String progress = lastSeen.memoryTotal() == 0 ? "" : " (" + lastSeen.memoryRemaining() / (1 << 20) + " MiB remaining, iteration "
-                + lastSeen.iteration() + ", dirty rate " + lastSeen.dirtyRateBps() / (1 << 20) + " MiB/s, expected downtime "
-                + lastSeen.downtimeMs() + " ms)";
-        KvmigrateException e;
-        if (reason == ErrorCode.TIMEOUT) {
-            e = new KvmigrateException(ErrorCode.TIMEOUT, Phase.MIGRATE.label(), source.host().name(), request.vm(),
-                    "Migration did not finish within " + request.timeout().toSeconds() + " s and was aborted" + progress + ". " + where,
-                    "The guest dirties memory faster than the link carries it: raise {bandwidth} or {maxDowntime}, or give a longer {timeout}.", err);
-        } else if (reason == ErrorCode.NOT_CONVERGING) {
-            e = new KvmigrateException(ErrorCode.NOT_CONVERGING, Phase.MIGRATE.label(), source.host().name(), request.vm(),
-                    "Migration aborted by the convergence policy: " + gaveUpBecause + progress + ". " + where,
-                    "Give a higher {bandwidth} or {maxDowntime}, migrate when the guest is less busy, or use {policy} finish"
-                            + " (post-copy).", err);
-        } else if (reason == ErrorCode.MIGRATION_FAILED && linkDownBecause != null) {
-            e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(), request.vm(),
-                    "Migration aborted: " + linkDownBecause + progress + ". " + where,
-                    migrationAddress != null ? "Check the migration network to " + migrationAddress.text() + " (a firewall, a route),"
-                            + " then move it again." : "Check the network between the hosts (a firewall, the migration ports 49152-49215"
-                            + " on the target), then move it again.", err);
-        } else if (reason == ErrorCode.CANCELLED) {
-            e = new KvmigrateException(ErrorCode.CANCELLED, Phase.MIGRATE.label(), source.host().name(), request.vm(),
-                    "Migration cancelled" + progress + ". " + where, "Run the same command again when ready.", err);
-        } else if (guestEndedOnSource(placement)) {
-            // The source's QEMU ended mid-transfer (killed, crashed): no migration can save a guest whose only copy is gone.
-            String src = source.host().name();
-            e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), src, request.vm(), "The VM stopped running on '"
-                    + src + "' during the migration: its QEMU there ended (" + err.getMessage() + "). Its memory is lost, as after a"
-                    + " crash, and it runs on no host now; it stays defined on '" + src + "' with its disks, and nothing of it is left on '"
-                    + target.host().name() + "'.", "Start it again on '" + src + "' ('virsh start " + request.vm() + "'), then move it"
-                            + " again; the VM's QEMU log on '" + src + "' says why it ended.", err);
-        } else {
-            KvmigrateException ke = err instanceof KvmigrateException k ? k : null;
-            e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), ke != null && ke.host() != null ? ke.host()
-                    : source.host().name(), request.vm(), "Tried to migrate but failed because: " + err.getMessage() + ". " + where,
-                    ke != null && ke.hint() != null ? ke.hint() : "See the libvirt logs of both hosts.", err);
-        }
+        KvmigrateException e = new MigrationFailure(source.host().name(), target.host().name(), request.vm(), request.timeout(),
+                abortReason.get(), gaveUpBecause, linkDownBecause, migrationAddress, postCopyStarted).describe(err, lastSeen, placement);
         emit(new MigrationEvent.Failed(clock.instant(), e, placement));
         return e;
     }
@@ -625,28 +589,6 @@ public final class LiveMigration {
     /** Where the VM runs and is defined, as seen through both sessions now (the target's incoming copy is not running). */
     public Placement placement(String vm) {
         return Placement.ofMove(vm, source, target);
-    }
-
-    /** Known to run nowhere, still defined on the source, nothing on the target, post-copy never begun: the guest died there. */
-    private boolean guestEndedOnSource(Placement p) {
-        return p.known() && !postCopyStarted && p.runningOn().isEmpty() && p.persistentOn().contains(source.host().name())
-                && !p.presentOn().contains(target.host().name());
-    }
-
-    /** Where a failed move left the VM, in words; a host that could not be read is said to be unknown, never empty. */
-    private String where(Placement p) {
-        String src = source.host().name();
-        String dst = target.host().name();
-        boolean onSourceOnly = p.runsOnlyOn(src);
-        if (p.known()) {
-            return onSourceOnly && !p.presentOn().contains(dst) ? "The VM is still running on '" + src + "' and nothing of it is left on '" + dst + "'."
-                    : "Check the VM: it is " + p + ".";
-        }
-        if (onSourceOnly && p.unreadable().keySet().equals(java.util.Set.of(dst))) {
-            return "The VM is still running on '" + src + "'; '" + dst + "' could not be read (" + p.unreadable().get(dst)
-                    + "), so whether anything of it is left there is unknown: check it before moving the VM again.";
-        }
-        return "Check the VM on both hosts: it is " + p + ".";
     }
 
     private static Throwable unwrap(Throwable t) {

@@ -180,8 +180,9 @@ public final class LiveMigration {
                 return;
             }
             if (err != null && postCopyStarted && abortReason.get() == null) {
-                if (switchTookEffect(request.vm())) {
-                    recoverPostCopy(request, options, unwrap(err), result, startedAt, migrateStart, last);
+                if (PostCopyRecovery.switchTookEffect(source, request.vm())) {
+                    new PostCopyRecovery(source, target, clock, scheduler, this::emit, this::placement).recover(request, options, unwrap(err),
+                            result, () -> finish(request, startedAt, migrateStart, last.get()), resumed -> handle = resumed);
                     return;
                 }
                 // Asked for, but the job failed before the switch: the source still holds the whole VM and runs it again.
@@ -458,100 +459,6 @@ public final class LiveMigration {
                 // the target is busy with the incoming job; look again
             }
         }));
-    }
-
-    /**
-     * Whether the switch to post-copy really happened: the source has the VM paused for post-copy. When the state cannot
-     * be read the answer is yes, the safe side: resuming forward fails harmlessly if there is nothing to resume, while
-     * treating a real post-copy as over would leave the guest split between the hosts.
-     */
-    private boolean switchTookEffect(String vm) {
-        try {
-            return source.pausedInPostCopy(vm);
-        } catch (KvmigrateException e) {
-            return true;
-        }
-    }
-
-    /** Attempts to resume an interrupted post-copy forward before giving up, and how far apart. */
-    static final int RECOVERY_ATTEMPTS = 12;
-    static final Duration RECOVERY_INTERVAL = Duration.ofSeconds(5);
-
-    /**
-     * Post-copy was interrupted (link or target hiccup): the guest's memory is split between the hosts and libvirt has
-     * paused it on both. The only safe way is forward: resume the migration (VIR_MIGRATE_POSTCOPY_RESUME), retrying on
-     * the scheduler; never resume the source, whose copy is stale.
-     */
-    private void recoverPostCopy(MigrationRequest request, MigrationOptions options, Throwable cause, CompletableFuture<MigrationReport> result,
-            Instant startedAt, Instant migrateStart, AtomicReference<JobStats> last) {
-        emit(new MigrationEvent.Decision(clock.instant(), "recover post-copy", "post-copy was interrupted (" + cause.getMessage()
-                + "); the source no longer holds a complete copy, so the migration is resumed forward, never the source: up to "
-                + RECOVERY_ATTEMPTS + " attempts, " + RECOVERY_INTERVAL.toSeconds() + " s apart"));
-        java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
-        java.util.concurrent.atomic.AtomicBoolean busy = new java.util.concurrent.atomic.AtomicBoolean();
-        AtomicReference<Scheduler.Cancellable> retry = new AtomicReference<>();
-        AtomicReference<String> lastError = new AtomicReference<>(cause.getMessage());
-        retry.set(scheduler.every(RECOVERY_INTERVAL, () -> {
-            if (result.isDone() || !busy.compareAndSet(false, true)) return;
-            int n = attempts.incrementAndGet();
-            if (targetLost(request.vm())) {
-                // The target's QEMU ended (e.g. the stream broke while it was still loading the switch-over state): the part
-                // of the guest's memory it held is gone, and no resume can bring it back. Say so at once, truthfully.
-                retry.get().cancel();
-                KvmigrateException e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(),
-                        request.vm(), "Post-copy was interrupted (" + lastError.get() + ") and the VM no longer exists on '"
-                                + target.host().name() + "': its QEMU ended during post-copy, so the guest's running state is lost. '"
-                                + source.host().name() + "' keeps it paused and defined, with memory that is incomplete and stale.",
-                        "Do not resume it on '" + source.host().name() + "'. Its disks are intact: power it off there ('virsh destroy "
-                                + request.vm() + "') and start it again, as after a crash.", cause);
-                emit(new MigrationEvent.Failed(clock.instant(), e, placement(request.vm())));
-                result.completeExceptionally(e);
-                return;
-            }
-            if (n > RECOVERY_ATTEMPTS) {
-                retry.get().cancel();
-                KvmigrateException e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(),
-                        request.vm(), "Post-copy was interrupted and " + RECOVERY_ATTEMPTS + " attempts to resume it forward failed (last: "
-                                + lastError.get() + "). The VM is paused; its memory is split between '" + source.host().name() + "' and '"
-                                + target.host().name() + "'.", "Restore the link between the hosts, then resume it forward on the source:"
-                                + " 'virsh migrate --live --p2p --postcopy --postcopy-resume " + request.vm() + " " + target.host().uri()
-                                + "'. Never resume the VM on the source: its memory there is stale.", cause);
-                emit(new MigrationEvent.Failed(clock.instant(), e, placement(request.vm())));
-                result.completeExceptionally(e);
-                return;
-            }
-            try {
-                MigrationHandle resumed = source.resumePostCopy(request.vm(), target.host(), options);
-                handle = resumed;
-                resumed.completion().whenComplete((ok, err) -> {
-                    if (err == null) {
-                        retry.get().cancel();
-                        try {
-                            result.complete(finish(request, startedAt, migrateStart, last.get()));
-                        } catch (RuntimeException e) {
-                            result.completeExceptionally(e);
-                        }
-                    } else {
-                        lastError.set(unwrap(err).getMessage());
-                        emit(new MigrationEvent.Decision(clock.instant(), "recover post-copy failed", "attempt " + n + ": " + lastError.get()));
-                    }
-                    busy.set(false);
-                });
-            } catch (KvmigrateException e) {
-                lastError.set(e.getMessage());
-                emit(new MigrationEvent.Decision(clock.instant(), "recover post-copy failed", "attempt " + n + ": " + e.getMessage()));
-                busy.set(false);
-            }
-        }));
-    }
-
-    /** True when the target answers and has no VM of that name (a target that does not answer may come back). */
-    private boolean targetLost(String vm) {
-        try {
-            return target.findVm(vm).isEmpty();
-        } catch (KvmigrateException e) {
-            return false;
-        }
     }
 
     /** True once the policy switched the job to post-copy: the source copy is no longer complete. */

@@ -267,7 +267,7 @@ class StagedConvergencePolicyTest {
         CompletableFuture<MigrationReport> f = startInPostCopy();
         src.lastMigration.targetQemuEnded();
         src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "qemu unexpectedly closed the monitor", null));
-        scheduler.advance(LiveMigration.RECOVERY_INTERVAL, POLL);
+        scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
         assertThat(src.postCopyResumes).isZero();
         assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
             assertThat(e.getMessage()).contains("no longer exists on 'b'").contains("running state is lost");
@@ -279,13 +279,13 @@ class StagedConvergencePolicyTest {
     void completion_postCopyResumeKeepsFailing_failsAfterAllAttemptsNamingBothHosts() {
         CompletableFuture<MigrationReport> f = startInPostCopy();
         src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "connection reset by peer", null));
-        for (int i = 0; i < LiveMigration.RECOVERY_ATTEMPTS; i++) {
-            scheduler.advance(LiveMigration.RECOVERY_INTERVAL, POLL);
+        for (int i = 0; i < PostCopyRecovery.ATTEMPTS; i++) {
+            scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
             src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "no route to host", null));
         }
         assertThat(f).isNotDone();
-        scheduler.advance(LiveMigration.RECOVERY_INTERVAL, POLL);
-        assertThat(src.postCopyResumes).isEqualTo(LiveMigration.RECOVERY_ATTEMPTS);
+        scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
+        assertThat(src.postCopyResumes).isEqualTo(PostCopyRecovery.ATTEMPTS);
         assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
             assertThat(e.getMessage()).contains("resume it forward failed").contains("no route to host");
             assertThat(e.hint()).contains("--postcopy-resume web").contains("Never resume the VM on the source");

@@ -73,12 +73,22 @@ public final class GuestProbe {
                     + " no dirty rate to measure.", "Start it first.");
         }
         long memory = info.spec().memoryKiB() * 1024;
+        if (KnownBugs.dirtyRateHazard(info.spec().domainType(), host.facts().hypervisorVersion()) != null) {
+            // Never asked: the measurement ended such a guest's QEMU (KnownBugs). The policy judges from the live statistics.
+            return CompletableFuture.completedFuture(new GuestProfile(memory, nonZeroBytes(host, vm, memory), 0, false, chunks * (CHUNK / 4096),
+                    GuestProfile.Rate.UNAVAILABLE));
+        }
         long previousStart = Long.MIN_VALUE;
         Instant started = null;
-        if (eager) {
+        boolean early = eager;
+        if (early) {
             previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
-            host.startDirtyRateMeasurement(vm, seconds);
-            started = clock.instant();
+            try {
+                host.startDirtyRateMeasurement(vm, seconds);
+                started = clock.instant();
+            } catch (KvmigrateException e) {
+                early = false; // asked again after the sampling, as without eager
+            }
         }
         long nonZero = nonZeroBytes(host, vm, memory);
         GuestProfile.Rate decision = decide.apply(nonZero);
@@ -86,9 +96,15 @@ public final class GuestProbe {
             return CompletableFuture.completedFuture(new GuestProfile(memory, nonZero, 0, decision == GuestProfile.Rate.IRRELEVANT,
                     chunks * (CHUNK / 4096), decision));
         }
-        if (!eager) {
+        if (!early) {
             previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
-            host.startDirtyRateMeasurement(vm, seconds);
+            try {
+                host.startDirtyRateMeasurement(vm, seconds);
+            } catch (KvmigrateException e) {
+                // The measurement is an aid, never a condition: without it the policy judges from the live statistics.
+                return CompletableFuture.completedFuture(new GuestProfile(memory, nonZero, 0, false, chunks * (CHUNK / 4096),
+                        GuestProfile.Rate.UNAVAILABLE));
+            }
             started = clock.instant();
         }
         long previous = previousStart;

@@ -21,7 +21,9 @@ public record GuestProfile(long memoryBytes, long nonZeroBytes, long dirtyRateBp
         /** Not measured because no rate could matter: all non-zero memory fits the downtime limit. */
         IRRELEVANT,
         /** Not measured because the migration is so short that the measurement would cost more than it could tell. */
-        SKIPPED_SHORT
+        SKIPPED_SHORT,
+        /** Not measured: the hypervisor refused the measurement, or it is never asked for this VM ({@link KnownBugs#dirtyRateHazard}). */
+        UNAVAILABLE
     }
 
     public GuestProfile {

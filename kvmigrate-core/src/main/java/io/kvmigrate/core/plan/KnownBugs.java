@@ -30,4 +30,16 @@ public final class KnownBugs {
         return "the VM is software-emulated (domain type qemu) and QEMU " + HostFacts.version(sourceQemuVersion)
                 + " (before 9.0) can lose dirty pages of such guests; throttling one (auto-converge) corrupted a real guest's memory";
     }
+
+    /**
+     * Why the hypervisor's dirty-rate measurement must not be asked for a software-emulated guest, or null when it may.
+     * In the lab (QEMU 7.2, libvirt 9.0) starting it on the real Linux TCG guest ended that guest's QEMU at once ("shutting
+     * down, reason=crashed" in its log, within a second of the request; RealGuestIT's finish moves, which measure
+     * first). Scoped like {@link #throttleHazard}: not seen on KVM guests, untried on QEMU 9.0+.
+     */
+    public static String dirtyRateHazard(String domainType, long qemuVersion) {
+        if (!"qemu".equals(domainType) || qemuVersion <= 0 || qemuVersion >= TCG_DIRTY_TRACKING_FIXED) return null;
+        return "the VM is software-emulated (domain type qemu) and QEMU " + HostFacts.version(qemuVersion)
+                + "'s dirty-rate measurement crashed such a guest";
+    }
 }

@@ -32,7 +32,7 @@ public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boo
 
     /** True when the dirty rate was not measured: then the expected total is a lower bound and the convergence call is open. */
     public boolean lowerBoundOnly() {
-        return guest.rate() == GuestProfile.Rate.SKIPPED_SHORT;
+        return guest.rate() == GuestProfile.Rate.SKIPPED_SHORT || guest.rate() == GuestProfile.Rate.UNAVAILABLE;
     }
 
     /** The strategy, named for people. */

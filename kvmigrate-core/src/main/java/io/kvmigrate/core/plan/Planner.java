@@ -65,8 +65,12 @@ public final class Planner {
         PreCopyModel.Outcome plain = PreCopyModel.simulate(g, bandwidthBps, initialDowntimeMs, calibration);
         long floor = PreCopyModel.floorMs(g, bandwidthBps);
         List<String> why = new ArrayList<>();
-        if (g.rate() == GuestProfile.Rate.SKIPPED_SHORT) {
-            why.add(String.format(Locale.ROOT, "dirty rate not measured: this migration takes at least %s (fixed costs and %s of"
+        if (g.rate() == GuestProfile.Rate.UNAVAILABLE) {
+            why.add("dirty rate not measured: the hypervisor refused the measurement, or it is not asked for this VM (a"
+                    + " software-emulated guest on a QEMU whose measurement crashed such a guest)");
+        }
+        if (g.rate() == GuestProfile.Rate.SKIPPED_SHORT || g.rate() == GuestProfile.Rate.UNAVAILABLE) {
+            if (g.rate() == GuestProfile.Rate.SKIPPED_SHORT) why.add(String.format(Locale.ROOT, "dirty rate not measured: this migration takes at least %s (fixed costs and %s of"
                     + " non-zero memory at %s%s), and QEMU's shortest measurement would add more than %.0f%% to it",
                     secs(plain.totalMs()), mib(g.nonZeroBytes()), mibs(bandwidthBps), assumed ? " (assumed: no {bandwidth} given)" : "",
                     MEASUREMENT_BUDGET * 100));

@@ -89,4 +89,39 @@ class GuestProbeTest {
         assertThat(g.dirtyRateBps()).isEqualTo(40L << 20);
         assertThat(scheduler.activeTasks()).isZero();
     }
+
+    @Test
+    void measure_hypervisorRefusesTheMeasurement_completesUnmeasuredInsteadOfFailing() {
+        // Seen on the lab's software-emulated real guest: libvirt 9.0 refused the measurement ("domain is not running")
+        // while the guest ran; the move must go on and judge from its live statistics.
+        host.put(vm(), VmState.RUNNING, true);
+        host.scriptDirtyRate("web", 40);
+        hv.faults().on("a", io.kvmigrate.testkit.FaultPlan.Op.DIRTY_RATE_START).fail(ErrorCode.LIBVIRT_ERROR, "domain is not running");
+        for (boolean eager : new boolean[] {true, false}) {
+            GuestProfile g = new GuestProbe(clock, scheduler, 16, 1).measure(host, "web", nonZero -> GuestProfile.Rate.MEASURED, eager).join();
+            assertThat(g.rate()).as("eager " + eager).isEqualTo(GuestProfile.Rate.UNAVAILABLE);
+            assertThat(g.dirtyRateBps()).isZero();
+            assertThat(g.memoryBytes()).isEqualTo(1L << 30);
+            assertThat(scheduler.activeTasks()).isZero();
+        }
+        Plan p = new Planner(Calibration.lab()).plan(new GuestProfile(1L << 30, 1L << 28, 0, false, 256, GuestProfile.Rate.UNAVAILABLE),
+                40L << 20, false, 300, 500, PolicyKind.FINISH, true, true, null);
+        assertThat(p.lowerBoundOnly()).isTrue();
+        assertThat(p.reasons()).anyMatch(r -> r.contains("the hypervisor refused the measurement"));
+    }
+
+    @Test
+    void measure_softwareEmulatedGuestOnQemu72_neverAsksTheMeasurementThatCrashedSuchAGuest() {
+        // The fake host reports QEMU 7.2; the lab's TCG real guest crashed when the measurement was started
+        host.put(new VmSpec("tcg", "uuid-tcg", "qemu", "x86_64", "pc", null, 1 << 20, 1, null, List.of(), List.of(), List.of(), "<domain/>"),
+                VmState.RUNNING, true);
+        host.scriptDirtyRate("tcg", 40);
+        for (boolean eager : new boolean[] {true, false}) {
+            GuestProfile g = new GuestProbe(clock, scheduler, 16, 1).measure(host, "tcg", nonZero -> GuestProfile.Rate.MEASURED, eager).join();
+            assertThat(g.rate()).isEqualTo(GuestProfile.Rate.UNAVAILABLE);
+        }
+        assertThat(host.lastDirtyRate("tcg")).as("no measurement was started").isEmpty();
+        assertThat(KnownBugs.dirtyRateHazard("qemu", 9_000_000)).isNull();
+        assertThat(KnownBugs.dirtyRateHazard("kvm", 7_002_000)).isNull();
+    }
 }

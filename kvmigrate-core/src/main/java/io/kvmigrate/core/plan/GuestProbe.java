@@ -75,20 +75,14 @@ public final class GuestProbe {
         long memory = info.spec().memoryKiB() * 1024;
         if (KnownBugs.dirtyRateHazard(info.spec().domainType(), host.facts().hypervisorVersion()) != null) {
             // Never asked: the measurement ended such a guest's QEMU (KnownBugs). The policy judges from the live statistics.
-            return CompletableFuture.completedFuture(new GuestProfile(memory, nonZeroBytes(host, vm, memory), 0, false, chunks * (CHUNK / 4096),
-                    GuestProfile.Rate.UNAVAILABLE));
+            return unavailable(memory, nonZeroBytes(host, vm, memory));
         }
         long previousStart = Long.MIN_VALUE;
         Instant started = null;
-        boolean early = eager;
-        if (early) {
+        if (eager) {
             previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
-            try {
-                host.startDirtyRateMeasurement(vm, seconds);
-                started = clock.instant();
-            } catch (KvmigrateException e) {
-                early = false; // asked again after the sampling, as without eager
-            }
+            if (!startMeasurement(host, vm)) return unavailable(memory, nonZeroBytes(host, vm, memory));
+            started = clock.instant();
         }
         long nonZero = nonZeroBytes(host, vm, memory);
         GuestProfile.Rate decision = decide.apply(nonZero);
@@ -96,15 +90,9 @@ public final class GuestProbe {
             return CompletableFuture.completedFuture(new GuestProfile(memory, nonZero, 0, decision == GuestProfile.Rate.IRRELEVANT,
                     chunks * (CHUNK / 4096), decision));
         }
-        if (!early) {
+        if (!eager) {
             previousStart = host.lastDirtyRate(vm).map(DirtyRate::startTime).orElse(Long.MIN_VALUE);
-            try {
-                host.startDirtyRateMeasurement(vm, seconds);
-            } catch (KvmigrateException e) {
-                // The measurement is an aid, never a condition: without it the policy judges from the live statistics.
-                return CompletableFuture.completedFuture(new GuestProfile(memory, nonZero, 0, false, chunks * (CHUNK / 4096),
-                        GuestProfile.Rate.UNAVAILABLE));
-            }
+            if (!startMeasurement(host, vm)) return unavailable(memory, nonZero);
             started = clock.instant();
         }
         long previous = previousStart;
@@ -132,6 +120,20 @@ public final class GuestProbe {
         }));
         result.whenComplete((p, e) -> poll.get().cancel());
         return result;
+    }
+
+    /** Starts the measurement; false when the hypervisor refuses it (an aid, never a condition: the move goes on unmeasured). */
+    private boolean startMeasurement(HostSession host, String vm) {
+        try {
+            host.startDirtyRateMeasurement(vm, seconds);
+            return true;
+        } catch (KvmigrateException e) {
+            return false;
+        }
+    }
+
+    private CompletableFuture<GuestProfile> unavailable(long memory, long nonZero) {
+        return CompletableFuture.completedFuture(new GuestProfile(memory, nonZero, 0, false, chunks * (CHUNK / 4096), GuestProfile.Rate.UNAVAILABLE));
     }
 
     /** Estimates non-zero RAM from a seeded sample of chunks spread over the guest's RAM (low RAM, then above 4 GiB). */

@@ -63,8 +63,14 @@ final class ItLab {
 
     /** Defines and starts a test guest on host 0 in the shared directory; waits until it runs its second pass. */
     static LabVm.Definition startGuest(String name, TestGuest.Params params) {
+        return startGuest(name, params, false);
+    }
+
+    /** As {@link #startGuest(String, TestGuest.Params)}; {@code dirtyRing}: with KVM's dirty ring (the per-vCPU dirty limit's need). */
+    static LabVm.Definition startGuest(String name, TestGuest.Params params, boolean dirtyRing) {
         removeEverywhere(name);
         LabVm.Definition d = LabVm.definition(name, get().sharedDir(), params, get().kvmAvailable());
+        if (dirtyRing) d = d.withDirtyRing();
         try (HostSession s = open(0)) {
             LabVm.create(s, d);
             s.startVm(name);

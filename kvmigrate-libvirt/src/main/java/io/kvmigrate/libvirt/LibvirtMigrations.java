@@ -67,6 +67,7 @@ final class LibvirtMigrations implements Migrations {
     /** Runs virDomainMigrateToURI3 on its own thread (it blocks until the job ends); takes ownership of {@code dom}. */
     private MigrationHandle launch(Pointer dom, String vm, HostRef target, MigrationOptions o, long migrateFlags) {
         CompletableFuture<Void> done = new CompletableFuture<>();
+        java.util.concurrent.atomic.AtomicBoolean limited = new java.util.concurrent.atomic.AtomicBoolean();
         Thread t = new Thread(() -> {
             PointerByReference params = new PointerByReference();
             IntByReference n = new IntByReference(0);
@@ -98,11 +99,14 @@ final class LibvirtMigrations implements Migrations {
                     }
                 }
                 if (LV.virDomainMigrateToURI3(dom, target.uri(), params.getValue(), n.getValue(), migrateFlags) < 0) {
-                    done.completeExceptionally(c.error("migrate to '" + target.name() + "' (" + target.uri() + ")", vm));
+                    KvmigrateException e = c.error("migrate to '" + target.name() + "' (" + target.uri() + ")", vm);
+                    if (limited.get()) QemuDirtyLimit.lift(c, vm); // the VM stays here: not slowed any more
+                    done.completeExceptionally(e);
                 } else {
                     done.complete(null);
                 }
             } catch (RuntimeException e) {
+                if (limited.get()) QemuDirtyLimit.lift(c, vm);
                 done.completeExceptionally(e);
             } finally {
                 if (params.getValue() != null) LV.virTypedParamsFree(params.getValue(), n.getValue());
@@ -110,7 +114,7 @@ final class LibvirtMigrations implements Migrations {
         }, "kvmigrate-migrate-" + vm);
         t.setDaemon(true);
         t.start();
-        return new LibvirtMigrationHandle(vm, dom, done);
+        return new LibvirtMigrationHandle(vm, dom, done, limited);
     }
 
     @Override
@@ -172,6 +176,8 @@ final class LibvirtMigrations implements Migrations {
                         }
                         if (params.getValue() != null) LV.virTypedParamsFree(params.getValue(), n.getValue());
                         if (type.getValue() != 0) continue;
+                        // The controller that started it may have limited the guest's dirty rate: lift it where the VM has the ring.
+                        if (limitable(d, vm)) QemuDirtyLimit.lift(c, vm);
                         done.completeExceptionally(new KvmigrateException(ErrorCode.MIGRATION_FAILED, "migrate", c.host.name(), vm,
                                 "The migration job ended and the VM is still on '" + c.host.name() + "' (failed or aborted).",
                                 "Check where the VM runs; start the move again if it should move."));
@@ -186,7 +192,7 @@ final class LibvirtMigrations implements Migrations {
         }, "kvmigrate-watch-" + vm);
         t.setDaemon(true);
         t.start();
-        return Optional.of(new LibvirtMigrationHandle(vm, dom, done));
+        return Optional.of(new LibvirtMigrationHandle(vm, dom, done, new java.util.concurrent.atomic.AtomicBoolean()));
     }
 
     @Override
@@ -229,16 +235,37 @@ final class LibvirtMigrations implements Migrations {
         }
     }
 
+    /** Whether the domain has a KVM dirty ring, so a dirty limit may have been set on it. */
+    private boolean limitable(Pointer d, String vm) {
+        try {
+            return io.kvmigrate.core.plan.DirtyLimit.ringSize(c.takeString(LV.virDomainGetXMLDesc(d, 0), "read XML of VM '" + vm + "'")) > 0;
+        } catch (KvmigrateException e) {
+            return false;
+        }
+    }
+
     /** The running job on the source. */
     private final class LibvirtMigrationHandle implements MigrationHandle {
         private final String vm;
         private final Pointer dom;
         private final CompletableFuture<Void> done;
+        /** Set once a dirty limit was asked: the migration's end without moving the VM lifts it. */
+        private final java.util.concurrent.atomic.AtomicBoolean limited;
 
-        LibvirtMigrationHandle(String vm, Pointer dom, CompletableFuture<Void> done) {
+        LibvirtMigrationHandle(String vm, Pointer dom, CompletableFuture<Void> done, java.util.concurrent.atomic.AtomicBoolean limited) {
             this.vm = vm;
             this.dom = dom;
+            this.limited = limited;
             this.done = done.whenComplete((ok, err) -> LV.virDomainFree(dom));
+        }
+
+        @Override
+        public void setDirtyLimit(long mibPerSecondPerVcpu) {
+            if (done.isDone()) return;
+            limited.set(true);
+            QemuDirtyLimit.set(c, dom, vm, mibPerSecondPerVcpu);
+            // Ended meanwhile without moving: the end's lift may have come before the limit.
+            if (done.isCompletedExceptionally()) QemuDirtyLimit.lift(c, vm);
         }
 
         @Override

@@ -357,6 +357,19 @@ public final class FakeHypervisor implements HypervisorConnector {
             killIfPlanned(hit);
         }
 
+        /** When set, a dirty limit is refused as QEMU refuses it for a guest without the dirty ring. */
+        public volatile boolean refuseDirtyLimit;
+
+        @Override
+        public synchronized void setDirtyLimit(long mibPerSecondPerVcpu) {
+            if (refuseDirtyLimit) {
+                throw new KvmigrateException(ErrorCode.MIGRATION_FAILED, "migrate", source.host().name(), vm.name(),
+                        "Tried to set the per-vCPU dirty limit but QEMU refused: dirty page limit feature requires KVM with accelerator"
+                                + " property 'dirty-ring-size' set'", null);
+            }
+            calls.add("dirtylimit=" + mibPerSecondPerVcpu);
+        }
+
         @Override
         public synchronized void startPostCopy() {
             FaultPlan.Hit hit = source.fault(Op.POSTCOPY_SWITCH, vm.name());

@@ -11,7 +11,12 @@ import java.util.Locale;
  * @param skipped steps not taken, each "what: why" (a decision each)
  * @param reason why {@code kind} was chosen
  */
-record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, ConvergenceModel.Throttle throttle) {
+record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, ConvergenceModel.Throttle throttle,
+        ConvergenceModel.DirtyLimitStep dirtyLimit) {
+
+    ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, ConvergenceModel.Throttle throttle) {
+        this(kind, skipped, reason, throttle, null);
+    }
 
     enum Kind {
         /** Pre-copy converges at the current limit: nothing to do. */
@@ -20,6 +25,8 @@ record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, Con
         RAISE_DOWNTIME,
         /** Pre-copy converges only under a throttle (auto-converge). */
         THROTTLE,
+        /** Pre-copy converges once the guest's vCPUs are held to a dirty limit (QEMU's per-vCPU dirty limit, set mid-job). */
+        DIRTY_LIMIT,
         /** Switch to post-copy now. */
         POST_COPY,
         /** Nothing allowed can converge: abort with the VM on the source. */
@@ -33,6 +40,17 @@ record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, Con
      */
     static ModelStep pick(ConvergenceModel.Assessment a, boolean postCopy, boolean autoConverge, String throttleAvoided, long elapsedMs,
             boolean finish) {
+        return pick(a, postCopy, autoConverge, throttleAvoided, elapsedMs, finish, 0);
+    }
+
+    /**
+     * As above for a VM of {@code dirtyLimitVcpus} vCPUs that can be slowed by the per-vCPU dirty limit (0: it cannot). Where
+     * a throttle is needed the dirty limit comes first: it is set mid-job (auto-converge, unless armed at start, costs a
+     * restart), it slows only the vCPUs that write memory, and it caps the rate itself, so it reaches rates that even a
+     * 99 % CPU throttle leaves above the link.
+     */
+    static ModelStep pick(ConvergenceModel.Assessment a, boolean postCopy, boolean autoConverge, String throttleAvoided, long elapsedMs,
+            boolean finish, int dirtyLimitVcpus) {
         java.util.List<String[]> skipped = new java.util.ArrayList<>();
         if (a.atLimit().converges()) {
             return new ModelStep(Kind.NONE, skipped, String.format(Locale.ROOT, "%s: pre-copy converges in about %d more pass(es)", a.rates(),
@@ -48,6 +66,20 @@ record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, Con
         skipped.add(new String[] {"downtime raise skipped", String.format(Locale.ROOT, "each pass would need about %d ms, above {maxDowntime}"
                 + " %d ms", a.atMax().neededDowntimeMs(), a.maxDowntimeMs())});
         ConvergenceModel.Throttle t = a.throttle();
+        if (dirtyLimitVcpus > 0 && throttleAvoided == null) {
+            ConvergenceModel.DirtyLimitStep d = ConvergenceModel.dirtyLimit(a.state(), dirtyLimitVcpus, a.maxDowntimeMs());
+            String limit = String.format(Locale.ROOT, "a dirty limit of %d MiB/s per vCPU (%d vCPU(s), each held to within %d MiB/s of it) leaves %.2fx the link", d.perVcpuMiBps(),
+                    dirtyLimitVcpus, ConvergenceModel.DIRTY_LIMIT_TOLERANCE_MIBPS, d.limitedRatio());
+            if (d.possible() && (!postCopy || d.timeMs() < a.postCopyMs())) {
+                skipped.add(new String[] {"auto-converge skipped", "the per-vCPU dirty limit slows only the vCPUs that write memory and is set"
+                        + " without starting the job again"});
+                return new ModelStep(Kind.DIRTY_LIMIT, skipped, String.format(Locale.ROOT, "%s; %s: converges in about %.1f s", noPreCopy,
+                        limit, d.timeMs() / 1000.0), t, d);
+            }
+            skipped.add(new String[] {"dirty limit skipped", d.possible() ? String.format(Locale.ROOT, "post-copy finishes in about %.1f s;"
+                    + " %s and would need about %.1f s", a.postCopyMs() / 1000.0, limit, d.timeMs() / 1000.0)
+                    : limit + ", too much to converge"});
+        }
         long restartMs = autoConverge ? 0 : elapsedMs;
         long throttledMs = t.possible() ? t.timeMs() + restartMs : -1;
         String throttleWhy;

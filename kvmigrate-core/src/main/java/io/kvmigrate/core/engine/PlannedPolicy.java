@@ -66,9 +66,10 @@ public final class PlannedPolicy implements ConvergencePolicy {
             // Started unmeasured: the first dirty-bitmap sync gives the rate the measurement would have given. The plan is
             // for this migration as it runs: auto-converge off, post-copy as armed at start.
             GuestProfile g = p.guest();
-            live = new Planner(Calibration.lab()).plan(new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), stats.dirtyRateBps(), false,
+            Planner planner = new Planner(Calibration.lab());
+            live = planner.withDirtyLimit(planner.plan(new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), stats.dirtyRateBps(), false,
                     g.sampledPages()), p.bandwidthBps(), p.bandwidthAssumed(), p.initialDowntimeMs(), p.maxDowntimeMs(), p.policy(),
-                    p.postCopy(), false, p.throttleAvoided());
+                    p.postCopy(), false, p.throttleAvoided()), p.dirtyLimitVcpus());
             List<Action> out = new ArrayList<>(actions);
             out.add(0, new Action("prediction from the first pass", String.format(Locale.ROOT, "dirty rate %.0f MiB/s as the hypervisor"
                     + " measured it: ", stats.dirtyRateBps() / 1048576.0) + Planning.expectation(live), h -> { }));

@@ -64,6 +64,12 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private long planLinkBps;
     /** Why the guest must not be throttled (a known hypervisor bug), or null. */
     private String throttleAvoided;
+    /** The VM's vCPUs when QEMU's per-vCPU dirty limit can slow it (from the plan), else 0; 0 too once the hypervisor refused it. */
+    private int dirtyLimitVcpus;
+    /** The dirty limit in force, MiB/s per vCPU, or 0. */
+    private long dirtyLimitMiBps;
+    /** The last dirty-limit action, to know it when the hypervisor refuses it. */
+    private Action dirtyLimitAction;
     private Stage stage = Stage.PRE_COPY;
     private long limitMs;
     private long lastThrottle;
@@ -103,6 +109,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         StagedConvergencePolicy p = new StagedConvergencePolicy(plan.policy(), settings, plan.autoConverge(), plan.postCopy(),
                 plan.initialDowntimeMs(), plan.maxDowntimeMs(), compressed, parallel);
         p.throttleAvoided = plan.throttleAvoided();
+        p.dirtyLimitVcpus = plan.dirtyLimitVcpus();
         p.workingSetBytes = plan.guest().nonZeroBytes();
         p.planLinkBps = Math.round(plan.bandwidthBps() * Calibration.lab().linkEfficiency());
         if (plan.guest().rate() == GuestProfile.Rate.MEASURED && plan.guest().dirtyRateBps() > 0) {
@@ -141,6 +148,15 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     /** A refused switch to post-copy is asked again at the next poll (seen: asked before QEMU's migration had begun). */
     @Override
     public void actionFailed(Action action) {
+        if (action == dirtyLimitAction) {
+            // The hypervisor refused the dirty limit: back to pre-copy, and a stall escalates as without it (auto-converge).
+            dirtyLimitVcpus = 0;
+            dirtyLimitMiBps = 0;
+            stage = Stage.PRE_COPY;
+            assessedLive = true;
+            assessedMeasured = true;
+            return;
+        }
         if (action.kind() == Kind.POST_COPY && postCopy && postCopyRetries++ < POST_COPY_RETRIES) postCopyRetry = true;
     }
 
@@ -194,7 +210,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 if (a != null) {
                     if (live) assessedLive = true;
                     else assessedMeasured = true;
-                    ModelStep step = ModelStep.pick(a, postCopy, autoConverge, throttleAvoided, elapsed.toMillis(), kind == PolicyKind.FINISH);
+                    ModelStep step = ModelStep.pick(a, postCopy, autoConverge, throttleAvoided, elapsed.toMillis(), kind == PolicyKind.FINISH,
+                            dirtyLimitVcpus);
                     // Before pass 2 a switch pays only when every page sent now is dirtied again before pre-copy could end.
                     boolean defer = !live && step.kind() == ModelStep.Kind.POST_COPY && a.state().ratio() < ConvergenceModel.CONVERGING_RATIO;
                     if (!defer) apply(step, a, s, elapsed, null, out);
@@ -208,13 +225,23 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             case PRE_COPY -> {
                 ConvergenceModel.Assessment a = assessment(s);
                 if (a != null && !a.atMax().converges()) {
-                    apply(ModelStep.pick(a, postCopy, autoConverge, throttleAvoided, elapsed.toMillis(), kind == PolicyKind.FINISH), a, s,
-                            elapsed, stall, out);
+                    apply(ModelStep.pick(a, postCopy, autoConverge, throttleAvoided, elapsed.toMillis(), kind == PolicyKind.FINISH,
+                            dirtyLimitVcpus), a, s, elapsed, stall, out);
                 } else {
                     escalateDowntime(s, elapsed, stall, out);
                 }
             }
-            case THROTTLE -> lastResort(s, stall, out);
+            case THROTTLE -> {
+                if (dirtyLimitMiBps > ConvergenceModel.MIN_DIRTY_LIMIT_MIBPS) {
+                    // The guest dirties more under the limit than the model expected (QEMU holds it only roughly): halve it.
+                    long next = Math.max(ConvergenceModel.MIN_DIRTY_LIMIT_MIBPS, dirtyLimitMiBps / 2);
+                    restart(s, elapsed);
+                    limitDirtyRate(next, "still stalled under " + dirtyLimitMiBps + " MiB/s per vCPU (" + stall + "; dirty "
+                            + mibs(s.dirtyRateBps()) + " vs sent " + mibs(s.memoryBps()) + ")", 0, out);
+                } else {
+                    lastResort(s, stall, out);
+                }
+            }
             default -> { }
         }
         return out;
@@ -243,6 +270,15 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 limitMs = next;
                 out.add(new Action("raise downtime limit to " + next + " ms", seen + step.reason(), h -> h.setMaxDowntime(next)));
                 restart(s, elapsed);
+            }
+            case DIRTY_LIMIT -> {
+                stage = Stage.THROTTLE;
+                restart(s, elapsed);
+                long max = maxDowntimeMs;
+                boolean raise = limitMs < max;
+                limitMs = max;
+                limitDirtyRate(step.dirtyLimit().perVcpuMiBps(), seen + step.reason() + (raise ? "; downtime limit raised to {maxDowntime} "
+                        + max + " ms" : ""), raise ? max : 0, out);
             }
             case THROTTLE -> {
                 stage = Stage.THROTTLE;
@@ -282,6 +318,16 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         }
     }
 
+    /** Sets the per-vCPU dirty limit (and first the downtime limit to {@code downtimeMs}, when above 0). */
+    private void limitDirtyRate(long perVcpuMiBps, String reason, long downtimeMs, List<Action> out) {
+        dirtyLimitMiBps = perVcpuMiBps;
+        dirtyLimitAction = new Action("limit dirty rate to " + perVcpuMiBps + " MiB/s per vCPU", reason, h -> {
+            if (downtimeMs > 0) h.setMaxDowntime(downtimeMs);
+            h.setDirtyLimit(perVcpuMiBps);
+        });
+        out.add(dirtyLimitAction);
+    }
+
     /**
      * The stages, for a stall the model did not foresee (it predicted convergence, or had no rate): raise the limit,
      * throttle, last resort.
@@ -305,6 +351,20 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             out.add(new Action("throttle skipped", throttleAvoided, h -> { }));
             lastResort(s, stall + "; " + downtimeNote, out);
             return;
+        }
+        if (dirtyLimitVcpus > 0 && throttleAvoided == null && dirtyLimitMiBps == 0) {
+            ConvergenceModel.State st = ModelStep.state(s, watch, workingSetBytes, planLinkBps, measuredDirtyBps, measuredSaturated);
+            ConvergenceModel.DirtyLimitStep d = st == null ? null : ConvergenceModel.dirtyLimit(st, dirtyLimitVcpus, maxDowntimeMs);
+            if (d != null && d.possible()) {
+                stage = Stage.THROTTLE;
+                restart(s, elapsed);
+                boolean raise = limitMs < maxDowntimeMs;
+                limitMs = maxDowntimeMs;
+                limitDirtyRate(d.perVcpuMiBps(), String.format(Locale.ROOT, "stalled (%s); %s; the dirty limit leaves %.2fx the link%s", stall,
+                        downtimeNote, d.limitedRatio(), raise ? "; downtime limit raised to {maxDowntime} " + limitMs + " ms" : ""),
+                        raise ? limitMs : 0, out);
+                return;
+            }
         }
         stage = Stage.THROTTLE;
         restart(s, elapsed);
@@ -364,7 +424,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             // pass more too: its first throttled pass began before the throttle took hold.
             // At 99 % two passes more: it is the last thing safe has, and a throttled guest's passes are noisy (the lab's
             // went 230, 141, 220 MiB at 99 %).
-            int budget = settings.throttlePasses() + (restartedForThrottle ? 1 : 0)
+            int budget = settings.throttlePasses() + (restartedForThrottle || dirtyLimitMiBps > 0 ? 1 : 0)
                     + (lastThrottle > 0 && lastThrottle < ConvergenceModel.MAX_THROTTLE ? 1 : 0)
                     + (lastThrottle >= ConvergenceModel.MAX_THROTTLE ? 2 : 0);
             if (watch.passes() >= budget) return budget + " pass(es) under throttle without converging";

@@ -28,6 +28,19 @@ public final class ConvergenceModel {
     /** Where a throttle starts for a guest whose dirty rate is only known from below (saturated). */
     static final int SATURATED_THROTTLE = 90;
     static final int MAX_PASSES = 200;
+    /** The lowest per-vCPU dirty limit QEMU takes, MiB/s ({@code set-vcpu-dirty-limit} counts in MB of 2^20 bytes). */
+    public static final long MIN_DIRTY_LIMIT_MIBPS = 1;
+    /**
+     * QEMU re-measures each vCPU's dirty rate once a second and moves the sleep it imposes on a vCPU toward the limit
+     * step by step: a new limit holds within a few seconds.
+     */
+    static final long DIRTY_LIMIT_REACTION_MS = 3000;
+    /**
+     * QEMU leaves a vCPU's sleep as it is once the vCPU's dirty rate is within this of its limit (its
+     * {@code DIRTYLIMIT_TOLERANCE_RANGE}, 25 MB/s in 7.1-9.x): the limit holds a vCPU to limit + this at best. Seen in the lab: a
+     * 1 MiB/s limit left the test guest dirtying all a 16 MiB/s link carried.
+     */
+    public static final long DIRTY_LIMIT_TOLERANCE_MIBPS = 25;
 
     private ConvergenceModel() {
     }
@@ -53,6 +66,13 @@ public final class ConvergenceModel {
 
     /** A throttle that makes pre-copy converge: the level, what it leaves, and when pre-copy ends under it. */
     public record Throttle(boolean possible, int percent, double throttledRatio, long timeMs, int initialPercent, int incrementPercent) {
+    }
+
+    /**
+     * A per-vCPU dirty limit that makes pre-copy converge: the limit for each vCPU (MiB/s), the share of the link the
+     * guest can still dirty under it (all vCPUs at the limit), and when pre-copy ends under it.
+     */
+    public record DirtyLimitStep(boolean possible, long perVcpuMiBps, double limitedRatio, long timeMs) {
     }
 
     /** What the three steps would achieve from this state. */
@@ -133,6 +153,26 @@ public final class ConvergenceModel {
         long time = under.converges() ? reaction + under.timeMs() : -1;
         int increment = Math.max(1, (int) Math.ceil((MAX_THROTTLE - p) / (s.rateSaturated() ? 1.0 : 2.0)));
         return new Throttle(under.converges(), p, ratio * (100 - p) / 100.0, time, p, Math.min(increment, 99));
+    }
+
+    /**
+     * The dirty limit for a guest of {@code vcpus} vCPUs. QEMU stops adjusting a vCPU once its rate is within
+     * {@link #DIRTY_LIMIT_TOLERANCE_MIBPS} of the limit, so a vCPU is held only to limit + tolerance: the limit is chosen so
+     * that all vCPUs together, each at that bound, dirty at most {@link #THROTTLE_TARGET_RATIO} of the link (whatever vCPU
+     * does the writing), never below QEMU's 1 MiB/s; impossible when even that bound leaves the guest at
+     * {@link #CONVERGING_RATIO} of the link or more (a thin link: the lab's 16 MiB/s against 26 MiB/s a vCPU). Unlike a CPU
+     * throttle it caps the rate itself, so a rate known only from below (saturated) needs no margin.
+     */
+    public static DirtyLimitStep dirtyLimit(State s, int vcpus, long maxDowntimeMs) {
+        if (vcpus <= 0) return new DirtyLimitStep(false, 0, s.ratio(), -1);
+        double mib = 1048576.0;
+        long perVcpu = Math.max(MIN_DIRTY_LIMIT_MIBPS, (long) Math.floor(THROTTLE_TARGET_RATIO * s.linkBps() / vcpus / mib) - DIRTY_LIMIT_TOLERANCE_MIBPS);
+        double bound = (perVcpu + DIRTY_LIMIT_TOLERANCE_MIBPS) * mib * vcpus;
+        double limitedBps = s.rateSaturated() ? bound : Math.min(s.dirtyBps(), bound);
+        double ratio = limitedBps / s.linkBps();
+        if (ratio >= CONVERGING_RATIO) return new DirtyLimitStep(false, perVcpu, ratio, -1);
+        PreCopy under = preCopy(s, limitedBps, maxDowntimeMs);
+        return new DirtyLimitStep(under.converges(), perVcpu, ratio, under.converges() ? DIRTY_LIMIT_REACTION_MS + under.timeMs() : -1);
     }
 
     /** Post-copy from now: what is left (plus what the guest dirties until the switch's final sync) sent once. */

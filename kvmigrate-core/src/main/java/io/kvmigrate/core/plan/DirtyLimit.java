@@ -14,8 +14,9 @@ import org.xml.sax.InputSource;
  * that dirty memory instead of the whole guest as auto-converge does. It needs the guest's KVM dirty ring, which libvirt
  * (8.0+) enables with {@code <features><kvm><dirty-ring state='on' size='4096'/></kvm></features>} (a restart of the VM).
  * Verified here on QEMU 7.2.22 under KVM: with the ring the command is accepted and {@code query-vcpu-dirty-limit} reports it;
- * libvirt 9.0 has no API for it, only {@code qemu-monitor-command}. kvmigrate reports the status ({@code check}, {@code plan})
- * but does not set the limit yet: its throttle is auto-converge (docs/convergence.md).
+ * libvirt 9.0 has no API for it, only {@code qemu-monitor-command}. Where pre-copy cannot converge, the policy sets the limit
+ * mid-job instead of throttling with auto-converge ({@link Planner#withDirtyLimit}); the libvirt adapter lifts it again when a
+ * migration ends with the VM still on the source (docs/convergence.md).
  */
 public final class DirtyLimit {
     /** QEMU 7.1.0 as libvirt encodes it: the first with set-vcpu-dirty-limit. */
@@ -64,8 +65,9 @@ public final class DirtyLimit {
         int ring = ringSize(vm.xml());
         if (ring <= 0) {
             return "per-vCPU dirty limit: not enabled (the VM has no KVM dirty ring; add " + HOW + " to its definition and restart it"
-                    + " to allow it); kvmigrate throttles with auto-converge";
+                    + " to allow it, instead of auto-converge); kvmigrate throttles with auto-converge";
         }
-        return "per-vCPU dirty limit: possible (KVM dirty ring of " + ring + " pages), not used by kvmigrate yet; it throttles with auto-converge";
+        return "per-vCPU dirty limit: possible (KVM dirty ring of " + ring + " pages): used instead of auto-converge where pre-copy cannot"
+                + " converge, set mid-job and lifted again if the VM stays";
     }
 }

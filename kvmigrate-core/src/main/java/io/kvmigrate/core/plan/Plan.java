@@ -12,11 +12,13 @@ import java.util.List;
  * @param expectedDowntimeMs downtime expected with the strategy; -1 when it is expected not to finish or was not measured
  * @param expectedToComplete whether the strategy is expected to complete (false: runs forever for plain, aborts for safe)
  * @param throttleAvoided why the guest must not be throttled ({@link KnownBugs}), or null
+ * @param dirtyLimitVcpus the VM's vCPUs when it can be slowed by QEMU's per-vCPU dirty limit ({@link DirtyLimit}), else 0: then
+ *        the policy limits its dirty rate mid-job instead of throttling it with auto-converge
  */
 public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boolean bandwidthAssumed, long initialDowntimeMs,
         long maxDowntimeMs, PreCopyModel.Outcome plainPreCopy, Strategy strategy, boolean autoConverge, boolean postCopy,
         long expectedTotalMs, long expectedDowntimeMs, boolean expectedToComplete, long floorMs, List<String> reasons,
-        String throttleAvoided) {
+        String throttleAvoided, int dirtyLimitVcpus) {
 
     public Plan {
         reasons = List.copyOf(reasons);
@@ -27,7 +29,13 @@ public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boo
         List<String> r = new java.util.ArrayList<>(reasons);
         r.add(reason);
         return new Plan(policy, guest, bandwidthBps, bandwidthAssumed, initialDowntimeMs, maxDowntimeMs, plainPreCopy, strategy, autoConverge,
-                postCopy, expectedTotalMs, expectedDowntimeMs, expectedToComplete, floorMs, r, throttleAvoided);
+                postCopy, expectedTotalMs, expectedDowntimeMs, expectedToComplete, floorMs, r, throttleAvoided, dirtyLimitVcpus);
+    }
+
+    /** The same plan with another strategy, start options, expectation and reasons, for a VM of {@code vcpus} dirty-limitable vCPUs. */
+    Plan with(Strategy s, boolean autoConverge, long totalMs, boolean complete, List<String> why, int vcpus) {
+        return new Plan(policy, guest, bandwidthBps, bandwidthAssumed, initialDowntimeMs, maxDowntimeMs, plainPreCopy, s, autoConverge,
+                postCopy, totalMs, complete ? expectedDowntimeMs : -1, complete, floorMs, why, throttleAvoided, vcpus);
     }
 
     /** True when the dirty rate was not measured: then the expected total is a lower bound and the convergence call is open. */
@@ -45,6 +53,7 @@ public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boo
         PRE_COPY_NO_THROTTLE("pre-copy, abort after the first pass if it cannot converge (no throttle: a known hypervisor bug)"),
         ABORT_NOT_CONVERGING("abort as soon as the dirty rate is known: even a 99 % throttle cannot make pre-copy converge"),
         UNBOUNDED("plain pre-copy without intervention: does not finish"),
+        DIRTY_LIMIT("pre-copy; as soon as the dirty rate shows it cannot converge, the guest's dirty rate is limited per vCPU (QEMU's dirty limit, set mid-job)"),
         RESTART_AUTO_CONVERGE("pre-copy; after the first pass, start again with auto-converge sized from the dirty rate (QEMU takes it only at the start)"),
         PRE_COPY_UNMEASURED("pre-copy, escalating from live statistics (dirty rate not measured)");
 

@@ -83,8 +83,12 @@ public final class Planning {
             String domainType = spec.map(v -> v.domainType()).orElse(null);
             Plan p = planner.plan(g, bps, assumed, initial, max, policy, postCopy, armable,
                     KnownBugs.throttleHazard(domainType, sf.hypervisorVersion()));
+            // A VM the per-vCPU dirty limit can slow is limited mid-job instead of throttled (or given up on).
+            int vcpus = spec.filter(v -> DirtyLimit.usable(v, sf.hypervisorVersion())).map(v -> v.vcpus()).orElse(0);
+            p = planner.withDirtyLimit(p, vcpus);
             // Where the plan throttles, say whether the gentler per-vCPU dirty limit could be had (and how).
-            boolean throttles = p.autoConverge() || p.strategy() == Plan.Strategy.RESTART_AUTO_CONVERGE;
+            boolean throttles = p.autoConverge() || p.strategy() == Plan.Strategy.RESTART_AUTO_CONVERGE
+                    || p.strategy() == Plan.Strategy.DIRTY_LIMIT || p.strategy() == Plan.Strategy.ABORT_NOT_CONVERGING;
             return throttles && spec.isPresent() ? p.withReason(DirtyLimit.status(spec.get(), sf.hypervisorVersion())) : p;
         }
     }

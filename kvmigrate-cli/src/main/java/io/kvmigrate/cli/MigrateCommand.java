@@ -50,7 +50,7 @@ final class MigrateCommand implements Callable<Integer>, Main.JsonCapable {
     List<String> accept = List.of();
     @Option(names = "--policy", defaultValue = "safe", paramLabel = "plain|safe|finish",
             description = "When pre-copy cannot converge (judged from the dirty rate as soon as it is known): plain = do nothing;"
-                    + " safe = raise downtime up to --max-downtime, else throttle from the level the rate needs up to 99 %, else abort;"
+                    + " safe = raise downtime up to --max-downtime, else throttle from the level the rate needs up to 99 %% (or, for a VM with KVM's dirty ring, limit its dirty rate per vCPU), else abort;"
                     + " finish = raise downtime, else switch to post-copy (default ${DEFAULT-VALUE}).") String policy;
     @Option(names = "--parallel", paramLabel = "N", description = "Send memory over N connections (multifd); not with post-copy.") int parallel;
     @Option(names = "--compress", description = "Compress pages (QEMU's XBZRLE delta encoding of re-sent pages).") boolean compress;

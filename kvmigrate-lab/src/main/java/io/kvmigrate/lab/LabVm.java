@@ -23,14 +23,19 @@ public final class LabVm {
      * The VM's definition: name, memory, disk image path and serial log path; {@code dirtyRing}: KVM's dirty ring on (what
      * QEMU's per-vCPU dirty limit needs; KVM only).
      */
-    public record Definition(String name, int memoryMiB, Path disk, Path serialLog, TestGuest.Params guest, boolean kvm, boolean dirtyRing) {
+    public record Definition(String name, int memoryMiB, Path disk, Path serialLog, TestGuest.Params guest, boolean kvm, int dirtyRingPages) {
         public Definition(String name, int memoryMiB, Path disk, Path serialLog, TestGuest.Params guest, boolean kvm) {
-            this(name, memoryMiB, disk, serialLog, guest, kvm, false);
+            this(name, memoryMiB, disk, serialLog, guest, kvm, 0);
         }
 
-        /** The same VM with KVM's dirty ring of 4096 pages (the dirty limit's prerequisite), when it runs on KVM. */
+        /** The same VM with KVM's dirty ring (the dirty limit's prerequisite) of {@link #DIRTY_RING_PAGES}, when it runs on KVM. */
         public Definition withDirtyRing() {
-            return new Definition(name, memoryMiB, disk, serialLog, guest, kvm, kvm);
+            return withDirtyRing(DIRTY_RING_PAGES);
+        }
+
+        /** The same VM with a dirty ring of {@code pages} (a power of two, 1024-65536), when it runs on KVM. */
+        public Definition withDirtyRing(int pages) {
+            return new Definition(name, memoryMiB, disk, serialLog, guest, kvm, kvm ? pages : 0);
         }
 
         public String xml() {
@@ -59,10 +64,13 @@ public final class LabVm {
                       </devices>
                     </domain>
                     """.formatted(type, DomainXml.escape(name), UUID.randomUUID(), memoryMiB,
-                    dirtyRing ? "<kvm><dirty-ring state='on' size='4096'/></kvm>" : "", DomainXml.escape(disk.toString()),
+                    dirtyRingPages > 0 ? "<kvm><dirty-ring state='on' size='" + dirtyRingPages + "'/></kvm>" : "", DomainXml.escape(disk.toString()),
                     DomainXml.escape(serialLog.toString()));
         }
     }
+
+    /** The lab's dirty ring: the smallest KVM takes, so a limited vCPU dirties in bursts of 4 MiB (see docs/convergence.md). */
+    public static final int DIRTY_RING_PAGES = 1024;
 
     /** A definition for a test guest whose files live in {@code dir}. */
     public static Definition definition(String name, Path dir, TestGuest.Params guest, boolean kvm) {

@@ -40,17 +40,17 @@ record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, Con
      */
     static ModelStep pick(ConvergenceModel.Assessment a, boolean postCopy, boolean autoConverge, String throttleAvoided, long elapsedMs,
             boolean finish) {
-        return pick(a, postCopy, autoConverge, throttleAvoided, elapsedMs, finish, 0);
+        return pick(a, postCopy, autoConverge, throttleAvoided, elapsedMs, finish, io.kvmigrate.core.plan.DirtyRing.NONE);
     }
 
     /**
-     * As above for a VM of {@code dirtyLimitVcpus} vCPUs that can be slowed by the per-vCPU dirty limit (0: it cannot). Where
+     * As above for a VM with {@code ring}, which the per-vCPU dirty limit can slow when usable. Where
      * a throttle is needed the dirty limit comes first: it is set mid-job (auto-converge, unless armed at start, costs a
      * restart), it slows only the vCPUs that write memory, and it caps the rate itself, so it reaches rates that even a
      * 99 % CPU throttle leaves above the link.
      */
     static ModelStep pick(ConvergenceModel.Assessment a, boolean postCopy, boolean autoConverge, String throttleAvoided, long elapsedMs,
-            boolean finish, int dirtyLimitVcpus) {
+            boolean finish, io.kvmigrate.core.plan.DirtyRing ring) {
         java.util.List<String[]> skipped = new java.util.ArrayList<>();
         if (a.atLimit().converges()) {
             return new ModelStep(Kind.NONE, skipped, String.format(Locale.ROOT, "%s: pre-copy converges in about %d more pass(es)", a.rates(),
@@ -66,10 +66,9 @@ record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, Con
         skipped.add(new String[] {"downtime raise skipped", String.format(Locale.ROOT, "each pass would need about %d ms, above {maxDowntime}"
                 + " %d ms", a.atMax().neededDowntimeMs(), a.maxDowntimeMs())});
         ConvergenceModel.Throttle t = a.throttle();
-        if (dirtyLimitVcpus > 0 && throttleAvoided == null) {
-            ConvergenceModel.DirtyLimitStep d = ConvergenceModel.dirtyLimit(a.state(), dirtyLimitVcpus, a.maxDowntimeMs());
-            String limit = String.format(Locale.ROOT, "a dirty limit of %d MiB/s per vCPU (%d vCPU(s), each held to within %d MiB/s of it) leaves %.2fx the link", d.perVcpuMiBps(),
-                    dirtyLimitVcpus, ConvergenceModel.DIRTY_LIMIT_TOLERANCE_MIBPS, d.limitedRatio());
+        if (ring.usable() && throttleAvoided == null) {
+            ConvergenceModel.DirtyLimitStep d = ConvergenceModel.dirtyLimit(a.state(), ring, a.maxDowntimeMs());
+            String limit = d.why();
             if (d.possible() && (!postCopy || d.timeMs() < a.postCopyMs())) {
                 skipped.add(new String[] {"auto-converge skipped", "the per-vCPU dirty limit slows only the vCPUs that write memory and is set"
                         + " without starting the job again"});
@@ -77,8 +76,7 @@ record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, Con
                         limit, d.timeMs() / 1000.0), t, d);
             }
             skipped.add(new String[] {"dirty limit skipped", d.possible() ? String.format(Locale.ROOT, "post-copy finishes in about %.1f s;"
-                    + " %s and would need about %.1f s", a.postCopyMs() / 1000.0, limit, d.timeMs() / 1000.0)
-                    : limit + ", too much to converge"});
+                    + " %s and would need about %.1f s", a.postCopyMs() / 1000.0, limit, d.timeMs() / 1000.0) : limit});
         }
         long restartMs = autoConverge ? 0 : elapsedMs;
         long throttledMs = t.possible() ? t.timeMs() + restartMs : -1;

@@ -69,7 +69,7 @@ public final class PlannedPolicy implements ConvergencePolicy {
             Planner planner = new Planner(Calibration.lab());
             live = planner.withDirtyLimit(planner.plan(new GuestProfile(g.memoryBytes(), g.nonZeroBytes(), stats.dirtyRateBps(), false,
                     g.sampledPages()), p.bandwidthBps(), p.bandwidthAssumed(), p.initialDowntimeMs(), p.maxDowntimeMs(), p.policy(),
-                    p.postCopy(), false, p.throttleAvoided()), p.dirtyLimitVcpus());
+                    p.postCopy(), false, p.throttleAvoided()), p.dirtyRing());
             List<Action> out = new ArrayList<>(actions);
             out.add(0, new Action("prediction from the first pass", String.format(Locale.ROOT, "dirty rate %.0f MiB/s as the hypervisor"
                     + " measured it: ", stats.dirtyRateBps() / 1048576.0) + Planning.expectation(live), h -> { }));

@@ -64,8 +64,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private long planLinkBps;
     /** Why the guest must not be throttled (a known hypervisor bug), or null. */
     private String throttleAvoided;
-    /** The VM's vCPUs when QEMU's per-vCPU dirty limit can slow it (from the plan), else 0; 0 too once the hypervisor refused it. */
-    private int dirtyLimitVcpus;
+    /** The VM's vCPUs and dirty ring when QEMU's per-vCPU dirty limit can slow it (from the plan); none once it did not help. */
+    private io.kvmigrate.core.plan.DirtyRing dirtyRing = io.kvmigrate.core.plan.DirtyRing.NONE;
     /** The dirty limit in force, MiB/s per vCPU, or 0. */
     private long dirtyLimitMiBps;
     /** The last dirty-limit action, to know it when the hypervisor refuses it. */
@@ -109,7 +109,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         StagedConvergencePolicy p = new StagedConvergencePolicy(plan.policy(), settings, plan.autoConverge(), plan.postCopy(),
                 plan.initialDowntimeMs(), plan.maxDowntimeMs(), compressed, parallel);
         p.throttleAvoided = plan.throttleAvoided();
-        p.dirtyLimitVcpus = plan.dirtyLimitVcpus();
+        p.dirtyRing = plan.dirtyRing();
+        if (plan.strategy() == Plan.Strategy.DIRTY_LIMIT) p.autoConvergeOffBecause = "the per-vCPU dirty limit was to slow the guest instead";
         p.workingSetBytes = plan.guest().nonZeroBytes();
         p.planLinkBps = Math.round(plan.bandwidthBps() * Calibration.lab().linkEfficiency());
         if (plan.guest().rate() == GuestProfile.Rate.MEASURED && plan.guest().dirtyRateBps() > 0) {
@@ -150,7 +151,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     public void actionFailed(Action action) {
         if (action == dirtyLimitAction) {
             // The hypervisor refused the dirty limit: back to pre-copy, and a stall escalates as without it (auto-converge).
-            dirtyLimitVcpus = 0;
+            dirtyRing = io.kvmigrate.core.plan.DirtyRing.NONE;
             dirtyLimitMiBps = 0;
             stage = Stage.PRE_COPY;
             assessedLive = true;
@@ -211,7 +212,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                     if (live) assessedLive = true;
                     else assessedMeasured = true;
                     ModelStep step = ModelStep.pick(a, postCopy, autoConverge, throttleAvoided, elapsed.toMillis(), kind == PolicyKind.FINISH,
-                            dirtyLimitVcpus);
+                            dirtyRing);
                     // Before pass 2 a switch pays only when every page sent now is dirtied again before pre-copy could end.
                     boolean defer = !live && step.kind() == ModelStep.Kind.POST_COPY && a.state().ratio() < ConvergenceModel.CONVERGING_RATIO;
                     if (!defer) apply(step, a, s, elapsed, null, out);
@@ -226,18 +227,27 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 ConvergenceModel.Assessment a = assessment(s);
                 if (a != null && !a.atMax().converges()) {
                     apply(ModelStep.pick(a, postCopy, autoConverge, throttleAvoided, elapsed.toMillis(), kind == PolicyKind.FINISH,
-                            dirtyLimitVcpus), a, s, elapsed, stall, out);
+                            dirtyRing), a, s, elapsed, stall, out);
                 } else {
                     escalateDowntime(s, elapsed, stall, out);
                 }
             }
             case THROTTLE -> {
-                if (dirtyLimitMiBps > ConvergenceModel.MIN_DIRTY_LIMIT_MIBPS) {
-                    // The guest dirties more under the limit than the model expected (QEMU holds it only roughly): halve it.
+                if (dirtyLimitMiBps > ConvergenceModel.DIRTY_LIMIT_TOLERANCE_MIBPS) {
+                    // The guest dirties more under the limit than the model expected: halve it (below QEMU's tolerance a
+                    // lower limit changes nothing).
                     long next = Math.max(ConvergenceModel.MIN_DIRTY_LIMIT_MIBPS, dirtyLimitMiBps / 2);
                     restart(s, elapsed);
                     limitDirtyRate(next, "still stalled under " + dirtyLimitMiBps + " MiB/s per vCPU (" + stall + "; dirty "
                             + mibs(s.dirtyRateBps()) + " vs sent " + mibs(s.memoryBps()) + ")", 0, out);
+                } else if (dirtyLimitMiBps > 0) {
+                    // The limit did not do it: what is left is auto-converge, by a restart (the adapter lifts the limit).
+                    String why = "the dirty limit of " + dirtyLimitMiBps + " MiB/s per vCPU did not make it converge (" + stall + ")";
+                    dirtyRing = io.kvmigrate.core.plan.DirtyRing.NONE;
+                    dirtyLimitMiBps = 0;
+                    stage = Stage.PRE_COPY;
+                    autoConvergeOffBecause = "the per-vCPU dirty limit was to slow the guest instead";
+                    escalateDowntime(s, elapsed, why, out);
                 } else {
                     lastResort(s, stall, out);
                 }
@@ -352,9 +362,9 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             lastResort(s, stall + "; " + downtimeNote, out);
             return;
         }
-        if (dirtyLimitVcpus > 0 && throttleAvoided == null && dirtyLimitMiBps == 0) {
+        if (dirtyRing.usable() && throttleAvoided == null && dirtyLimitMiBps == 0) {
             ConvergenceModel.State st = ModelStep.state(s, watch, workingSetBytes, planLinkBps, measuredDirtyBps, measuredSaturated);
-            ConvergenceModel.DirtyLimitStep d = st == null ? null : ConvergenceModel.dirtyLimit(st, dirtyLimitVcpus, maxDowntimeMs);
+            ConvergenceModel.DirtyLimitStep d = st == null ? null : ConvergenceModel.dirtyLimit(st, dirtyRing, maxDowntimeMs);
             if (d != null && d.possible()) {
                 stage = Stage.THROTTLE;
                 restart(s, elapsed);
@@ -390,6 +400,9 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             lastResort(s, "stalled, nothing left to try in pre-copy", out);
         }
     }
+
+    /** QEMU re-measures a limited vCPU once a second and moves its sleep toward the limit in steps. */
+    static final long DIRTY_LIMIT_SETTLE_MS = 3000;
 
     /** Throttle start and step of a job started again after a guest that dirtied all a pass could carry (rate unknown). */
     static final int SATURATED_THROTTLE_INITIAL = 50;
@@ -427,7 +440,10 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             int budget = settings.throttlePasses() + (restartedForThrottle || dirtyLimitMiBps > 0 ? 1 : 0)
                     + (lastThrottle > 0 && lastThrottle < ConvergenceModel.MAX_THROTTLE ? 1 : 0)
                     + (lastThrottle >= ConvergenceModel.MAX_THROTTLE ? 2 : 0);
-            if (watch.passes() >= budget) return budget + " pass(es) under throttle without converging";
+            // Under the dirty limit passes get short (a second or less): the passes count once QEMU has had time to hold it.
+            boolean settled = dirtyLimitMiBps == 0 || elapsed.minus(watch.windowStart()).toMillis() >= 2 * DIRTY_LIMIT_SETTLE_MS;
+            if (watch.passes() >= budget && settled) return budget + " pass(es) under " + (dirtyLimitMiBps > 0 ? "the dirty limit" : "throttle")
+                    + " without converging";
             if (elapsed.minus(watch.windowStart()).compareTo(settings.throttleWindow()) >= 0) {
                 return "no convergence after " + settings.throttleWindow().toSeconds() + " s of throttling";
             }

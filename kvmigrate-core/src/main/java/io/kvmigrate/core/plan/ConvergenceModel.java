@@ -41,6 +41,8 @@ public final class ConvergenceModel {
      * 1 MiB/s limit left the test guest dirtying all a 16 MiB/s link carried.
      */
     public static final long DIRTY_LIMIT_TOLERANCE_MIBPS = 25;
+    /** KVM's smallest dirty ring, in pages. */
+    public static final int MIN_DIRTY_RING_PAGES = 1024;
 
     private ConvergenceModel() {
     }
@@ -70,9 +72,10 @@ public final class ConvergenceModel {
 
     /**
      * A per-vCPU dirty limit that makes pre-copy converge: the limit for each vCPU (MiB/s), the share of the link the
-     * guest can still dirty under it (all vCPUs at the limit), and when pre-copy ends under it.
+     * guest can still dirty under it (all vCPUs at the limit), when pre-copy ends under it, and the phrase that says so (or
+     * why it cannot help).
      */
-    public record DirtyLimitStep(boolean possible, long perVcpuMiBps, double limitedRatio, long timeMs) {
+    public record DirtyLimitStep(boolean possible, long perVcpuMiBps, double limitedRatio, long timeMs, String why) {
     }
 
     /** What the three steps would achieve from this state. */
@@ -156,23 +159,48 @@ public final class ConvergenceModel {
     }
 
     /**
-     * The dirty limit for a guest of {@code vcpus} vCPUs. QEMU stops adjusting a vCPU once its rate is within
+     * The dirty limit for a guest with {@code ring}. QEMU stops adjusting a vCPU once its rate is within
      * {@link #DIRTY_LIMIT_TOLERANCE_MIBPS} of the limit, so a vCPU is held only to limit + tolerance: the limit is chosen so
      * that all vCPUs together, each at that bound, dirty at most {@link #THROTTLE_TARGET_RATIO} of the link (whatever vCPU
-     * does the writing), never below QEMU's 1 MiB/s; impossible when even that bound leaves the guest at
-     * {@link #CONVERGING_RATIO} of the link or more (a thin link: the lab's 16 MiB/s against 26 MiB/s a vCPU). Unlike a CPU
+     * does the writing), never below QEMU's 1 MiB/s. It cannot help when even that bound leaves the guest at
+     * {@link #CONVERGING_RATIO} of the link or more (a thin link: the lab's 16 MiB/s against 26 MiB/s a vCPU), nor when a
+     * burst (a limited vCPU runs at full speed until its ring is full, then sleeps) of every vCPU takes half of what the
+     * downtime limit carries or more: pre-copy then ends each pass with a burst or two still to send (seen in the lab: a
+     * ring of 4096 pages, 16 MiB, against 500 ms at 64 MiB/s stalled at 28-45 MiB left; 1024 pages converged). Unlike a CPU
      * throttle it caps the rate itself, so a rate known only from below (saturated) needs no margin.
      */
-    public static DirtyLimitStep dirtyLimit(State s, int vcpus, long maxDowntimeMs) {
-        if (vcpus <= 0) return new DirtyLimitStep(false, 0, s.ratio(), -1);
+    public static DirtyLimitStep dirtyLimit(State s, DirtyRing ring, long maxDowntimeMs) {
+        if (!ring.usable()) return new DirtyLimitStep(false, 0, s.ratio(), -1, "the VM has no KVM dirty ring");
+        int vcpus = ring.vcpus();
         double mib = 1048576.0;
         long perVcpu = Math.max(MIN_DIRTY_LIMIT_MIBPS, (long) Math.floor(THROTTLE_TARGET_RATIO * s.linkBps() / vcpus / mib) - DIRTY_LIMIT_TOLERANCE_MIBPS);
         double bound = (perVcpu + DIRTY_LIMIT_TOLERANCE_MIBPS) * mib * vcpus;
         double limitedBps = s.rateSaturated() ? bound : Math.min(s.dirtyBps(), bound);
         double ratio = limitedBps / s.linkBps();
-        if (ratio >= CONVERGING_RATIO) return new DirtyLimitStep(false, perVcpu, ratio, -1);
+        String limit = String.format(Locale.ROOT, "a dirty limit of %d MiB/s per vCPU (%d vCPU(s), each held to within %d MiB/s of it) leaves"
+                + " %.2fx the link", perVcpu, vcpus, DIRTY_LIMIT_TOLERANCE_MIBPS, ratio);
+        if (ratio >= CONVERGING_RATIO) return new DirtyLimitStep(false, perVcpu, ratio, -1, limit + ", too much to converge");
+        double carried = s.linkBps() * maxDowntimeMs / 1000.0;
+        if (4.0 * ring.burstBytes() >= carried) {
+            int fits = 0;
+            for (int pages = 65536; pages >= MIN_DIRTY_RING_PAGES; pages /= 2) {
+                if (4.0 * vcpus * pages * DirtyRing.PAGE_BYTES < carried) {
+                    fits = pages;
+                    break;
+                }
+            }
+            return new DirtyLimitStep(false, perVcpu, ratio, -1, String.format(Locale.ROOT, "a limited vCPU dirties in bursts of its dirty"
+                    + " ring (%d pages: %s for %d vCPU(s)), too coarse for the %s that %d ms of downtime carries at %s; %s", ring.pages(),
+                    mib(ring.burstBytes()), vcpus, mib(Math.round(carried)), maxDowntimeMs, mibs(s.linkBps()), fits > 0
+                    ? "a ring of " + fits + " pages would do" : "even the smallest ring (" + MIN_DIRTY_RING_PAGES + " pages) is too coarse"));
+        }
         PreCopy under = preCopy(s, limitedBps, maxDowntimeMs);
-        return new DirtyLimitStep(under.converges(), perVcpu, ratio, under.converges() ? DIRTY_LIMIT_REACTION_MS + under.timeMs() : -1);
+        if (!under.converges()) return new DirtyLimitStep(false, perVcpu, ratio, -1, limit + ", and pre-copy still does not converge");
+        return new DirtyLimitStep(true, perVcpu, ratio, DIRTY_LIMIT_REACTION_MS + under.timeMs(), limit);
+    }
+
+    static String mib(long bytes) {
+        return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
     }
 
     /** Post-copy from now: what is left (plus what the guest dirties until the switch's final sync) sent once. */

@@ -21,8 +21,11 @@ import org.xml.sax.InputSource;
 public final class DirtyLimit {
     /** QEMU 7.1.0 as libvirt encodes it: the first with set-vcpu-dirty-limit. */
     public static final long QEMU_WITH_DIRTY_LIMIT = 7_001_000;
-    /** What to add to a definition to enable it. */
-    public static final String HOW = "<features><kvm><dirty-ring state='on' size='4096'/></kvm></features>";
+    /**
+     * What to add to a definition to enable it: the smallest ring KVM takes, since a limited vCPU dirties in bursts of a ring
+     * and a coarse one leaves pre-copy a burst to send after every pass (see {@link ConvergenceModel#dirtyLimit}).
+     */
+    public static final String HOW = "<features><kvm><dirty-ring state='on' size='1024'/></kvm></features>";
 
     private DirtyLimit() {
     }

@@ -12,13 +12,13 @@ import java.util.List;
  * @param expectedDowntimeMs downtime expected with the strategy; -1 when it is expected not to finish or was not measured
  * @param expectedToComplete whether the strategy is expected to complete (false: runs forever for plain, aborts for safe)
  * @param throttleAvoided why the guest must not be throttled ({@link KnownBugs}), or null
- * @param dirtyLimitVcpus the VM's vCPUs when it can be slowed by QEMU's per-vCPU dirty limit ({@link DirtyLimit}), else 0: then
- *        the policy limits its dirty rate mid-job instead of throttling it with auto-converge
+ * @param dirtyRing the VM's vCPUs and dirty ring when QEMU's per-vCPU dirty limit can slow it ({@link DirtyLimit}), else
+ *        {@link DirtyRing#NONE}: then the policy limits its dirty rate mid-job instead of throttling it with auto-converge
  */
 public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boolean bandwidthAssumed, long initialDowntimeMs,
         long maxDowntimeMs, PreCopyModel.Outcome plainPreCopy, Strategy strategy, boolean autoConverge, boolean postCopy,
         long expectedTotalMs, long expectedDowntimeMs, boolean expectedToComplete, long floorMs, List<String> reasons,
-        String throttleAvoided, int dirtyLimitVcpus) {
+        String throttleAvoided, DirtyRing dirtyRing) {
 
     public Plan {
         reasons = List.copyOf(reasons);
@@ -29,13 +29,13 @@ public record Plan(PolicyKind policy, GuestProfile guest, long bandwidthBps, boo
         List<String> r = new java.util.ArrayList<>(reasons);
         r.add(reason);
         return new Plan(policy, guest, bandwidthBps, bandwidthAssumed, initialDowntimeMs, maxDowntimeMs, plainPreCopy, strategy, autoConverge,
-                postCopy, expectedTotalMs, expectedDowntimeMs, expectedToComplete, floorMs, r, throttleAvoided, dirtyLimitVcpus);
+                postCopy, expectedTotalMs, expectedDowntimeMs, expectedToComplete, floorMs, r, throttleAvoided, dirtyRing);
     }
 
-    /** The same plan with another strategy, start options, expectation and reasons, for a VM of {@code vcpus} dirty-limitable vCPUs. */
-    Plan with(Strategy s, boolean autoConverge, long totalMs, boolean complete, List<String> why, int vcpus) {
+    /** The same plan with another strategy, start options, expectation and reasons, for a VM with {@code ring}. */
+    Plan with(Strategy s, boolean autoConverge, long totalMs, boolean complete, List<String> why, DirtyRing ring) {
         return new Plan(policy, guest, bandwidthBps, bandwidthAssumed, initialDowntimeMs, maxDowntimeMs, plainPreCopy, s, autoConverge,
-                postCopy, totalMs, complete ? expectedDowntimeMs : -1, complete, floorMs, why, throttleAvoided, vcpus);
+                postCopy, totalMs, complete ? expectedDowntimeMs : -1, complete, floorMs, why, throttleAvoided, ring);
     }
 
     /** True when the dirty rate was not measured: then the expected total is a lower bound and the convergence call is open. */

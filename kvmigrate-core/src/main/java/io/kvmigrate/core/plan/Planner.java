@@ -84,7 +84,7 @@ public final class Planner {
                         ? "; a stall switches straight to post-copy" : "; a stall the downtime limit cannot cure aborts"));
             }
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_UNMEASURED, false,
-                    policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), -1, true, floor, why, throttleAvoided, 0);
+                    policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), -1, true, floor, why, throttleAvoided, DirtyRing.NONE);
         }
         boolean unmeasured = g.dirtyRateSaturated() && g.dirtyRateBps() == 0;
         why.add(String.format(Locale.ROOT, "dirty rate %s%s vs usable bandwidth %s%s; %s of %s RAM is non-zero",
@@ -117,14 +117,14 @@ public final class Planner {
                         + " auto-converge is enabled at start as insurance (it cannot be enabled later)", MARGIN, max));
             }
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY, thin,
-                    policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), plain.downtimeMs(), true, floor, why, throttleAvoided, 0);
+                    policy == PolicyKind.FINISH && postCopySupported, plain.totalMs(), plain.downtimeMs(), true, floor, why, throttleAvoided, DirtyRing.NONE);
         }
         why.add(String.format(Locale.ROOT, "plain pre-copy does not converge: it stalls with about %s left, which needs %d ms of downtime"
                 + " (limit %d ms)", mib(plain.stallRemainingBytes()), plain.neededDowntimeMs(), initialDowntimeMs));
         if (policy == PolicyKind.PLAIN) {
             why.add("policy plain does not intervene: the migration runs until it is stopped");
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.UNBOUNDED, false, false,
-                    -1, -1, false, floor, why, throttleAvoided, 0);
+                    -1, -1, false, floor, why, throttleAvoided, DirtyRing.NONE);
         }
         PreCopyModel.Outcome raised = PreCopyModel.simulate(g, bandwidthBps, max, calibration);
         if (raised.converges()) {
@@ -132,7 +132,7 @@ public final class Planner {
                     raised.downtimeMs()));
             long detect = stallDetectionMs(g, bandwidthBps);
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_RAISED_DOWNTIME,
-                    false, policy == PolicyKind.FINISH && postCopySupported, raised.totalMs() + detect, raised.downtimeMs(), true, floor, why, throttleAvoided, 0);
+                    false, policy == PolicyKind.FINISH && postCopySupported, raised.totalMs() + detect, raised.downtimeMs(), true, floor, why, throttleAvoided, DirtyRing.NONE);
         }
         long pass = Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000);
         long firstPass = pass + Math.round((double) g.zeroBytes() / calibration.zeroScanBps() * 1000);
@@ -143,14 +143,14 @@ public final class Planner {
             why.add("even " + max + " ms of downtime is not enough; throttle skipped: " + throttleAvoided + "; post-copy starts right"
                     + " after the first pass (the mode in which no emulated guest was corrupted)");
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY_NO_THROTTLE, false,
-                    true, calibration.startupMs() + firstPass + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided, 0);
+                    true, calibration.startupMs() + firstPass + pass, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided, DirtyRing.NONE);
         }
         if (throttleAvoided != null) {
             why.add("even " + max + " ms of downtime is not enough; throttle skipped: " + throttleAvoided + "; aborts with the VM on"
                     + " the source as soon as the first pass confirms it (after about " + Math.round((calibration.startupMs() + firstPass) / 1000.0) + " s)"
                     + (policy == PolicyKind.FINISH ? "; post-copy is not available on both hosts" : ""));
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.PRE_COPY_NO_THROTTLE, false,
-                    false, -1, -1, false, floor, why, throttleAvoided, 0);
+                    false, -1, -1, false, floor, why, throttleAvoided, DirtyRing.NONE);
         }
         if (policy == PolicyKind.FINISH && postCopySupported) {
             // Post-copy sends each remaining page once; a throttled pre-copy sends them again every pass: the model compares.
@@ -164,7 +164,7 @@ public final class Planner {
                     now ? "at the start: the guest dirties every page again before pre-copy could end, so waiting adds time, not progress"
                             : "after the first pass, as soon as the hypervisor's dirty rate confirms it"));
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.POST_COPY, false,
-                    true, total, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided, 0);
+                    true, total, PreCopyModel.SWITCHOVER_MS * 2, true, floor, why, throttleAvoided, DirtyRing.NONE);
         }
         if (policy == PolicyKind.FINISH) why.add("post-copy is not available on both hosts, so finish falls back to safe");
         if (!throttle.possible()) {
@@ -172,7 +172,7 @@ public final class Planner {
                     + " aborts with the VM on the source " + (autoConvergeArmable ? "at the start" : "after the first pass (about "
                     + Math.round((calibration.startupMs() + firstPass) / 1000.0) + " s)"));
             return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain, Plan.Strategy.ABORT_NOT_CONVERGING, false, false,
-                    -1, -1, false, floor, why, throttleAvoided, 0);
+                    -1, -1, false, floor, why, throttleAvoided, DirtyRing.NONE);
         }
         // Unarmed: a first attempt runs until the rate is known (pass 2), then the job starts again with auto-converge.
         long total = (autoConvergeArmable ? 0 : calibration.startupMs() + firstPass) + calibration.startupMs() + firstPass + throttle.timeMs();
@@ -185,36 +185,34 @@ public final class Planner {
                 max, throttle.percent(), throttle.throttledRatio(), throttle.initialPercent(), throttle.incrementPercent(), ConvergenceModel.MAX_THROTTLE));
         return new Plan(policy, g, bandwidthBps, assumed, initialDowntimeMs, max, plain,
                 autoConvergeArmable ? Plan.Strategy.AUTO_CONVERGE : Plan.Strategy.RESTART_AUTO_CONVERGE, autoConvergeArmable, false,
-                total, -1, true, floor, why, throttleAvoided, 0);
+                total, -1, true, floor, why, throttleAvoided, DirtyRing.NONE);
     }
 
     /**
-     * The plan for a VM that QEMU's per-vCPU dirty limit can slow ({@code vcpus} > 0, see {@link DirtyLimit}). Where the plan
+     * The plan for a VM that QEMU's per-vCPU dirty limit can slow ({@code ring} usable, see {@link DirtyLimit}). Where the plan
      * throttles with auto-converge (armed at start, after a restart, or as insurance for a thin margin) or aborts because
      * even a 99 % throttle is not enough, the policy limits the guest's dirty rate mid-job instead, when the model says that
      * converges: no restart, no throttle armed at start, only the vCPUs that write memory slowed. Plans of plain, of a
      * guest that must not be throttled ({@link KnownBugs}) and of finish with post-copy keep their strategy.
      */
-    public Plan withDirtyLimit(Plan p, int vcpus) {
-        if (vcpus <= 0 || p.policy() == PolicyKind.PLAIN || p.throttleAvoided() != null) return p;
+    public Plan withDirtyLimit(Plan p, DirtyRing ring) {
+        if (!ring.usable() || p.policy() == PolicyKind.PLAIN || p.throttleAvoided() != null) return p;
         List<String> why = new ArrayList<>(p.reasons());
         Plan.Strategy s = p.strategy();
         if (s == Plan.Strategy.PRE_COPY && p.autoConverge()) {
             why.set(why.size() - 1, why.get(why.size() - 1).replaceFirst("; auto-converge is enabled at start as insurance.*",
                     "; no auto-converge as insurance: if it stalls, the guest's dirty rate is limited per vCPU mid-job"));
-            return p.with(s, false, p.expectedTotalMs(), true, why, vcpus);
+            return p.with(s, false, p.expectedTotalMs(), true, why, ring);
         }
         if (s != Plan.Strategy.AUTO_CONVERGE && s != Plan.Strategy.RESTART_AUTO_CONVERGE && s != Plan.Strategy.ABORT_NOT_CONVERGING) {
-            return p.with(s, p.autoConverge(), p.expectedTotalMs(), p.expectedToComplete(), why, vcpus);
+            return p.with(s, p.autoConverge(), p.expectedTotalMs(), p.expectedToComplete(), why, ring);
         }
         GuestProfile g = p.guest();
         ConvergenceModel.Assessment model = assess(g, p.bandwidthBps(), calibration.linkEfficiency(), p.initialDowntimeMs(), p.maxDowntimeMs());
-        ConvergenceModel.DirtyLimitStep d = ConvergenceModel.dirtyLimit(model.state(), vcpus, p.maxDowntimeMs());
-        String limit = String.format(Locale.ROOT, "a dirty limit of %d MiB/s per vCPU (%d vCPU(s), each held to within %d MiB/s of it) leaves %.2fx the link", d.perVcpuMiBps(), vcpus,
-                ConvergenceModel.DIRTY_LIMIT_TOLERANCE_MIBPS, d.limitedRatio());
+        ConvergenceModel.DirtyLimitStep d = ConvergenceModel.dirtyLimit(model.state(), ring, p.maxDowntimeMs());
         if (!d.possible()) {
-            why.add("per-vCPU dirty limit: " + limit + ", too much to converge");
-            return p.with(s, p.autoConverge(), p.expectedTotalMs(), p.expectedToComplete(), why, vcpus);
+            why.add("per-vCPU dirty limit not used: " + d.why());
+            return p.with(s, p.autoConverge(), p.expectedTotalMs(), p.expectedToComplete(), why, ring);
         }
         // Measured before the start, the limit is set at the first statistics; started unmeasured, at pass 2.
         long firstPass = Math.round((double) g.nonZeroBytes() / (p.bandwidthBps() * calibration.linkEfficiency()) * 1000)
@@ -222,8 +220,8 @@ public final class Planner {
         long total = calibration.startupMs() + d.timeMs() + (s == Plan.Strategy.RESTART_AUTO_CONVERGE ? firstPass : 0);
         why.set(why.size() - 1, String.format(Locale.ROOT, "even %d ms of downtime is not enough; %s: the guest's dirty rate is limited as soon"
                 + " as the %s shows pre-copy cannot converge (set mid-job, so auto-converge stays off and nothing is started again)",
-                p.maxDowntimeMs(), limit, s == Plan.Strategy.RESTART_AUTO_CONVERGE ? "first pass" : "measured rate"));
-        return p.with(Plan.Strategy.DIRTY_LIMIT, false, total, true, why, vcpus);
+                p.maxDowntimeMs(), d.why(), s == Plan.Strategy.RESTART_AUTO_CONVERGE ? "first pass" : "measured rate"));
+        return p.with(Plan.Strategy.DIRTY_LIMIT, false, total, true, why, ring);
     }
 
     /** The model's view of a measured guest before the start: all its non-zero memory still to send. */

@@ -263,7 +263,7 @@ final class LibvirtMigrations implements Migrations {
         public void setDirtyLimit(long mibPerSecondPerVcpu) {
             if (done.isDone()) return;
             limited.set(true);
-            QemuDirtyLimit.set(c, dom, vm, mibPerSecondPerVcpu);
+            QemuDirtyLimit.set(c, vm, mibPerSecondPerVcpu);
             // Ended meanwhile without moving: the end's lift may have come before the limit.
             if (done.isCompletedExceptionally()) QemuDirtyLimit.lift(c, vm);
         }

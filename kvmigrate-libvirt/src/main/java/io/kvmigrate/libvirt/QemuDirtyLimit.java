@@ -33,40 +33,71 @@ final class QemuDirtyLimit {
     private QemuDirtyLimit() {
     }
 
-    /** Holds every vCPU of the domain to {@code mibPerSecond} of dirtied memory. */
-    static void set(LibvirtConnection c, Pointer dom, String vm, long mibPerSecond) {
+    /** How long a monitor command may take before the caller goes on without it. */
+    static final long ANSWER_MS = 10_000;
+
+    /** Holds every vCPU of the VM to {@code mibPerSecond} of dirtied memory. */
+    static void set(LibvirtConnection c, String vm, long mibPerSecond) {
         if (mibPerSecond < 1) throw new IllegalArgumentException("dirty limit must be >= 1 MiB/s");
-        command(c, dom, vm, "{\"execute\":\"set-vcpu-dirty-limit\",\"arguments\":{\"dirty-rate\":" + mibPerSecond + "}}",
+        onOwnConnection(c, vm, "{\"execute\":\"set-vcpu-dirty-limit\",\"arguments\":{\"dirty-rate\":" + mibPerSecond + "}}",
                 "set the per-vCPU dirty limit to " + mibPerSecond + " MiB/s");
     }
 
-    /** Lifts the limit from every vCPU (QEMU accepts it with no limit set). */
-    static void cancel(LibvirtConnection c, Pointer dom, String vm) {
-        command(c, dom, vm, "{\"execute\":\"cancel-vcpu-dirty-limit\"}", "lift the per-vCPU dirty limit");
-    }
-
-    /** QEMU's list of limited vCPUs, as it answers ({@code {"return": [...]}}): for tests and diagnosis. */
-    static String query(LibvirtConnection c, Pointer dom, String vm) {
-        return command(c, dom, vm, "{\"execute\":\"query-vcpu-dirty-limit\"}", "read the per-vCPU dirty limit");
+    /**
+     * Lifts the limit of the VM on this host (QEMU accepts it with no limit set; nothing to do when the VM left); logs
+     * instead of throwing: it runs where a migration has just ended with the VM still here.
+     */
+    static void lift(LibvirtConnection c, String vm) {
+        try {
+            if (onOwnConnection(c, vm, "{\"execute\":\"cancel-vcpu-dirty-limit\"}", "lift the per-vCPU dirty limit") != null) {
+                LOG.info("lifted the per-vCPU dirty limit of '{}' on '{}': its migration ended with it still there", vm, c.host.name());
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("could not lift the per-vCPU dirty limit of '{}' on '{}': {}", vm, c.host.name(), e.getMessage());
+        }
     }
 
     /**
-     * Lifts the limit of the VM named {@code vm} on this host, looked up anew (its migration's domain handle may be freed
-     * already); logs instead of throwing: it runs where a migration has just ended with the VM still here.
+     * Runs a monitor command on a connection of its own, on a thread of its own, and waits at most {@link #ANSWER_MS}: sent on
+     * the connection that carries the blocking migrate call, {@code set-vcpu-dirty-limit} was seen to wait for minutes
+     * (libvirt 9.0, right after the migration began), and with it the policy's poller. A command that answers later
+     * still takes effect; the migration's end lifts it then. Null when the VM is not on this host.
      */
-    static void lift(LibvirtConnection c, String vm) {
-        Pointer d = Libvirt.INSTANCE.virDomainLookupByName(c.conn, vm);
-        if (d == null) {
-            Libvirt.INSTANCE.virResetLastError();
-            return; // not here (moved after all): nothing to lift
-        }
+    private static String onOwnConnection(LibvirtConnection c, String vm, String cmd, String tried) {
+        java.util.concurrent.CompletableFuture<String> answer = new java.util.concurrent.CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            Pointer own = Libvirt.INSTANCE.virConnectOpenAuth(c.host.uri(), LibvirtConnector.defaultAuth(), 0);
+            try {
+                if (own == null) throw c.error("connect to " + c.host.uri() + " to " + tried, vm);
+                Pointer d = Libvirt.INSTANCE.virDomainLookupByName(own, vm);
+                if (d == null) {
+                    Libvirt.INSTANCE.virResetLastError();
+                    answer.complete(null);
+                    return;
+                }
+                try {
+                    answer.complete(command(c, d, vm, cmd, tried));
+                } finally {
+                    Libvirt.INSTANCE.virDomainFree(d);
+                }
+            } catch (RuntimeException e) {
+                answer.completeExceptionally(e);
+            } finally {
+                if (own != null) Libvirt.INSTANCE.virConnectClose(own);
+            }
+        }, "kvmigrate-qmp-" + vm);
+        t.setDaemon(true);
+        t.start();
         try {
-            cancel(c, d, vm);
-            LOG.info("lifted the per-vCPU dirty limit of '{}' on '{}': its migration ended with it still there", vm, c.host.name());
-        } catch (RuntimeException e) {
-            LOG.warn("could not lift the per-vCPU dirty limit of '{}' on '{}': {}", vm, c.host.name(), e.getMessage());
-        } finally {
-            Libvirt.INSTANCE.virDomainFree(d);
+            return answer.get(ANSWER_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new KvmigrateException(ErrorCode.MIGRATION_FAILED, "migrate", c.host.name(), vm, "Tried to " + tried + " but the hypervisor"
+                    + " did not answer within " + ANSWER_MS / 1000 + " s.", null);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new KvmigrateException(ErrorCode.CANCELLED, "migrate", c.host.name(), vm, "Interrupted while trying to " + tried + ".", null);
         }
     }
 

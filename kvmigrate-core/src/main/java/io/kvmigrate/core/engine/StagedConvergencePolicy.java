@@ -64,12 +64,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private long planLinkBps;
     /** Why the guest must not be throttled (a known hypervisor bug), or null. */
     private String throttleAvoided;
-    /** The VM's vCPUs and dirty ring when QEMU's per-vCPU dirty limit can slow it (from the plan); none once it did not help. */
-    private io.kvmigrate.core.plan.DirtyRing dirtyRing = io.kvmigrate.core.plan.DirtyRing.NONE;
-    /** The dirty limit in force, MiB/s per vCPU, or 0. */
-    private long dirtyLimitMiBps;
-    /** The last dirty-limit action, to know it when the hypervisor refuses it. */
-    private Action dirtyLimitAction;
+    /** QEMU's per-vCPU dirty limit, for a VM with KVM's dirty ring (from the plan). */
+    private DirtyLimiter dirtyLimit = new DirtyLimiter(io.kvmigrate.core.plan.DirtyRing.NONE);
     private Stage stage = Stage.PRE_COPY;
     private long limitMs;
     private long lastThrottle;
@@ -109,7 +105,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         StagedConvergencePolicy p = new StagedConvergencePolicy(plan.policy(), settings, plan.autoConverge(), plan.postCopy(),
                 plan.initialDowntimeMs(), plan.maxDowntimeMs(), compressed, parallel);
         p.throttleAvoided = plan.throttleAvoided();
-        p.dirtyRing = plan.dirtyRing();
+        p.dirtyLimit = new DirtyLimiter(plan.dirtyRing());
         if (plan.strategy() == Plan.Strategy.DIRTY_LIMIT) p.autoConvergeOffBecause = "the per-vCPU dirty limit was to slow the guest instead";
         p.workingSetBytes = plan.guest().nonZeroBytes();
         p.planLinkBps = Math.round(plan.bandwidthBps() * Calibration.lab().linkEfficiency());
@@ -149,10 +145,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     /** A refused switch to post-copy is asked again at the next poll (seen: asked before QEMU's migration had begun). */
     @Override
     public void actionFailed(Action action) {
-        if (action == dirtyLimitAction) {
-            // The hypervisor refused the dirty limit: back to pre-copy, and a stall escalates as without it (auto-converge).
-            dirtyRing = io.kvmigrate.core.plan.DirtyRing.NONE;
-            dirtyLimitMiBps = 0;
+        if (dirtyLimit.refused(action)) {
+            // Back to pre-copy: a stall escalates as without the limit (auto-converge).
             stage = Stage.PRE_COPY;
             assessedLive = true;
             assessedMeasured = true;
@@ -212,7 +206,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                     if (live) assessedLive = true;
                     else assessedMeasured = true;
                     ModelStep step = ModelStep.pick(a, postCopy, autoConverge, throttleAvoided, elapsed.toMillis(), kind == PolicyKind.FINISH,
-                            dirtyRing);
+                            dirtyLimit.ring());
                     // Before pass 2 a switch pays only when every page sent now is dirtied again before pre-copy could end.
                     boolean defer = !live && step.kind() == ModelStep.Kind.POST_COPY && a.state().ratio() < ConvergenceModel.CONVERGING_RATIO;
                     if (!defer) apply(step, a, s, elapsed, null, out);
@@ -227,24 +221,20 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 ConvergenceModel.Assessment a = assessment(s);
                 if (a != null && !a.atMax().converges()) {
                     apply(ModelStep.pick(a, postCopy, autoConverge, throttleAvoided, elapsed.toMillis(), kind == PolicyKind.FINISH,
-                            dirtyRing), a, s, elapsed, stall, out);
+                            dirtyLimit.ring()), a, s, elapsed, stall, out);
                 } else {
                     escalateDowntime(s, elapsed, stall, out);
                 }
             }
             case THROTTLE -> {
-                if (dirtyLimitMiBps > ConvergenceModel.DIRTY_LIMIT_TOLERANCE_MIBPS) {
-                    // The guest dirties more under the limit than the model expected: halve it (below QEMU's tolerance a
-                    // lower limit changes nothing).
-                    long next = Math.max(ConvergenceModel.MIN_DIRTY_LIMIT_MIBPS, dirtyLimitMiBps / 2);
+                Action lower = dirtyLimit.active() ? dirtyLimit.tighten(stall, s) : null;
+                if (lower != null) {
+                    // The guest dirties more under the limit than the model expected.
                     restart(s, elapsed);
-                    limitDirtyRate(next, "still stalled under " + dirtyLimitMiBps + " MiB/s per vCPU (" + stall + "; dirty "
-                            + mibs(s.dirtyRateBps()) + " vs sent " + mibs(s.memoryBps()) + ")", 0, out);
-                } else if (dirtyLimitMiBps > 0) {
+                    out.add(lower);
+                } else if (dirtyLimit.active()) {
                     // The limit did not do it: what is left is auto-converge, by a restart (the adapter lifts the limit).
-                    String why = "the dirty limit of " + dirtyLimitMiBps + " MiB/s per vCPU did not make it converge (" + stall + ")";
-                    dirtyRing = io.kvmigrate.core.plan.DirtyRing.NONE;
-                    dirtyLimitMiBps = 0;
+                    String why = dirtyLimit.giveUp(stall);
                     stage = Stage.PRE_COPY;
                     autoConvergeOffBecause = "the per-vCPU dirty limit was to slow the guest instead";
                     escalateDowntime(s, elapsed, why, out);
@@ -287,8 +277,8 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 long max = maxDowntimeMs;
                 boolean raise = limitMs < max;
                 limitMs = max;
-                limitDirtyRate(step.dirtyLimit().perVcpuMiBps(), seen + step.reason() + (raise ? "; downtime limit raised to {maxDowntime} "
-                        + max + " ms" : ""), raise ? max : 0, out);
+                out.add(dirtyLimit.limit(step.dirtyLimit().perVcpuMiBps(), seen + step.reason() + (raise ? "; downtime limit raised to"
+                        + " {maxDowntime} " + max + " ms" : ""), raise ? max : 0));
             }
             case THROTTLE -> {
                 stage = Stage.THROTTLE;
@@ -328,16 +318,6 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
         }
     }
 
-    /** Sets the per-vCPU dirty limit (and first the downtime limit to {@code downtimeMs}, when above 0). */
-    private void limitDirtyRate(long perVcpuMiBps, String reason, long downtimeMs, List<Action> out) {
-        dirtyLimitMiBps = perVcpuMiBps;
-        dirtyLimitAction = new Action("limit dirty rate to " + perVcpuMiBps + " MiB/s per vCPU", reason, h -> {
-            if (downtimeMs > 0) h.setMaxDowntime(downtimeMs);
-            h.setDirtyLimit(perVcpuMiBps);
-        });
-        out.add(dirtyLimitAction);
-    }
-
     /**
      * The stages, for a stall the model did not foresee (it predicted convergence, or had no rate): raise the limit,
      * throttle, last resort.
@@ -362,17 +342,17 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             lastResort(s, stall + "; " + downtimeNote, out);
             return;
         }
-        if (dirtyRing.usable() && throttleAvoided == null && dirtyLimitMiBps == 0) {
+        if (dirtyLimit.available() && throttleAvoided == null) {
             ConvergenceModel.State st = ModelStep.state(s, watch, workingSetBytes, planLinkBps, measuredDirtyBps, measuredSaturated);
-            ConvergenceModel.DirtyLimitStep d = st == null ? null : ConvergenceModel.dirtyLimit(st, dirtyRing, maxDowntimeMs);
+            ConvergenceModel.DirtyLimitStep d = st == null ? null : ConvergenceModel.dirtyLimit(st, dirtyLimit.ring(), maxDowntimeMs);
             if (d != null && d.possible()) {
                 stage = Stage.THROTTLE;
                 restart(s, elapsed);
                 boolean raise = limitMs < maxDowntimeMs;
                 limitMs = maxDowntimeMs;
-                limitDirtyRate(d.perVcpuMiBps(), String.format(Locale.ROOT, "stalled (%s); %s; the dirty limit leaves %.2fx the link%s", stall,
-                        downtimeNote, d.limitedRatio(), raise ? "; downtime limit raised to {maxDowntime} " + limitMs + " ms" : ""),
-                        raise ? limitMs : 0, out);
+                out.add(dirtyLimit.limit(d.perVcpuMiBps(), String.format(Locale.ROOT, "stalled (%s); %s; the dirty limit leaves %.2fx the"
+                        + " link%s", stall, downtimeNote, d.limitedRatio(), raise ? "; downtime limit raised to {maxDowntime} " + limitMs + " ms" : ""),
+                        raise ? limitMs : 0));
                 return;
             }
         }
@@ -400,9 +380,6 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             lastResort(s, "stalled, nothing left to try in pre-copy", out);
         }
     }
-
-    /** QEMU re-measures a limited vCPU once a second and moves its sleep toward the limit in steps. */
-    static final long DIRTY_LIMIT_SETTLE_MS = 3000;
 
     /** Throttle start and step of a job started again after a guest that dirtied all a pass could carry (rate unknown). */
     static final int SATURATED_THROTTLE_INITIAL = 50;
@@ -437,12 +414,12 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             // pass more too: its first throttled pass began before the throttle took hold.
             // At 99 % two passes more: it is the last thing safe has, and a throttled guest's passes are noisy (the lab's
             // went 230, 141, 220 MiB at 99 %).
-            int budget = settings.throttlePasses() + (restartedForThrottle || dirtyLimitMiBps > 0 ? 1 : 0)
+            int budget = settings.throttlePasses() + (restartedForThrottle || dirtyLimit.active() ? 1 : 0)
                     + (lastThrottle > 0 && lastThrottle < ConvergenceModel.MAX_THROTTLE ? 1 : 0)
                     + (lastThrottle >= ConvergenceModel.MAX_THROTTLE ? 2 : 0);
             // Under the dirty limit passes get short (a second or less): the passes count once QEMU has had time to hold it.
-            boolean settled = dirtyLimitMiBps == 0 || elapsed.minus(watch.windowStart()).toMillis() >= 2 * DIRTY_LIMIT_SETTLE_MS;
-            if (watch.passes() >= budget && settled) return budget + " pass(es) under " + (dirtyLimitMiBps > 0 ? "the dirty limit" : "throttle")
+            if (watch.passes() >= budget && dirtyLimit.settled(elapsed.minus(watch.windowStart()))) return budget + " pass(es) under "
+                    + (dirtyLimit.active() ? "the dirty limit" : "throttle")
                     + " without converging";
             if (elapsed.minus(watch.windowStart()).compareTo(settings.throttleWindow()) >= 0) {
                 return "no convergence after " + settings.throttleWindow().toSeconds() + " s of throttling";

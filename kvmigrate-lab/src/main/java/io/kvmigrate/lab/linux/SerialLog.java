@@ -86,7 +86,11 @@ public record SerialLog(int ticks, long lastPass, boolean ready, List<String> mi
             return !last[0].clean() || last[0].ticks() >= before.ticks() + newTicks || !stillRunning.getAsBoolean();
         });
         SerialLog now = last[0];
-        if (!now.clean()) throw new AssertionError("real guest unhealthy after the move: " + now.summary());
+        if (!now.clean()) {
+            // Which came before the move tells a guest the move hurt from one the host starved (a TCG guest at boot).
+            throw new AssertionError("real guest unhealthy after the move: " + now.summary() + "\n  (before the move: " + before.ticks()
+                    + " tick(s), " + before.problems().size() + " kernel problem line(s), " + before.mismatches().size() + " mismatch(es))");
+        }
         if (now.ticks() < before.ticks() + newTicks) {
             throw new AssertionError("real guest stopped ticking: " + now.ticks() + " ticks, wanted " + (before.ticks() + newTicks)
                     + " within " + timeout.toSeconds() + " s" + (stillRunning.getAsBoolean() ? "" : " (its VM is not running)") + "; "

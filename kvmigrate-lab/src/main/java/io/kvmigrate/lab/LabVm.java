@@ -30,12 +30,7 @@ public final class LabVm {
 
         /** The same VM with KVM's dirty ring (the dirty limit's prerequisite) of {@link #DIRTY_RING_PAGES}, when it runs on KVM. */
         public Definition withDirtyRing() {
-            return withDirtyRing(DIRTY_RING_PAGES);
-        }
-
-        /** The same VM with a dirty ring of {@code pages} (a power of two, 1024-65536), when it runs on KVM. */
-        public Definition withDirtyRing(int pages) {
-            return new Definition(name, memoryMiB, disk, serialLog, guest, kvm, kvm ? pages : 0);
+            return new Definition(name, memoryMiB, disk, serialLog, guest, kvm, kvm ? DIRTY_RING_PAGES : 0);
         }
 
         public String xml() {

@@ -37,14 +37,7 @@ record ModelStep(Kind kind, java.util.List<String[]> skipped, String reason, Con
      * Picks the step. {@code postCopy}: post-copy is armed (policy finish, both QEMUs support it); {@code autoConverge}:
      * auto-converge is armed (else a throttle costs a restart of the job); {@code throttleAvoided}: a known hypervisor bug
      * forbids throttling this guest, or null; {@code elapsedMs}: what a restart throws away.
-     */
-    static ModelStep pick(ConvergenceModel.Assessment a, boolean postCopy, boolean autoConverge, String throttleAvoided, long elapsedMs,
-            boolean finish) {
-        return pick(a, postCopy, autoConverge, throttleAvoided, elapsedMs, finish, io.kvmigrate.core.plan.DirtyRing.NONE);
-    }
-
-    /**
-     * As above for a VM with {@code ring}, which the per-vCPU dirty limit can slow when usable. Where
+     * {@code ring}: the VM's, which the per-vCPU dirty limit can slow when usable. Where
      * a throttle is needed the dirty limit comes first: it is set mid-job (auto-converge, unless armed at start, costs a
      * restart), it slows only the vCPUs that write memory, and it caps the rate itself, so it reaches rates that even a
      * 99 % CPU throttle leaves above the link.

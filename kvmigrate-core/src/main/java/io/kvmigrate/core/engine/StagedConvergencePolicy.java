@@ -56,6 +56,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
     private final int parallel;
 
     private String autoConvergeOffBecause = "the plan predicted convergence";
+    private static final String LIMITED_INSTEAD = "the per-vCPU dirty limit was to slow the guest instead";
     /** The guest's non-zero memory from the plan (what it can dirty at most), or 0: the job's memory total. */
     private long workingSetBytes;
     /** The rate measured before the start ({@code dirtyRateBps}, a lower bound when saturated), or 0: from the first pass. */
@@ -106,7 +107,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                 plan.initialDowntimeMs(), plan.maxDowntimeMs(), compressed, parallel);
         p.throttleAvoided = plan.throttleAvoided();
         p.dirtyLimit = new DirtyLimiter(plan.dirtyRing());
-        if (plan.strategy() == Plan.Strategy.DIRTY_LIMIT) p.autoConvergeOffBecause = "the per-vCPU dirty limit was to slow the guest instead";
+        if (plan.strategy() == Plan.Strategy.DIRTY_LIMIT) p.autoConvergeOffBecause = LIMITED_INSTEAD;
         p.workingSetBytes = plan.guest().nonZeroBytes();
         p.planLinkBps = Math.round(plan.bandwidthBps() * Calibration.lab().linkEfficiency());
         if (plan.guest().rate() == GuestProfile.Rate.MEASURED && plan.guest().dirtyRateBps() > 0) {
@@ -236,7 +237,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
                     // The limit did not do it: what is left is auto-converge, by a restart (the adapter lifts the limit).
                     String why = dirtyLimit.giveUp(stall);
                     stage = Stage.PRE_COPY;
-                    autoConvergeOffBecause = "the per-vCPU dirty limit was to slow the guest instead";
+                    autoConvergeOffBecause = LIMITED_INSTEAD;
                     escalateDowntime(s, elapsed, why, out);
                 } else {
                     lastResort(s, stall, out);

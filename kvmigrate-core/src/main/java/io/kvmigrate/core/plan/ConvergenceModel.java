@@ -191,16 +191,12 @@ public final class ConvergenceModel {
             }
             return new DirtyLimitStep(false, perVcpu, ratio, -1, String.format(Locale.ROOT, "a limited vCPU dirties in bursts of its dirty"
                     + " ring (%d pages: %s for %d vCPU(s)), too coarse for the %s that %d ms of downtime carries at %s; %s", ring.pages(),
-                    mib(ring.burstBytes()), vcpus, mib(Math.round(carried)), maxDowntimeMs, mibs(s.linkBps()), fits > 0
+                    Planner.mib(ring.burstBytes()), vcpus, Planner.mib(Math.round(carried)), maxDowntimeMs, mibs(s.linkBps()), fits > 0
                     ? "a ring of " + fits + " pages would do" : "even the smallest ring (" + MIN_DIRTY_RING_PAGES + " pages) is too coarse"));
         }
         PreCopy under = preCopy(s, limitedBps, maxDowntimeMs);
         if (!under.converges()) return new DirtyLimitStep(false, perVcpu, ratio, -1, limit + ", and pre-copy still does not converge");
         return new DirtyLimitStep(true, perVcpu, ratio, DIRTY_LIMIT_REACTION_MS + under.timeMs(), limit);
-    }
-
-    static String mib(long bytes) {
-        return String.format(Locale.ROOT, "%.0f MiB", bytes / 1048576.0);
     }
 
     /** Post-copy from now: what is left (plus what the guest dirties until the switch's final sync) sent once. */

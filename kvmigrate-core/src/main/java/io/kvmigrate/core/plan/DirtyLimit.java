@@ -1,13 +1,10 @@
 package io.kvmigrate.core.plan;
 
 import io.kvmigrate.core.model.HostFacts;
+import io.kvmigrate.core.model.SafeXml;
 import io.kvmigrate.core.model.VmSpec;
-import java.io.StringReader;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilderFactory;
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
-import org.xml.sax.InputSource;
 
 /**
  * Whether a VM can use QEMU's per-vCPU dirty limit ({@code set-vcpu-dirty-limit}, QEMU 7.1+), which slows only the vCPUs
@@ -32,31 +29,29 @@ public final class DirtyLimit {
 
     /** The KVM dirty ring's size in pages from the domain XML, 0 when it has none (or is off). */
     public static int ringSize(String xml) {
-        if (xml == null || xml.isBlank()) return 0;
-        try {
-            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-            f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            var b = f.newDocumentBuilder();
-            b.setErrorHandler(null);
-            Element root = b.parse(new InputSource(new StringReader(xml))).getDocumentElement();
+        return SafeXml.root(xml).map(root -> {
             NodeList rings = root.getElementsByTagName("dirty-ring");
             for (int i = 0; i < rings.getLength(); i++) {
                 Element r = (Element) rings.item(i);
                 if (!(r.getParentNode() instanceof Element kvm) || !kvm.getTagName().equals("kvm")) continue;
                 if ("off".equals(r.getAttribute("state"))) return 0;
-                String size = r.getAttribute("size");
-                return size.isEmpty() ? 0 : Integer.parseInt(size.trim());
+                String size = r.getAttribute("size").trim();
+                return size.matches("\\d{1,9}") ? Integer.parseInt(size) : 0;
             }
-        } catch (Exception e) {
-            // a placeholder XML (tests, fakes): no ring
-        }
-        return 0;
+            return 0;
+        }).orElse(0);
+    }
+
+    /** The VM's vCPUs and ring when it can use the per-vCPU dirty limit on a source QEMU of {@code qemuVersion}, else {@link DirtyRing#NONE}. */
+    public static DirtyRing ring(VmSpec vm, long qemuVersion) {
+        if (!"kvm".equals(vm.domainType()) || qemuVersion < QEMU_WITH_DIRTY_LIMIT) return DirtyRing.NONE;
+        int pages = ringSize(vm.xml());
+        return pages > 0 ? new DirtyRing(vm.vcpus(), pages) : DirtyRing.NONE;
     }
 
     /** True when the VM can use the per-vCPU dirty limit on a source QEMU of {@code qemuVersion}. */
     public static boolean usable(VmSpec vm, long qemuVersion) {
-        return "kvm".equals(vm.domainType()) && qemuVersion >= QEMU_WITH_DIRTY_LIMIT && ringSize(vm.xml()) > 0;
+        return ring(vm, qemuVersion).usable();
     }
 
     /** One sentence for check and plan: whether the VM can use the dirty limit, and how to enable it. */

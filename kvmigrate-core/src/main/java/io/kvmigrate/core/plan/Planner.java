@@ -135,7 +135,7 @@ public final class Planner {
                     false, policy == PolicyKind.FINISH && postCopySupported, raised.totalMs() + detect, raised.downtimeMs(), true, floor, why, throttleAvoided, DirtyRing.NONE);
         }
         long pass = Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000);
-        long firstPass = pass + Math.round((double) g.zeroBytes() / calibration.zeroScanBps() * 1000);
+        long firstPass = firstPassMs(g, bandwidthBps);
         long attempt = calibration.startupMs() + firstPass + stallDetectionMs(g, bandwidthBps);
         ConvergenceModel.Assessment model = assess(g, bandwidthBps, calibration.linkEfficiency(), initialDowntimeMs, max);
         ConvergenceModel.Throttle throttle = model.throttle();
@@ -215,13 +215,17 @@ public final class Planner {
             return p.with(s, p.autoConverge(), p.expectedTotalMs(), p.expectedToComplete(), why, ring);
         }
         // Measured before the start, the limit is set at the first statistics; started unmeasured, at pass 2.
-        long firstPass = Math.round((double) g.nonZeroBytes() / (p.bandwidthBps() * calibration.linkEfficiency()) * 1000)
-                + Math.round((double) g.zeroBytes() / calibration.zeroScanBps() * 1000);
-        long total = calibration.startupMs() + d.timeMs() + (s == Plan.Strategy.RESTART_AUTO_CONVERGE ? firstPass : 0);
+        long total = calibration.startupMs() + d.timeMs() + (s == Plan.Strategy.RESTART_AUTO_CONVERGE ? firstPassMs(g, p.bandwidthBps()) : 0);
         why.set(why.size() - 1, String.format(Locale.ROOT, "even %d ms of downtime is not enough; %s: the guest's dirty rate is limited as soon"
                 + " as the %s shows pre-copy cannot converge (set mid-job, so auto-converge stays off and nothing is started again)",
                 p.maxDowntimeMs(), d.why(), s == Plan.Strategy.RESTART_AUTO_CONVERGE ? "first pass" : "measured rate"));
         return p.with(Plan.Strategy.DIRTY_LIMIT, false, total, true, why, ring);
+    }
+
+    /** The first pass: the non-zero memory over the usable link, the zero pages at the hypervisor's scan rate. */
+    private long firstPassMs(GuestProfile g, long bandwidthBps) {
+        return Math.round((double) g.nonZeroBytes() / (bandwidthBps * calibration.linkEfficiency()) * 1000)
+                + Math.round((double) g.zeroBytes() / calibration.zeroScanBps() * 1000);
     }
 
     /** The model's view of a measured guest before the start: all its non-zero memory still to send. */

@@ -84,9 +84,7 @@ public final class Planning {
             Plan p = planner.plan(g, bps, assumed, initial, max, policy, postCopy, armable,
                     KnownBugs.throttleHazard(domainType, sf.hypervisorVersion()));
             // A VM the per-vCPU dirty limit can slow is limited mid-job instead of throttled (or given up on).
-            DirtyRing ring = spec.filter(v -> DirtyLimit.usable(v, sf.hypervisorVersion()))
-                    .map(v -> new DirtyRing(v.vcpus(), DirtyLimit.ringSize(v.xml()))).orElse(DirtyRing.NONE);
-            p = planner.withDirtyLimit(p, ring);
+            p = planner.withDirtyLimit(p, spec.map(v -> DirtyLimit.ring(v, sf.hypervisorVersion())).orElse(DirtyRing.NONE));
             // Where the plan throttles, say whether the gentler per-vCPU dirty limit could be had (and how).
             boolean throttles = p.autoConverge() || p.strategy() == Plan.Strategy.RESTART_AUTO_CONVERGE
                     || p.strategy() == Plan.Strategy.DIRTY_LIMIT || p.strategy() == Plan.Strategy.ABORT_NOT_CONVERGING;

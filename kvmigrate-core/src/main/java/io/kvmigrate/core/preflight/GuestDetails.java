@@ -1,34 +1,26 @@
 package io.kvmigrate.core.preflight;
 
+import io.kvmigrate.core.model.SafeXml;
 import io.kvmigrate.core.model.VmSpec;
-import java.io.StringReader;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import javax.xml.XMLConstants;
-import javax.xml.parsers.DocumentBuilderFactory;
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
-import org.xml.sax.InputSource;
 
 /**
  * Details of a domain XML that {@link VmSpec} does not model but preflight needs: each disk's cache mode, and
  * how strictly the guest CPU is checked at start ({@code <cpu check='none|partial|full'>}) and its model (null when absent).
- * Read with the JDK's parser (external entities off) so the core stays free of the libvirt adapter.
+ * Read with {@link SafeXml}.
  */
 public record GuestDetails(Map<String, String> diskCache, String cpuCheck, String cpuModel) {
 
     public static GuestDetails of(VmSpec vm) {
         Map<String, String> cache = new LinkedHashMap<>();
-        if (vm.xml() == null || vm.xml().isBlank()) return new GuestDetails(cache, null, null);
         String cpuCheck = null;
         String cpuModel = null;
-        try {
-            DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
-            f.setFeature(XMLConstants.FEATURE_SECURE_PROCESSING, true);
-            f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-            var b = f.newDocumentBuilder();
-            b.setErrorHandler(null);
-            Element root = b.parse(new InputSource(new StringReader(vm.xml()))).getDocumentElement();
+        // A VmSpec built by hand (tests, fakes) may carry a placeholder XML: then there is nothing more to learn.
+        Element root = SafeXml.root(vm.xml()).orElse(null);
+        if (root != null) {
             for (var n = root.getFirstChild(); n != null; n = n.getNextSibling()) {
                 if (n instanceof Element e && e.getTagName().equals("cpu")) {
                     if (!e.getAttribute("check").isEmpty()) cpuCheck = e.getAttribute("check");
@@ -49,8 +41,6 @@ public record GuestDetails(Map<String, String> diskCache, String cpuCheck, Strin
                 }
                 if (target != null) cache.put(target, mode == null ? "default" : mode);
             }
-        } catch (Exception e) {
-            // A VmSpec built by hand (tests, fakes) may carry a placeholder XML: then there is nothing more to learn.
         }
         return new GuestDetails(cache, cpuCheck, cpuModel);
     }

@@ -47,7 +47,7 @@ final class DirPool implements AutoCloseable {
             Pointer borrowed = find(s, dir, true);
             if (borrowed != null) {
                 // its owner may destroy it at any moment: a refresh that fails means it went, so try again
-                if (LV.virStoragePoolRefresh(borrowed, 0) == 0) return new DirPool(borrowed, false, true);
+                if (PoolRefresh.refresh(borrowed) == null) return new DirPool(borrowed, false, true);
                 LV.virResetLastError();
                 LV.virStoragePoolFree(borrowed);
                 if (attempt < 3) continue;
@@ -85,9 +85,11 @@ final class DirPool implements AutoCloseable {
     }
 
     private static DirPool refreshed(LibvirtConnection s, Pointer p, String dir, boolean owned, boolean probe) {
-        if (LV.virStoragePoolRefresh(p, 0) < 0) {
+        LibvirtError err = PoolRefresh.refresh(p);
+        if (err != null) {
+            // the error first: every libvirt call, the free too, resets it (seen in CI as "unknown libvirt error")
             LV.virStoragePoolFree(p);
-            throw s.error("refresh the storage pool of " + dir, null);
+            throw err.toException(null, s.host.name(), null, "refresh the storage pool of " + dir);
         }
         return new DirPool(p, owned, probe);
     }

@@ -114,7 +114,7 @@ final class LibvirtStoragePools implements StoragePools {
         long available = 0;
         if (active) {
             // Space is only current after a refresh; a pool that cannot be refreshed still lists, with its last figures.
-            if (LV.virStoragePoolRefresh(p, 0) < 0) LV.virResetLastError();
+            if (PoolRefresh.refresh(p) != null) LV.virResetLastError();
             Libvirt.PoolInfo info = new Libvirt.PoolInfo();
             check(LV.virStoragePoolGetInfo(p, info), "read size of storage pool '" + name + "'");
             capacity = info.capacity;

@@ -111,8 +111,9 @@ final class LibvirtVolumes implements Volumes {
                 byte[] chunk = off == 0 ? content : java.util.Arrays.copyOfRange(content, off, content.length);
                 int n = LV.virStreamSend(st, chunk, new NativeLong(chunk.length));
                 if (n < 0) {
+                    KvmigrateException e = c.error("upload to " + what, null); // before the abort resets libvirt's error
                     LV.virStreamAbort(st);
-                    throw c.error("upload to " + what, null);
+                    throw e;
                 }
                 off += n;
             }
@@ -132,8 +133,9 @@ final class LibvirtVolumes implements Volumes {
             while (true) {
                 int n = LV.virStreamRecv(st, buf, new NativeLong(buf.length));
                 if (n < 0) {
+                    KvmigrateException e = c.error("download " + what, null); // before the abort resets libvirt's error
                     LV.virStreamAbort(st);
-                    throw c.error("download " + what, null);
+                    throw e;
                 }
                 if (n == 0) break;
                 out.write(buf, 0, n);
@@ -211,7 +213,8 @@ final class LibvirtVolumes implements Volumes {
         String name = LV.virStoragePoolGetName(p);
         boolean active = LV.virStoragePoolIsActive(p) == 1;
         // Free space is only current after a refresh (files may have been written behind libvirt's back).
-        if (active && LV.virStoragePoolRefresh(p, 0) < 0) throw c.error("refresh storage pool " + name, null);
+        LibvirtError refused = active ? PoolRefresh.refresh(p) : null;
+        if (refused != null) throw refused.toException(null, c.host.name(), null, "refresh storage pool " + name);
         Element root = DomainXml.parseDocument(c.takeString(LV.virStoragePoolGetXMLDesc(p, 0), "read XML of pool " + name), "pool XML")
                 .getDocumentElement();
         Element target = child(root, "target");
@@ -227,7 +230,8 @@ final class LibvirtVolumes implements Volumes {
         Pointer pool = LV.virStoragePoolLookupByName(c.conn, poolName);
         if (pool == null) throw c.error("find storage pool '" + poolName + "'", null);
         try {
-            c.check(LV.virStoragePoolRefresh(pool, 0), "refresh storage pool " + poolName, null);
+            LibvirtError refused = PoolRefresh.refresh(pool);
+            if (refused != null) throw refused.toException(null, c.host.name(), null, "refresh storage pool " + poolName);
             String xml = "<volume><name>" + escape(name) + "</name><capacity unit='bytes'>" + capacityBytes
                     + "</capacity><allocation unit='bytes'>0</allocation><target><format type='" + escape(format)
                     + "'/></target></volume>";

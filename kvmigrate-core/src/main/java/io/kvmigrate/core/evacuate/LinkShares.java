@@ -30,7 +30,8 @@ final class LinkShares {
         volatile long lastElapsedMs;
         volatile java.time.Instant migratingSince;
         volatile long want = BandwidthSplit.FLOOR_MIBPS;
-        long cap;
+        /** Set by the dispatcher, read by {@link #observe} on a move's thread. */
+        volatile long cap;
 
         Move(String label, long dirtyBps, long cap) {
             this.label = label;
@@ -174,8 +175,9 @@ final class LinkShares {
                 if (m == null) continue;
                 long cap = c.getValue();
                 if (pass == 0 ? cap < m.cap : cap > m.cap) {
-                    setter.set(c.getKey(), cap);
+                    // recorded before it is applied: statistics that follow the new cap are judged against it
                     m.cap = cap;
+                    setter.set(c.getKey(), cap);
                     changed = true;
                 }
             }

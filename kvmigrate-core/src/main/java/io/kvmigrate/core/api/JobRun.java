@@ -144,8 +144,10 @@ final class JobRun {
             outcome.complete(o);
         } catch (RuntimeException e) {
             Throwable cause = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
-            KvmigrateException ke = cause instanceof KvmigrateException k ? k : new KvmigrateException(ErrorCode.INTERNAL, step,
-                    request.from().name(), request.vm(), String.valueOf(cause), "This is a bug; please report it with the job id " + id + ".", cause);
+            // every failure names the job's step and VM, even one raised between the engine's steps
+            KvmigrateException ke = cause instanceof KvmigrateException k ? k.inContext(step, request.from().name(), request.vm())
+                    : new KvmigrateException(ErrorCode.INTERNAL, step, request.from().name(), request.vm(), String.valueOf(cause),
+                            "This is a bug; please report it with the job id " + id + ".", cause);
             Placement p = failedPlacement;
             write(() -> record.failed(ke, p));
             outcome.completeExceptionally(ke);

@@ -36,8 +36,9 @@ public class KvmigrateException extends RuntimeException {
     public String vm() { return vm; }
     public String hint() { return hint; }
 
-    /** The same error, with step/host/vm filled where they were unknown at the throw site. */
+    /** The same error, with step/host/vm filled where they were unknown at the throw site (this one when none was). */
     public KvmigrateException inContext(String step, String host, String vm) {
+        if ((this.step != null || step == null) && (this.host != null || host == null) && (this.vm != null || vm == null)) return this;
         KvmigrateException e = new KvmigrateException(code, this.step != null ? this.step : step,
                 this.host != null ? this.host : host, this.vm != null ? this.vm : vm, getMessage(), hint, getCause());
         e.setStackTrace(getStackTrace());

@@ -45,7 +45,7 @@ public final class PlannedPolicy implements ConvergencePolicy {
         try {
             p = plan.join();
         } catch (CompletionException e) {
-            throw e.getCause() instanceof KvmigrateException k ? k
+            throw e.getCause() instanceof KvmigrateException k ? k.inContext("plan", request.source().name(), request.vm())
                     : new KvmigrateException(ErrorCode.INTERNAL, "plan", request.source().name(), request.vm(), String.valueOf(e.getCause()), null, e);
         }
         if (delegate == null) {

@@ -12,7 +12,7 @@ import java.util.function.Supplier;
 /**
  * Runs a move's named steps in order (resolve, check, storage, transfer, verify, ...), the way each engine reads top to
  * bottom: announces each step to the listener before it runs, keeps how long each took, and turns an unexpected
- * exception into an error that names the step, host and VM (a {@link KvmigrateException} already does).
+ * exception into an error that names the step, host and VM (a {@link KvmigrateException} gets those it lacks).
  */
 public final class StepRunner {
     /** One step that ran: its phase, what it was about, and how long it took (to its end or its failure). */
@@ -42,7 +42,8 @@ public final class StepRunner {
             failed = false;
             return result;
         } catch (KvmigrateException e) {
-            throw e;
+            // an adapter's error knows its host and what it tried, not the step it served or always the VM
+            throw e.inContext(phase.label(), host, vm);
         } catch (RuntimeException e) {
             throw new KvmigrateException(ErrorCode.INTERNAL, phase.label(), host, vm, "Step " + phase.label() + " failed unexpectedly: " + e,
                     "This is a bug; please report it with this message.", e);

@@ -85,6 +85,22 @@ class StepRunnerTest {
     }
 
     @Test
+    void run_kvmigrateExceptionWithoutStepOrVm_getsThemKeepingItsHostAndMessage() {
+        KvmigrateException adapter = new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "kvm2", null, "Tried to refresh", "see the log");
+        StepRunner steps = new StepRunner(ticking(), EventListener.NONE, "kvm1", "web");
+        assertThatThrownBy(() -> steps.run(Phase.VERIFY_STORAGE, "x", () -> {
+            throw adapter;
+        })).isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.step()).isEqualTo("verify-storage");
+            assertThat(e.host()).isEqualTo("kvm2");
+            assertThat(e.vm()).isEqualTo("web");
+            assertThat(e.code()).isEqualTo(ErrorCode.LIBVIRT_ERROR);
+            assertThat(e.getMessage()).isEqualTo("Tried to refresh");
+            assertThat(e.hint()).isEqualTo("see the log");
+        });
+    }
+
+    @Test
     void run_brokenListener_doesNotStopTheStep() {
         StepRunner steps = new StepRunner(ticking(), e -> {
             throw new IllegalStateException("front end died");

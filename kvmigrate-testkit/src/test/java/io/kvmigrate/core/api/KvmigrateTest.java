@@ -104,6 +104,25 @@ class KvmigrateTest {
     }
 
     @Test
+    void submit_adapterErrorWithoutStepOrVm_theJobsErrorNamesStepHostAndVm() throws Exception {
+        // an adapter reports what it tried on which host, as libvirt's pool refresh did in CI: the job's record adds the rest
+        hv.faults().on("b", io.kvmigrate.testkit.FaultPlan.Op.READ_PROBE).fail(ErrorCode.LIBVIRT_ERROR, "pool 'shared' has asynchronous jobs running");
+        try (Kvmigrate k = facade("me:1:aa")) {
+            JobHandle h = k.submit(move(), null);
+            assertThatThrownBy(() -> h.outcome().get(10, TimeUnit.SECONDS)).hasCauseInstanceOf(KvmigrateException.class);
+            Job j = k.job(h.id()).orElseThrow();
+            assertThat(j.state()).isEqualTo(JobState.FAILED);
+            assertThat(j.error().message()).contains("asynchronous jobs running");
+            assertThat(j.error()).satisfies(e -> {
+                assertThat(e.step()).isEqualTo("check"); // the storage check reads the probe
+                assertThat(e.host()).isEqualTo("b");
+                assertThat(e.vm()).isEqualTo("web");
+            });
+            assertThat(src.findVm("web").orElseThrow().state()).isEqualTo(VmState.RUNNING);
+        }
+    }
+
+    @Test
     void submit_sameVmWhileAJobHoldsIt_refusedWithVmBusyNamingThatJobAndNothingStarted() throws Exception {
         try (Kvmigrate first = facade("me:1:aa"); Kvmigrate second = facade("other:2:bb")) {
             JobHandle h = first.submit(move(), null);

@@ -32,11 +32,30 @@ final class LinkShares {
         volatile long want = BandwidthSplit.FLOOR_MIBPS;
         /** Set by the dispatcher, read by {@link #observe} on a move's thread. */
         volatile long cap;
+        /** The lowest cap in force since the move's last statistics. */
+        private long lowestSinceStats;
 
         Move(String label, long dirtyBps, long cap) {
             this.label = label;
             this.dirtyBps = dirtyBps;
             this.cap = cap;
+            this.lowestSinceStats = cap;
+        }
+
+        synchronized void capped(long newCap) {
+            cap = newCap;
+            lowestSinceStats = Math.min(lowestSinceStats, newCap);
+        }
+
+        /**
+         * The cap the rate of the statistics just read was measured under: the lowest since the ones before. A rate
+         * measured across a raise (sent at the floor, then the cap went up) is not "far below its cap": judged against the
+         * new cap it made a move that sends all it may look limited elsewhere, and kept it at twice that rate.
+         */
+        synchronized long capOverLastInterval() {
+            long c = Math.min(lowestSinceStats, cap);
+            lowestSinceStats = cap;
+            return c;
         }
     }
 
@@ -105,7 +124,7 @@ final class LinkShares {
         } else if (e instanceof MigrationEvent.Progress p && m.migratingSince != null) {
             m.transferring = true;
             m.memoryBps = rate(m, p.stats());
-            m.capAtRate = m.cap;
+            m.capAtRate = m.capOverLastInterval();
         } else {
             return false;
         }
@@ -175,8 +194,7 @@ final class LinkShares {
                 if (m == null) continue;
                 long cap = c.getValue();
                 if (pass == 0 ? cap < m.cap : cap > m.cap) {
-                    // recorded before it is applied: statistics that follow the new cap are judged against it
-                    m.cap = cap;
+                    m.capped(cap);
                     setter.set(c.getKey(), cap);
                     changed = true;
                 }

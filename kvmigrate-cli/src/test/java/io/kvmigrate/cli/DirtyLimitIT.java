@@ -38,13 +38,28 @@ class DirtyLimitIT {
             try (HostSession s = ItLab.open(0)) {
                 before = LabVm.passCounter(s, vm).orElseThrow();
             }
-            ItLab.Run r = ItLab.cli("migrate", vm, "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "64",
-                    "--max-downtime", "500", "--policy", "safe", "--timeout", "300", "--json");
+            java.util.concurrent.CompletableFuture<ItLab.Run> moving = java.util.concurrent.CompletableFuture.supplyAsync(() -> ItLab.cli(
+                    "migrate", vm, "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "64",
+                    "--max-downtime", "500", "--policy", "safe", "--timeout", "300", "--json"));
+            // what QEMU itself says of the limited vCPU while the move runs (limit and its own measured rate)
+            java.util.List<String> held = new java.util.ArrayList<>();
+            long t0 = System.nanoTime();
+            while (!moving.isDone()) {
+                String q = monitor(vm, "query-vcpu-dirty-limit");
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{[^{}]*\\}").matcher(q);
+                while (m.find()) held.add((System.nanoTime() - t0) / 1_000_000 + " ms " + m.group());
+                Thread.sleep(1000);
+            }
+            System.out.println("[dirty limit] QEMU's view while moving: " + held);
+            ItLab.Run r = moving.get();
             JsonNode j = Output.json().readTree(r.out());
             assertThat(r.exit()).as(r.out()).isZero();
             assertThat(ItLab.decisionActions(j)).as(r.out()).anyMatch(a -> a.matches("limit dirty rate to \\d+ MiB/s per vCPU"))
                     .contains("auto-converge skipped").doesNotContain("restart with auto-converge", "switch to post-copy")
                     .noneMatch(a -> a.endsWith("failed"));
+            String limit = ItLab.decisionActions(j).stream().filter(a -> a.matches("limit dirty rate to \\d+ MiB/s per vCPU")).findFirst()
+                    .orElseThrow().replaceAll("\\D", "");
+            assertThat(held).as("QEMU held the vCPU to the limit decided").anyMatch(h -> h.contains("\"limit-rate\":" + limit + ","));
             assertThat(ItLab.vmNames(1)).contains(vm + ":RUNNING:true");
             assertThat(ItLab.vmNames(0)).noneMatch(n -> n.startsWith(vm + ":"));
             try (HostSession t = ItLab.open(1)) {

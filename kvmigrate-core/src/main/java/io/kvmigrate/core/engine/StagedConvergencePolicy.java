@@ -415,7 +415,7 @@ public final class StagedConvergencePolicy implements ConvergencePolicy {
             // pass more too: its first throttled pass began before the throttle took hold.
             // At 99 % two passes more: it is the last thing safe has, and a throttled guest's passes are noisy (the lab's
             // went 230, 141, 220 MiB at 99 %).
-            int budget = settings.throttlePasses() + (restartedForThrottle || dirtyLimit.active() ? 1 : 0)
+            int budget = settings.throttlePasses() + (restartedForThrottle ? 1 : 0) + (dirtyLimit.active() ? DirtyLimiter.EXTRA_PASSES : 0)
                     + (lastThrottle > 0 && lastThrottle < ConvergenceModel.MAX_THROTTLE ? 1 : 0)
                     + (lastThrottle >= ConvergenceModel.MAX_THROTTLE ? 2 : 0);
             // Under the dirty limit passes get short (a second or less): the passes count once QEMU has had time to hold it.

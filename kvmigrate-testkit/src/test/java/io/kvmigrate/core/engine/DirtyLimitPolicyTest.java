@@ -167,7 +167,7 @@ class DirtyLimitPolicyTest {
         // 400 MiB/s sent: 175 MiB/s (plus QEMU's 25) is half the link
         poll(2, 900, 2000, 400, Duration.ofMillis(500));
         assertThat(src.lastMigration.calls).containsExactly("downtime=1000", "dirtylimit=175");
-        for (long pass = 3; pass < 40 && !actions().contains("restart with auto-converge"); pass++) poll(pass, 900, 400, 400, Duration.ofSeconds(1));
+        for (long pass = 3; pass < 100 && !actions().contains("restart with auto-converge"); pass++) poll(pass, 900, 400, 400, Duration.ofSeconds(1));
         assertThat(src.lastMigration.calls).isEmpty(); // the new job
         assertThat(actions()).containsSubsequence("limit dirty rate to 175 MiB/s per vCPU", "limit dirty rate to 87 MiB/s per vCPU",
                 "limit dirty rate to 43 MiB/s per vCPU", "limit dirty rate to 21 MiB/s per vCPU", "restart with auto-converge");

@@ -28,7 +28,7 @@ import org.junit.jupiter.api.Test;
 /**
  * {@code kvmigrate evacuate} on three real lab hosts: host 1 carries four test guests, one of which uses a libvirt network
  * only host 1 has. The plan reports that one with its reason before anything moves; the three others move (within
- * --max-parallel 2 and a total of 100 MiB/s re-divided as they start and end, as the job times and events in the store
+ * --max-parallel 2 and a total of 10 MiB/s re-divided as they start and end, as the job times and events in the store
  * show), keep counting on their targets, and no target is overcommitted;
  * the fourth stays running on host 1 and the command exits VMS_LEFT_BEHIND.
  */
@@ -152,7 +152,9 @@ class EvacuateIT {
         Map<String, Long> before = new HashMap<>();
         for (String vm : all()) before.put(vm, counter(0, vm));
         Instant started = Instant.now();
-        ItLab.Run run = ItLab.cli("evacuate", h1, "--max-parallel", "2", "--max-out-per-host", "3", "--max-in-per-host", "2", "--bandwidth", "100");
+        ItLab.Run run = ItLab.cli("evacuate", h1, "--max-parallel", "2", "--max-out-per-host", "3", "--max-in-per-host", "2", "--bandwidth", "10");
+        // 10 MiB/s in all: each guest's 16 MiB takes seconds, so two transfers overlap and share the total (at 100 MiB/s
+        // they took a fraction of a second each and, in 2 of 9 CI runs, never overlapped: no 50/50 split to see)
         assertThat(run.exit()).as(run.err()).isEqualTo(ErrorCode.VMS_LEFT_BEHIND.exitCode());
         // the VM that fits nowhere is reported, with its reason, before the first move starts
         int reported = run.out().indexOf("Fits nowhere, stays on " + h1 + ": " + PINNED);
@@ -195,11 +197,11 @@ class EvacuateIT {
             System.out.println("evacuate: in the store, most moves at once " + peaks.total() + ", most bandwidth capped at once "
                     + peaks.capsMiBps() + " MiB/s");
             assertThat(peaks.total()).as("moves at once").isLessThanOrEqualTo(2);
-            assertThat(peaks.capsMiBps()).as("MiB/s capped at once").isLessThanOrEqualTo(100);
+            assertThat(peaks.capsMiBps()).as("MiB/s capped at once").isLessThanOrEqualTo(10);
             // the total was re-divided on the real hosts as moves started and ended
             List<String> actions = new ArrayList<>();
             for (Job j : jobs) k.events(j.id(), 0).forEach(e -> actions.add(String.valueOf(e.data() == null ? null : e.data().get("action"))));
-            assertThat(actions).contains("bandwidth 50 MiB/s");
+            assertThat(actions).contains("bandwidth 5 MiB/s");
         }
         // no target overcommitted: what the drain placed on each fits in what it had free, with QEMU's overhead
         Map<String, Long> reserved = new HashMap<>();

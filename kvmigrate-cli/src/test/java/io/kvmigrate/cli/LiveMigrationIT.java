@@ -93,7 +93,9 @@ class LiveMigrationIT {
 
     @Test
     void migrate_textOutput_showsProgressAndSummary() {
-        LabVm.Definition d = ItLab.startGuest("it-text", TestGuest.Params.defaults().withSpanMiB(16).withDelay(200_000));
+        // 64 MiB to send: over a second at 50 MiB/s, so the 500 ms poll sees it (with 16 MiB the move was over before the
+        // first statistics, once in CI, and no progress line was printed)
+        LabVm.Definition d = ItLab.startGuest("it-text", TestGuest.Params.defaults().withSpanMiB(64).withDelay(800_000));
         try {
             ItLab.Run run = ItLab.cli("migrate", d.name(), "--from", ItLab.host(0).ref().uri(), "--to", ItLab.host(1).ref().uri(),
                     "--bandwidth", "50", "--max-downtime", "500");

@@ -27,6 +27,10 @@ class DirtyLimitIT {
     private static final TestGuest.Params BUSY = TestGuest.Params.defaults().withSpanMiB(256).withDelay(0);
     /** 256 MiB rewritten without pause: its first pass at 40 MiB/s outlasts a 6 s timeout. */
     private static final TestGuest.Params BIG = TestGuest.Params.defaults().withSpanMiB(256).withDelay(0);
+    /** The decision that sets the limit. */
+    private static final String LIMIT_ACTION = "limit dirty rate to \\d+ MiB/s per vCPU";
+    /** One vCPU's entry in QEMU's answer to query-vcpu-dirty-limit. */
+    private static final java.util.regex.Pattern VCPU_ENTRY = java.util.regex.Pattern.compile("\\{[^{}]*\\}");
 
     @Test
     void migrate_busyGuestWithDirtyRing_policySafe_limitsItsDirtyRateWithoutRestart_completesIntact() throws Exception {
@@ -44,20 +48,19 @@ class DirtyLimitIT {
             // what QEMU itself says of the limited vCPU while the move runs (limit and its own measured rate)
             java.util.List<String> held = new java.util.ArrayList<>();
             long t0 = System.nanoTime();
-            while (!moving.isDone()) {
-                String q = monitor(vm, "query-vcpu-dirty-limit");
-                java.util.regex.Matcher m = java.util.regex.Pattern.compile("\\{[^{}]*\\}").matcher(q);
+            io.kvmigrate.lab.Poll.until(java.time.Duration.ofSeconds(330), java.time.Duration.ofSeconds(1), () -> {
+                java.util.regex.Matcher m = VCPU_ENTRY.matcher(monitor(vm, "query-vcpu-dirty-limit"));
                 while (m.find()) held.add((System.nanoTime() - t0) / 1_000_000 + " ms " + m.group());
-                Thread.sleep(1000);
-            }
+                return moving.isDone();
+            });
             System.out.println("[dirty limit] QEMU's view while moving: " + held);
             ItLab.Run r = moving.get();
             JsonNode j = Output.json().readTree(r.out());
             assertThat(r.exit()).as(r.out()).isZero();
-            assertThat(ItLab.decisionActions(j)).as(r.out()).anyMatch(a -> a.matches("limit dirty rate to \\d+ MiB/s per vCPU"))
+            assertThat(ItLab.decisionActions(j)).as(r.out()).anyMatch(a -> a.matches(LIMIT_ACTION))
                     .contains("auto-converge skipped").doesNotContain("restart with auto-converge", "switch to post-copy")
                     .noneMatch(a -> a.endsWith("failed"));
-            String limit = ItLab.decisionActions(j).stream().filter(a -> a.matches("limit dirty rate to \\d+ MiB/s per vCPU")).findFirst()
+            String limit = ItLab.decisionActions(j).stream().filter(a -> a.matches(LIMIT_ACTION)).findFirst()
                     .orElseThrow().replaceAll("\\D", "");
             assertThat(held).as("QEMU held the vCPU to the limit decided").anyMatch(h -> h.contains("\"limit-rate\":" + limit + ","));
             assertThat(ItLab.vmNames(1)).contains(vm + ":RUNNING:true");
@@ -86,7 +89,7 @@ class DirtyLimitIT {
             JsonNode j = Output.json().readTree(r.out());
             assertThat(r.exit()).as(r.out()).isEqualTo(ErrorCode.TIMEOUT.exitCode());
             assertThat(j.path("plan").path("strategy").asText()).as(r.out()).isEqualTo("DIRTY_LIMIT");
-            assertThat(ItLab.decisionActions(j)).as(r.out()).anyMatch(a -> a.matches("limit dirty rate to \\d+ MiB/s per vCPU"));
+            assertThat(ItLab.decisionActions(j)).as(r.out()).anyMatch(a -> a.matches(LIMIT_ACTION));
             assertThat(ItLab.vmNames(0)).contains(vm + ":RUNNING:true");
             assertThat(ItLab.vmNames(1)).noneMatch(n -> n.startsWith(vm + ":"));
             // no vCPU limited any more, and the guest rewrites its span at full speed again (held to 26 MiB/s a pass takes 10 s)
@@ -103,11 +106,18 @@ class DirtyLimitIT {
     }
 
     /** One QMP command through virsh (a fixed command, no shell). */
-    private static String monitor(String vm, String command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("virsh", "-c", ItLab.host(0).ref().uri(), "qemu-monitor-command", vm, "{\"execute\":\"" + command + "\"}")
-                .redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).replace(" ", "");
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        return out;
+    private static String monitor(String vm, String command) {
+        try {
+            Process p = new ProcessBuilder("virsh", "-c", ItLab.host(0).ref().uri(), "qemu-monitor-command", vm, "{\"execute\":\"" + command + "\"}")
+                    .redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).replace(" ", "");
+            assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+            return out;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 }

@@ -7,6 +7,7 @@ import static io.kvmigrate.libvirt.DomainXml.text;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import com.sun.jna.ptr.PointerByReference;
+import io.kvmigrate.core.api.KvmigrateException;
 import java.util.HexFormat;
 import java.util.concurrent.ThreadLocalRandom;
 import org.w3c.dom.Element;
@@ -85,11 +86,12 @@ final class DirPool implements AutoCloseable {
     }
 
     private static DirPool refreshed(LibvirtConnection s, Pointer p, String dir, boolean owned, boolean probe) {
-        LibvirtError err = PoolRefresh.refresh(p);
-        if (err != null) {
-            // the error first: every libvirt call, the free too, resets it (seen in CI as "unknown libvirt error")
+        try {
+            PoolRefresh.refreshOrThrow(s, p, "the storage pool of " + dir);
+        } catch (KvmigrateException e) {
+            // freed after the error was read: every libvirt call, the free too, resets it (seen in CI as "unknown libvirt error")
             LV.virStoragePoolFree(p);
-            throw err.toException(null, s.host.name(), null, "refresh the storage pool of " + dir);
+            throw e;
         }
         return new DirPool(p, owned, probe);
     }

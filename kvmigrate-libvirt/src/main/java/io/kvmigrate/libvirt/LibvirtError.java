@@ -6,6 +6,7 @@ import io.kvmigrate.core.api.KvmigrateException;
 
 /** libvirt's last error on this thread, and its mapping to {@link ErrorCode} by error number (never by message text). */
 public record LibvirtError(int code, int domain, String message) {
+    public static final int VIR_ERR_INTERNAL_ERROR = 1;
     public static final int VIR_ERR_NO_SUPPORT = 3;
     public static final int VIR_ERR_NO_CONNECT = 5;
     public static final int VIR_ERR_INVALID_ARG = 8;

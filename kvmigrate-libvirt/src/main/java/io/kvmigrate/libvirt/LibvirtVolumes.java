@@ -213,8 +213,7 @@ final class LibvirtVolumes implements Volumes {
         String name = LV.virStoragePoolGetName(p);
         boolean active = LV.virStoragePoolIsActive(p) == 1;
         // Free space is only current after a refresh (files may have been written behind libvirt's back).
-        LibvirtError refused = active ? PoolRefresh.refresh(p) : null;
-        if (refused != null) throw refused.toException(null, c.host.name(), null, "refresh storage pool " + name);
+        if (active) PoolRefresh.refreshOrThrow(c, p, "storage pool " + name);
         Element root = DomainXml.parseDocument(c.takeString(LV.virStoragePoolGetXMLDesc(p, 0), "read XML of pool " + name), "pool XML")
                 .getDocumentElement();
         Element target = child(root, "target");
@@ -230,8 +229,7 @@ final class LibvirtVolumes implements Volumes {
         Pointer pool = LV.virStoragePoolLookupByName(c.conn, poolName);
         if (pool == null) throw c.error("find storage pool '" + poolName + "'", null);
         try {
-            LibvirtError refused = PoolRefresh.refresh(pool);
-            if (refused != null) throw refused.toException(null, c.host.name(), null, "refresh storage pool " + poolName);
+            PoolRefresh.refreshOrThrow(c, pool, "storage pool " + poolName);
             String xml = "<volume><name>" + escape(name) + "</name><capacity unit='bytes'>" + capacityBytes
                     + "</capacity><allocation unit='bytes'>0</allocation><target><format type='" + escape(format)
                     + "'/></target></volume>";

@@ -10,13 +10,18 @@ import com.sun.jna.Pointer;
  */
 final class PoolRefresh {
     private static final Libvirt LV = Libvirt.INSTANCE;
-    private static final int VIR_ERR_INTERNAL_ERROR = 1;
     /** How long a volume creation by a concurrent job may hold the pool: a qcow2 or probe file takes milliseconds. */
     private static final long PATIENCE_MS = 30_000;
     private static final long FIRST_PAUSE_MS = 20;
     private static final long MAX_PAUSE_MS = 500;
 
     private PoolRefresh() {
+    }
+
+    /** Refreshes {@code pool} of host {@code c}, or throws what libvirt said, naming {@code what} was refreshed. */
+    static void refreshOrThrow(LibvirtConnection c, Pointer pool, String what) {
+        LibvirtError err = refresh(pool);
+        if (err != null) throw err.toException(null, c.host.name(), null, "refresh " + what);
     }
 
     /** Refreshes {@code pool}; null when done, else libvirt's error (taken before anything can reset it). */
@@ -26,7 +31,7 @@ final class PoolRefresh {
         while (true) {
             if (LV.virStoragePoolRefresh(pool, 0) == 0) return null;
             LibvirtError err = LibvirtError.last();
-            if (err.code() != VIR_ERR_INTERNAL_ERROR || System.nanoTime() + pause * 1_000_000 > deadline
+            if (err.code() != LibvirtError.VIR_ERR_INTERNAL_ERROR || System.nanoTime() + pause * 1_000_000 > deadline
                     || LV.virStoragePoolIsActive(pool) != 1) {
                 return err;
             }

@@ -50,9 +50,10 @@ public final class LinuxGuest {
         }
 
         /**
-         * The lockup and RCU stall detectors wait 120 s instead of 20 s: an emulated vCPU starved by a busy host (two cores,
-         * a suite beside it) reported "soft lockup - CPU#0 stuck for 22s" at boot, once, in CI. A guest a move really hangs
-         * still fails its health check, which wants it ticking on; damage shows as BUG/Oops lines, not lockups.
+         * The lockup and RCU stall detectors wait 120 s instead of 20 s: the emulated guest reported "soft lockup - CPU#0
+         * stuck for 22s" once in CI, at 32 s of uptime after a short live move (no mismatch, disk intact). A guest that stops
+         * for longer still fails its health check, which wants it ticking on; damage shows as mismatches and BUG/Oops lines.
+         * docs/reliability.md has what is known of these stalls.
          */
         String cmdline() {
             return "console=ttyS0 loglevel=4 panic=0 mitigations=off watchdog_thresh=60 rcupdate.rcu_cpu_stall_timeout=120 kvmblocks=" + blocks + " kvmbs=" + blockMiB + " kvmverify="

@@ -31,13 +31,15 @@ import org.junit.jupiter.params.provider.ValueSource;
  * (refused: the move completes forward), in a cold move's shutdown wait and its disk copy. Each outcome is checked on
  * the hosts with {@link FaultInvariants} and in the job store ({@code jobs show}). The define and clean-up steps last
  * milliseconds, too short to hit with a signal from outside: their cancel is tested on the fakes
- * ({@code ColdMigrationTest.run_cancelledDuring...}).
+ * ({@code ColdMigrationTest.run_cancelledDuring...}). The steps take the two signals in turn (both reach the one handler
+ * the command installs for each): every step and both signals are covered, and the class takes half the time it took
+ * when every step got both.
  */
 class CancelIT {
     private static final Pattern JOB_LINE = Pattern.compile("^Job (\\S+) \\(kvmigrate jobs show", Pattern.MULTILINE);
 
     @ParameterizedTest
-    @ValueSource(strings = {"INT", "TERM"})
+    @ValueSource(strings = {"INT"})
     void migrate_signalInTransfer_cancelledVmStaysOnSource(String signal) throws Exception {
         String vm = "it-cancel-xfer-" + signal.toLowerCase(Locale.ROOT);
         ItLab.startGuest(vm, TestGuest.Params.defaults().withSpanMiB(64).withDelay(0));
@@ -57,7 +59,7 @@ class CancelIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"INT", "TERM"})
+    @ValueSource(strings = {"TERM"})
     void migrate_signalInCheck_cancelledBeforeAnyTransferVmStaysOnSource(String signal) throws Exception {
         String vm = "it-cancel-check-" + signal.toLowerCase(Locale.ROOT);
         ItLab.startGuest(vm, TestGuest.Params.defaults().withSpanMiB(16).withDelay(100_000));
@@ -81,7 +83,7 @@ class CancelIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"INT", "TERM"})
+    @ValueSource(strings = {"INT"})
     void migrate_signalInPostCopy_refusedAndTheMoveCompletesOnTheTarget(String signal) throws Exception {
         String vm = "it-cancel-pc-" + signal.toLowerCase(Locale.ROOT);
         ItLab.startGuest(vm, TestGuest.Params.defaults().withSpanMiB(32).withDelay(0)); // never converges at 8 MiB/s
@@ -103,7 +105,7 @@ class CancelIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"INT", "TERM"})
+    @ValueSource(strings = {"TERM"})
     void migrateOffline_signalInTheShutdownWait_cancelledVmStillRunsOnSource(String signal) throws Exception {
         String vm = "it-cancel-shut-" + signal.toLowerCase(Locale.ROOT);
         List<String> disks = List.of(LabDisks.DIR + "/" + vm + ".img");
@@ -131,7 +133,7 @@ class CancelIT {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"INT", "TERM"})
+    @ValueSource(strings = {"INT"})
     void migrateOffline_signalInTheDiskCopy_cancelledCopyRemovedSourceUnchanged(String signal) throws Exception {
         String vm = "it-cancel-copy-" + signal.toLowerCase(Locale.ROOT);
         String data = LabDisks.DIR + "/" + vm + "-b.raw";

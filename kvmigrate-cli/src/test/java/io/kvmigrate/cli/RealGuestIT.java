@@ -57,13 +57,26 @@ class RealGuestIT {
         return SerialLog.awaitHealthy(d.serialLog(), before, ticks, Duration.ofSeconds(240), () -> ItLab.vmNames(on).contains(d.name() + ":RUNNING:true"));
     }
 
+    /**
+     * One busy guest, booted once (a boot costs half a minute): a live move without accepting the emulation finding is
+     * refused and changes nothing; three {@code finish} moves back and forth; then a post-copy move whose stream is cut.
+     * The guest is checked healthy after each.
+     */
     @Test
-    void migrate_busyRealGuestPolicyFinishFiveTimes_guestHealthyAfterEveryMove() throws Exception {
-        LinuxGuest.Definition d = start("it-linux-finish", BUSY);
+    void migrate_busyRealGuest_refusedUnaccepted_thenThreeFinishMoves_thenAPostCopyLinkCut_healthyAfterEach() throws Exception {
+        LinuxGuest.Definition d = start("it-linux-busy", BUSY);
         try {
+            SerialLog before = SerialLog.read(d.serialLog());
+            ItLab.Run refused = ItLab.cli("migrate", d.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(),
+                    "--bandwidth", BUSY_CAP, "--max-downtime", "500", "--policy", "safe", "--timeout", "300", "--json");
+            // every live mode can lose dirty pages of an emulated guest on QEMU 7.2: refused unless the user accepts it
+            assertThat(refused.exit()).as(refused.out()).isEqualTo(ErrorCode.PREFLIGHT_FAILED.exitCode());
+            assertThat(refused.out()).contains(TCG, "Move it offline");
+            assertHealthyOn(d, 0, before, 2);
+
             int on = 0;
-            for (int move = 1; move <= 5; move++) {
-                SerialLog before = SerialLog.read(d.serialLog());
+            for (int move = 1; move <= 3; move++) {
+                before = SerialLog.read(d.serialLog());
                 ItLab.Run r = ItLab.cli("migrate", d.name(), "--from", ItLab.host(on).name(), "--to", ItLab.host(1 - on).name(),
                         "--bandwidth", BUSY_CAP, "--max-downtime", "500", "--policy", "finish", "--timeout", "300", "--accept", TCG, "--json");
                 JsonNode j = Output.json().readTree(r.out());
@@ -76,58 +89,62 @@ class RealGuestIT {
                 on = 1 - on;
                 assertHealthyOn(d, on, before, 3);
             }
-        } finally {
-            ItLab.removeEverywhere(d.name());
-        }
-    }
-
-    @Test
-    void migrate_realGuestPostCopyLinkCut_resumesForwardAndGuestStaysHealthy() throws Exception {
-        LinuxGuest.Definition d = start("it-linux-pccut", BUSY);
-        try {
-            SerialLog before = SerialLog.read(d.serialLog());
-            java.util.concurrent.CompletableFuture<ItLab.Run> migrating = java.util.concurrent.CompletableFuture.supplyAsync(() -> ItLab.cli(
-                    "migrate", d.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "16",
-                    "--max-downtime", "500", "--policy", "finish", "--timeout", "300", "--accept", TCG, "--json"));
-            boolean inPostCopy;
-            try (HostSession s = ItLab.open(0); HostSession t = ItLab.open(1)) {
-                inPostCopy = io.kvmigrate.lab.Poll.until(Duration.ofSeconds(240), Duration.ofMillis(20), () -> migrating.isDone()
-                        || (s.pausedInPostCopy(d.name()) && t.findVm(d.name()).map(v -> v.state() == io.kvmigrate.core.model.VmState.RUNNING)
-                        .orElse(false)));
-                inPostCopy = inPostCopy && !migrating.isDone();
-            }
-            assertThat(inPostCopy).as("the migration reached post-copy").isTrue();
-            assertThat(PostCopyRecoveryIT.cutMigrationStream(ItLab.host(1).address())).contains(ItLab.host(1).address() + ":49");
-            ItLab.Run r;
-            try {
-                r = migrating.get(300, java.util.concurrent.TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
-                throw new AssertionError("the move did not end within 300 s of the cut; source paused in post-copy: "
-                        + pausedInPostCopy(d.name()) + "; on the target: " + ItLab.vmNames(1), e);
-            }
-            JsonNode j = Output.json().readTree(r.out());
-            assertThat(r.exit()).as(r.out()).isZero();
-            assertThat(ItLab.decisionActions(j)).contains("switch to post-copy", "recover post-copy").doesNotContain("abort");
-            assertHealthyOn(d, 1, before, 3);
+            postCopyLinkCut(d, on, 1 - on);
         } finally {
             ItLab.removeEverywhereQuietly(d.name());
         }
     }
 
-    @Test
-    void migrate_busyRealGuestPolicySafeWithoutAccept_refusedBeforeAnythingMovesAndGuestStaysHealthy() throws Exception {
-        LinuxGuest.Definition d = start("it-linux-safe", BUSY);
-        try {
-            SerialLog before = SerialLog.read(d.serialLog());
-            ItLab.Run r = ItLab.cli("migrate", d.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(),
-                    "--bandwidth", BUSY_CAP, "--max-downtime", "500", "--policy", "safe", "--timeout", "300", "--json");
-            // every live mode can lose dirty pages of an emulated guest on QEMU 7.2: refused unless the user accepts it
-            assertThat(r.exit()).as(r.out()).isEqualTo(ErrorCode.PREFLIGHT_FAILED.exitCode());
-            assertThat(r.out()).contains(TCG, "Move it offline");
-            assertHealthyOn(d, 0, before, 3);
-        } finally {
-            ItLab.removeEverywhere(d.name());
+    /**
+     * Cuts the stream of a {@code finish} move once the guest runs on the target in post-copy. Two ends are right, and
+     * which comes is chance: the move resumes forward and the guest is healthy there; or the target's QEMU cannot take
+     * the resume because its emulated vCPU waits for a page still on the source while holding QEMU's main lock
+     * (docs/reliability.md), and the move fails within a minute saying so. Then that vCPU must be found waiting in the
+     * kernel's userfault handler: the diagnosis is checked, not assumed. Never: a move that does not end.
+     */
+    private static void postCopyLinkCut(LinuxGuest.Definition d, int from, int to) throws Exception {
+        SerialLog before = SerialLog.read(d.serialLog());
+        java.util.concurrent.CompletableFuture<ItLab.Run> migrating = java.util.concurrent.CompletableFuture.supplyAsync(() -> ItLab.cli(
+                "migrate", d.name(), "--from", ItLab.host(from).name(), "--to", ItLab.host(to).name(), "--bandwidth", "16",
+                "--max-downtime", "500", "--policy", "finish", "--timeout", "300", "--accept", TCG, "--json"));
+        boolean inPostCopy;
+        try (HostSession s = ItLab.open(from); HostSession t = ItLab.open(to)) {
+            inPostCopy = io.kvmigrate.lab.Poll.until(Duration.ofSeconds(240), Duration.ofMillis(20), () -> migrating.isDone()
+                    || (s.pausedInPostCopy(d.name()) && t.findVm(d.name()).map(v -> v.state() == io.kvmigrate.core.model.VmState.RUNNING)
+                    .orElse(false)));
+            inPostCopy = inPostCopy && !migrating.isDone();
         }
+        assertThat(inPostCopy).as("the migration reached post-copy").isTrue();
+        assertThat(PostCopyRecoveryIT.cutMigrationStream(ItLab.host(to).address())).contains(ItLab.host(to).address() + ":49");
+        ItLab.Run r;
+        try {
+            r = migrating.get(180, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("the move did not end within 180 s of the cut; source paused in post-copy: "
+                    + pausedInPostCopy(d.name(), from) + "; on the target: " + ItLab.vmNames(to), e);
+        }
+        JsonNode j = Output.json().readTree(r.out());
+        assertThat(ItLab.decisionActions(j)).contains("switch to post-copy", "recover post-copy").doesNotContain("abort");
+        if (r.exit() == 0) {
+            assertHealthyOn(d, to, before, 3);
+            return;
+        }
+        assertThat(r.exit()).as(r.out()).isEqualTo(ErrorCode.MIGRATION_FAILED.exitCode());
+        assertThat(j.path("error").path("message").asText()).as(r.out()).contains("does not take the resume");
+        assertThat(j.path("error").path("step").asText()).isEqualTo("migrate");
+        assertThat(QemuThreads.vcpuWaitingForAPage(d.name())).as("the target's emulated vCPU waits in the userfault handler").isTrue();
+        assertThat(j.path("placement").path("unreadable").path(ItLab.host(from).name()).asText()).contains("held by the resume call");
+        // the guest is lost (as the error says): powered off on the target; libvirt on the source kept the hung resume's
+        // job even after that (seen: undefine "cannot acquire state change lock"), so its daemon is restarted for the tests after
+        try (HostSession t = ItLab.open(to)) {
+            t.destroyVm(d.name());
+        }
+        ProcessHandle daemon = ItLab.host(from).daemon().orElseThrow();
+        daemon.destroyForcibly();
+        daemon.onExit().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        ItLab.get().up(line -> System.out.println("[lab] " + line));
+        System.out.println("[RealGuestIT] the cut left the target's vCPU waiting for a page under QEMU's main lock: the move"
+                + " failed saying so, as it must");
     }
 
     /** Starts a guest whose disk is a volume of host 0's local pool (private to the host): it writes and checks the disk at boot. */
@@ -184,8 +201,8 @@ class RealGuestIT {
         }
     }
 
-    private static String pausedInPostCopy(String vm) {
-        try (HostSession s = ItLab.open(0)) {
+    private static String pausedInPostCopy(String vm, int on) {
+        try (HostSession s = ItLab.open(on)) {
             return String.valueOf(s.pausedInPostCopy(vm));
         } catch (RuntimeException e) {
             return "unknown (" + e.getMessage() + ")";

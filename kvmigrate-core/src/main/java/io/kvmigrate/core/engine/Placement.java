@@ -40,6 +40,18 @@ public record Placement(String vm, List<String> runningOn, List<String> persiste
         return read(vm, List.of(source, target), target);
     }
 
+    /**
+     * As {@link #ofMove}, with the source left out as unreadable for {@code why}: for when its session is held by a
+     * hypervisor call that does not return (libvirt then answers that session's other calls on the VM no more).
+     */
+    public static Placement ofMoveTargetOnly(String vm, HostSession source, HostSession target, String why) {
+        Placement t = read(vm, List.of(target), target);
+        Map<String, String> unreadable = new LinkedHashMap<>();
+        unreadable.put(source.host().name(), why);
+        unreadable.putAll(t.unreadable());
+        return new Placement(vm, t.runningOn(), t.persistentOn(), t.presentOn(), unreadable);
+    }
+
     private static Placement read(String vm, List<HostSession> hosts, HostSession incomingOn) {
         List<String> running = new ArrayList<>();
         List<String> persistent = new ArrayList<>();

@@ -2,12 +2,15 @@ package io.kvmigrate.core.engine;
 
 import io.kvmigrate.core.api.ErrorCode;
 import io.kvmigrate.core.api.KvmigrateException;
+import io.kvmigrate.core.model.JobStats;
 import io.kvmigrate.core.model.MigrationRequest;
 import io.kvmigrate.core.spi.HostSession;
 import io.kvmigrate.core.spi.MigrationHandle;
 import io.kvmigrate.core.spi.MigrationOptions;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -26,6 +29,15 @@ final class PostCopyRecovery {
     /** Attempts to resume an interrupted post-copy forward before giving up, and how far apart. */
     static final int ATTEMPTS = 12;
     static final Duration INTERVAL = Duration.ofSeconds(5);
+    /**
+     * How long one attempt may go without moving a byte before it counts as stuck. A resume that starts sends within a
+     * second or two; one that does not within this has no answer from the target (seen: a software-emulated guest's vCPU
+     * waits for a page still on the source while holding QEMU's main lock, so the target can never take the resume, and
+     * libvirt holds the VM's job until it does: no other attempt can start).
+     */
+    static final Duration STALL = Duration.ofSeconds(30);
+    /** How long the placement read after a stuck attempt may take before the source's part is given up. */
+    static final Duration PLACEMENT_READ = Duration.ofSeconds(10);
 
     private final HostSession source;
     private final HostSession target;
@@ -71,8 +83,32 @@ final class PostCopyRecovery {
         AtomicBoolean busy = new AtomicBoolean();
         AtomicReference<Scheduler.Cancellable> retry = new AtomicReference<>();
         AtomicReference<String> lastError = new AtomicReference<>(cause.getMessage());
+        AttemptWatch watch = new AttemptWatch();
         retry.set(scheduler.every(INTERVAL, () -> {
-            if (result.isDone() || !busy.compareAndSet(false, true)) return;
+            if (result.isDone()) {
+                retry.get().cancel();
+                return;
+            }
+            if (busy.get()) {
+                if (watch.stalledFor(clock.instant()).compareTo(STALL) >= 0) {
+                    retry.get().cancel();
+                    failWith(request, result, cause, "Post-copy was interrupted (" + cause.getMessage() + ") and attempt " + attempts.get()
+                            + " to resume it forward has moved nothing in " + STALL.toSeconds() + " s: '" + target.host().name()
+                            + "' does not take the resume (its QEMU does not answer; a software-emulated guest's vCPU waiting for a page"
+                            + " still on '" + source.host().name() + "' blocks it this way). The VM is paused on '" + source.host().name()
+                            + "' and stalled on '" + target.host().name() + "'; its memory is split between them.",
+                            "Never resume the VM on '" + source.host().name() + "': its memory there is stale. If '" + target.host().name()
+                                    + "' answers again the move may still end there ('virsh domjobinfo " + request.vm() + "' on '"
+                                    + source.host().name() + "' shows bytes moving). If it stays stalled the guest's running state is lost;"
+                                    + " its disks are intact: power it off on '" + target.host().name() + "' first, then on '"
+                                    + source.host().name() + "' ('virsh destroy " + request.vm() + "'), and start it again on one, as after"
+                                    + " a crash. If libvirt on '" + source.host().name() + "' still holds the VM's job ('cannot acquire state"
+                                    + " change lock'), restart libvirtd there.",
+                            placementBesideAHungCall(request.vm()));
+                }
+                return;
+            }
+            busy.set(true);
             int n = attempts.incrementAndGet();
             if (targetLost(request.vm())) {
                 // The target's QEMU ended (e.g. the stream broke while it was still loading the switch-over state): the part
@@ -96,8 +132,10 @@ final class PostCopyRecovery {
             }
             try {
                 MigrationHandle h = source.resumePostCopy(request.vm(), target.host(), options);
+                watch.started(h, clock.instant());
                 resumed.accept(h);
                 h.completion().whenComplete((ok, err) -> {
+                    if (result.isDone()) return; // given up on as stuck: the VM's placement was reported then
                     if (err == null) {
                         retry.get().cancel();
                         try {
@@ -119,11 +157,75 @@ final class PostCopyRecovery {
         }));
     }
 
+    /** The attempt in flight: when it last moved memory or disk, judged from its statistics at each retry tick. */
+    private static final class AttemptWatch {
+        private MigrationHandle handle;
+        private List<Long> figures = List.of();
+        private Instant movedAt;
+
+        synchronized void started(MigrationHandle h, Instant now) {
+            handle = h;
+            figures = List.of();
+            movedAt = now;
+        }
+
+        /** How long the attempt has moved nothing; zero while its figures change (or cannot be read: no verdict then). */
+        synchronized Duration stalledFor(Instant now) {
+            if (handle == null) return Duration.ZERO;
+            JobStats s;
+            try {
+                s = handle.stats();
+            } catch (RuntimeException e) {
+                movedAt = now;
+                return Duration.ZERO;
+            }
+            List<Long> f = List.of(s.memoryProcessed(), s.memoryRemaining(), s.diskProcessed(), s.dataProcessed());
+            // the first figures read are where the attempt starts from, not a movement
+            if (!figures.isEmpty() && !f.equals(figures)) movedAt = now;
+            figures = f;
+            return Duration.between(movedAt, now);
+        }
+    }
+
     private void fail(MigrationRequest request, CompletableFuture<MigrationReport> result, Throwable cause, String message, String hint) {
+        failWith(request, result, cause, message, hint, placement.apply(request.vm()));
+    }
+
+    private void failWith(MigrationRequest request, CompletableFuture<MigrationReport> result, Throwable cause, String message,
+            String hint, Placement where) {
         KvmigrateException e = new KvmigrateException(ErrorCode.MIGRATION_FAILED, Phase.MIGRATE.label(), target.host().name(), request.vm(),
                 message, hint, cause);
-        emit.accept(new MigrationEvent.Failed(clock.instant(), e, placement.apply(request.vm())));
+        emit.accept(new MigrationEvent.Failed(clock.instant(), e, where));
         result.completeExceptionally(e);
+    }
+
+    /**
+     * Where the VM is, read while a resume call hangs on the source's session: there libvirt answers the VM's state but
+     * not its definition until the call returns (seen: the read waited as long as the resume), so the whole read gets
+     * {@link #PLACEMENT_READ}, then the target is read alone and the source reported unread.
+     */
+    private Placement placementBesideAHungCall(String vm) {
+        CompletableFuture<Placement> read = new CompletableFuture<>();
+        Thread t = new Thread(() -> {
+            try {
+                read.complete(placement.apply(vm));
+            } catch (RuntimeException e) {
+                read.completeExceptionally(e);
+            }
+        }, "placement-" + vm);
+        t.setDaemon(true); // may stay blocked for as long as the hung call
+        t.start();
+        try {
+            return read.get(PLACEMENT_READ.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException e) {
+            return Placement.ofMoveTargetOnly(vm, source, target, "not read: its connection is held by the resume call that does not"
+                    + " return (the VM was paused there for post-copy)");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Placement.ofMoveTargetOnly(vm, source, target, "not read: interrupted");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        }
     }
 
     /** True when the target answers and has no VM of that name (a target that does not answer may come back). */

@@ -292,6 +292,47 @@ class StagedConvergencePolicyTest {
         });
     }
 
+    /** As seen with a real emulated guest: the target never takes the resume, libvirt's call never returns, nothing moves. */
+    @Test
+    void completion_postCopyResumeHangsMovingNothing_failsAfterTheStallNamingBothHostsAndNoSecondAttempt() {
+        CompletableFuture<MigrationReport> f = startInPostCopy();
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "job 'migration in' failed in post-copy phase", null));
+        scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
+        FakeHypervisor.FakeMigration attempt = src.lastMigration;
+        attempt.setStats(stats(3, 200, 0, 1000, 0));
+        scheduler.advance(PostCopyRecovery.STALL.minus(Duration.ofSeconds(1)), POLL);
+        assertThat(f).isNotDone();
+        scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
+        assertThat(f).isDone();
+        assertThat(src.postCopyResumes).isEqualTo(1);
+        assertThat(attempt.aborted()).isFalse();
+        assertThatThrownBy(f::join).cause().isInstanceOfSatisfying(KvmigrateException.class, e -> {
+            assertThat(e.getMessage()).contains("attempt 1 to resume it forward has moved nothing in 30 s")
+                    .contains("'b' does not take the resume").contains("paused on 'a' and stalled on 'b'");
+            assertThat(e.step()).isEqualTo("migrate");
+            assertThat(e.vm()).isEqualTo("web");
+            assertThat(e.hint()).contains("Never resume the VM on 'a'").contains("virsh destroy web");
+        });
+        scheduler.advance(Duration.ofSeconds(60), POLL);
+        assertThat(src.postCopyResumes).isEqualTo(1);
+    }
+
+    @Test
+    void completion_postCopyResumeSlowButMoving_keptUntilItCompletes() {
+        CompletableFuture<MigrationReport> f = startInPostCopy();
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "connection reset by peer", null));
+        scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
+        FakeHypervisor.FakeMigration attempt = src.lastMigration;
+        for (int remaining = 200; remaining > 0; remaining -= 10) {
+            attempt.setStats(stats(3, remaining, 0, 1000, 0));
+            scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
+        }
+        assertThat(f).isNotDone();
+        attempt.succeed(stats(3, 0, 0, 90, 0));
+        assertThat(f.join().placement().runsOnlyOn("b")).isTrue();
+        assertThat(src.postCopyResumes).isEqualTo(1);
+    }
+
     @Test
     void cancelAndTimeout_duringPostCopy_refusedWithoutAbort() {
         CompletableFuture<MigrationReport> f = startInPostCopy();

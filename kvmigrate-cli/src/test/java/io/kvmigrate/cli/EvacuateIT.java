@@ -53,8 +53,12 @@ class EvacuateIT {
         Files.writeString(xml, "<network><name>" + NETWORK + "</name><forward mode='bridge'/><bridge name='" + bridge + "'/></network>");
         virsh(0, "net-destroy", NETWORK);
         assertThat(virsh(0, "net-create", xml.toString())).as("net-create on host 1").isZero();
+        // started together, then awaited: each guest's first two passes take seconds, one after another half a minute
         for (String vm : MOVABLE) start(vm, null);
         start(PINNED, NETWORK);
+        try (HostSession s = ItLab.open(0)) {
+            for (String vm : all()) LabVm.awaitRunning(s, vm, Duration.ofSeconds(120));
+        }
     }
 
     @AfterAll
@@ -92,7 +96,7 @@ class EvacuateIT {
         return rc;
     }
 
-    /** A test guest on host 1 in the shared directory, with a NIC on {@code network} when given; waits until it runs. */
+    /** Starts a test guest on host 1 in the shared directory, with a NIC on {@code network} when given. */
     private static void start(String name, String network) throws Exception {
         LabVm.Definition d = LabVm.definition(name, ItLab.get().sharedDir(), GUEST, ItLab.get().kvmAvailable());
         String xml = d.xml();
@@ -106,7 +110,6 @@ class EvacuateIT {
         try (HostSession s = ItLab.open(0)) {
             s.defineVm(xml);
             s.startVm(name);
-            LabVm.awaitRunning(s, name, Duration.ofSeconds(120));
         }
     }
 

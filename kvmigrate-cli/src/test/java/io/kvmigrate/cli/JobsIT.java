@@ -138,7 +138,7 @@ class JobsIT {
     void migrate_twoProcessesMoveOneVmAtOnce_oneRefusedWithVmBusyAndOneRunningCopyRemains() throws Exception {
         LabVm.Definition d = ItLab.startGuest("it-jobs-race", NON_CONVERGING);
         String[] args = {"migrate", d.name(), "--from", ItLab.host(0).name(), "--to", ItLab.host(1).name(), "--bandwidth", "16",
-                "--policy", "plain", "--timeout", "15"};
+                "--policy", "plain", "--timeout", "10"};
         try (Cli a = new Cli(args); Cli b = new Cli(args)) {
             int ea = a.exit(Duration.ofSeconds(120));
             int eb = b.exit(Duration.ofSeconds(120));

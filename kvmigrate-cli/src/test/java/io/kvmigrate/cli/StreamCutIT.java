@@ -178,8 +178,8 @@ class StreamCutIT {
             }
             assertThat(inPostCopy).as("the migration reached post-copy: %s", migrate.output()).isTrue();
             proxy.cut();
-            // two no-progress timeouts: a watchdog that aborted post-copy would have done it by now
-            Thread.sleep(TimeUnit.SECONDS.toMillis(2 * NO_PROGRESS_S + 2));
+            // two no-progress timeouts: a watchdog that aborted post-copy would have done it by now (the wait ends early if so)
+            Poll.until(Duration.ofSeconds(2 * NO_PROGRESS_S + 2), Duration.ofMillis(200), () -> !migrate.alive());
             assertThat(migrate.alive()).as("still waiting: %s", migrate.output()).isTrue();
             try (HostSession s = ItLab.open(0)) {
                 assertThat(s.pausedInPostCopy(vm)).as("the source still holds the rest of the memory").isTrue();

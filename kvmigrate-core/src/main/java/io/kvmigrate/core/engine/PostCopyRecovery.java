@@ -12,7 +12,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
@@ -80,7 +79,6 @@ final class PostCopyRecovery {
                 + "); the source no longer holds a complete copy, so the migration is resumed forward, never the source: up to "
                 + ATTEMPTS + " attempts, " + INTERVAL.toSeconds() + " s apart"));
         AtomicInteger attempts = new AtomicInteger();
-        AtomicBoolean busy = new AtomicBoolean();
         AtomicReference<Scheduler.Cancellable> retry = new AtomicReference<>();
         AtomicReference<String> lastError = new AtomicReference<>(cause.getMessage());
         AttemptWatch watch = new AttemptWatch();
@@ -89,26 +87,13 @@ final class PostCopyRecovery {
                 retry.get().cancel();
                 return;
             }
-            if (busy.get()) {
+            if (watch.inFlight()) {
                 if (watch.stalledFor(clock.instant()).compareTo(STALL) >= 0) {
                     retry.get().cancel();
-                    failWith(request, result, cause, "Post-copy was interrupted (" + cause.getMessage() + ") and attempt " + attempts.get()
-                            + " to resume it forward has moved nothing in " + STALL.toSeconds() + " s: '" + target.host().name()
-                            + "' does not take the resume (its QEMU does not answer; a software-emulated guest's vCPU waiting for a page"
-                            + " still on '" + source.host().name() + "' blocks it this way). The VM is paused on '" + source.host().name()
-                            + "' and stalled on '" + target.host().name() + "'; its memory is split between them.",
-                            "Never resume the VM on '" + source.host().name() + "': its memory there is stale. If '" + target.host().name()
-                                    + "' answers again the move may still end there ('virsh domjobinfo " + request.vm() + "' on '"
-                                    + source.host().name() + "' shows bytes moving). If it stays stalled the guest's running state is lost;"
-                                    + " its disks are intact: power it off on '" + target.host().name() + "' first, then on '"
-                                    + source.host().name() + "' ('virsh destroy " + request.vm() + "'), and start it again on one, as after"
-                                    + " a crash. If libvirt on '" + source.host().name() + "' still holds the VM's job ('cannot acquire state"
-                                    + " change lock'), restart libvirtd there.",
-                            placementBesideAHungCall(request.vm()));
+                    failStuck(request, result, cause, attempts.get());
                 }
                 return;
             }
-            busy.set(true);
             int n = attempts.incrementAndGet();
             if (targetLost(request.vm())) {
                 // The target's QEMU ended (e.g. the stream broke while it was still loading the switch-over state): the part
@@ -147,17 +132,19 @@ final class PostCopyRecovery {
                         lastError.set(unwrap(err).getMessage());
                         emit.accept(new MigrationEvent.Decision(clock.instant(), "recover post-copy failed", "attempt " + n + ": " + lastError.get()));
                     }
-                    busy.set(false);
+                    watch.ended();
                 });
             } catch (KvmigrateException e) {
                 lastError.set(e.getMessage());
                 emit.accept(new MigrationEvent.Decision(clock.instant(), "recover post-copy failed", "attempt " + n + ": " + e.getMessage()));
-                busy.set(false);
             }
         }));
     }
 
-    /** The attempt in flight: when it last moved memory or disk, judged from its statistics at each retry tick. */
+    /**
+     * The attempt in flight, if any (the next starts only when it has ended): when it last moved memory or disk, judged
+     * from its statistics at each retry tick.
+     */
     private static final class AttemptWatch {
         private MigrationHandle handle;
         private List<Long> figures = List.of();
@@ -167,6 +154,14 @@ final class PostCopyRecovery {
             handle = h;
             figures = List.of();
             movedAt = now;
+        }
+
+        synchronized void ended() {
+            handle = null;
+        }
+
+        synchronized boolean inFlight() {
+            return handle != null;
         }
 
         /** How long the attempt has moved nothing; zero while its figures change (or cannot be read: no verdict then). */
@@ -187,6 +182,23 @@ final class PostCopyRecovery {
         }
     }
 
+    /** Attempt {@code n} has moved nothing for {@link #STALL}: the target does not take the resume (class comment of STALL). */
+    private void failStuck(MigrationRequest request, CompletableFuture<MigrationReport> result, Throwable cause, int n) {
+        String from = source.host().name();
+        String to = target.host().name();
+        String vm = request.vm();
+        failWith(request, result, cause, "Post-copy was interrupted (" + cause.getMessage() + ") and attempt " + n
+                + " to resume it forward has moved nothing in " + STALL.toSeconds() + " s: '" + to + "' does not take the resume (its"
+                + " QEMU does not answer; a software-emulated guest's vCPU waiting for a page still on '" + from + "' blocks it this"
+                + " way). The VM is paused on '" + from + "' and stalled on '" + to + "'; its memory is split between them.",
+                "Never resume the VM on '" + from + "': its memory there is stale. If '" + to + "' answers again the move may still end"
+                        + " there ('virsh domjobinfo " + vm + "' on '" + from + "' shows bytes moving). If it stays stalled the guest's"
+                        + " running state is lost; its disks are intact: power it off on '" + to + "' first, then on '" + from
+                        + "' ('virsh destroy " + vm + "'), and start it again on one, as after a crash. If libvirt on '" + from
+                        + "' still holds the VM's job ('cannot acquire state change lock'), restart libvirtd there.",
+                placementBesideAHungCall(vm));
+    }
+
     private void fail(MigrationRequest request, CompletableFuture<MigrationReport> result, Throwable cause, String message, String hint) {
         failWith(request, result, cause, message, hint, placement.apply(request.vm()));
     }
@@ -205,16 +217,12 @@ final class PostCopyRecovery {
      * {@link #PLACEMENT_READ}, then the target is read alone and the source reported unread.
      */
     private Placement placementBesideAHungCall(String vm) {
-        CompletableFuture<Placement> read = new CompletableFuture<>();
-        Thread t = new Thread(() -> {
-            try {
-                read.complete(placement.apply(vm));
-            } catch (RuntimeException e) {
-                read.completeExceptionally(e);
-            }
-        }, "placement-" + vm);
-        t.setDaemon(true); // may stay blocked for as long as the hung call
-        t.start();
+        // a thread of its own, a daemon: it may stay blocked for as long as the hung call
+        CompletableFuture<Placement> read = CompletableFuture.supplyAsync(() -> placement.apply(vm), r -> {
+            Thread t = new Thread(r, "placement-" + vm);
+            t.setDaemon(true);
+            t.start();
+        });
         try {
             return read.get(PLACEMENT_READ.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.TimeoutException e) {

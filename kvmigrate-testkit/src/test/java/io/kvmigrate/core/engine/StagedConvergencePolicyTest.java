@@ -292,13 +292,18 @@ class StagedConvergencePolicyTest {
         });
     }
 
+    /** The migration in post-copy fails with {@code error}; returns the first resume attempt, one retry interval later. */
+    private FakeHypervisor.FakeMigration firstResumeAttempt(String error) {
+        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", error, null));
+        scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
+        return src.lastMigration;
+    }
+
     /** As seen with a real emulated guest: the target never takes the resume, libvirt's call never returns, nothing moves. */
     @Test
     void completion_postCopyResumeHangsMovingNothing_failsAfterTheStallNamingBothHostsAndNoSecondAttempt() {
         CompletableFuture<MigrationReport> f = startInPostCopy();
-        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "job 'migration in' failed in post-copy phase", null));
-        scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
-        FakeHypervisor.FakeMigration attempt = src.lastMigration;
+        FakeHypervisor.FakeMigration attempt = firstResumeAttempt("job 'migration in' failed in post-copy phase");
         attempt.setStats(stats(3, 200, 0, 1000, 0));
         scheduler.advance(PostCopyRecovery.STALL.minus(Duration.ofSeconds(1)), POLL);
         assertThat(f).isNotDone();
@@ -320,9 +325,7 @@ class StagedConvergencePolicyTest {
     @Test
     void completion_postCopyResumeSlowButMoving_keptUntilItCompletes() {
         CompletableFuture<MigrationReport> f = startInPostCopy();
-        src.lastMigration.fail(new KvmigrateException(ErrorCode.LIBVIRT_ERROR, null, "a", "web", "connection reset by peer", null));
-        scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
-        FakeHypervisor.FakeMigration attempt = src.lastMigration;
+        FakeHypervisor.FakeMigration attempt = firstResumeAttempt("connection reset by peer");
         for (int remaining = 200; remaining > 0; remaining -= 10) {
             attempt.setStats(stats(3, remaining, 0, 1000, 0));
             scheduler.advance(PostCopyRecovery.INTERVAL, POLL);
